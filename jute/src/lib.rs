@@ -1,0 +1,1 @@
+//! Jute: ZooKeeper's wire and disk serialization (filled in by the jute work).

@@ -1,0 +1,2 @@
+//! FerroKeeper: an Apache ZooKeeper–compatible server.
+pub mod config;
