@@ -12,7 +12,6 @@ use jute::txn::TxnHeader;
 use super::core::Core;
 use super::txn::TxnBody;
 use crate::tree::{self, TreeError};
-use crate::watch::EventType;
 
 /// What applying one (sub-)txn produced; `ProcessTxnResult` in ZooKeeper.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +33,9 @@ pub enum TreeEvent {
     /// Data and child watches on `path` see NodeDeleted (a watcher told via
     /// its data watch is not told again via its child watch); child watches
     /// on `parent` see NodeChildrenChanged.
-    Deleted { path: String, parent: String },
+    /// `acl` is the deleted node's ACL as it was, for filtering
+    /// notifications; only collected when any watch exists.
+    Deleted { path: String, parent: String, acl: Vec<jute::data::ACL> },
     DataChanged { path: String },
 }
 
@@ -113,7 +114,8 @@ impl Core {
                 );
             }
             TxnBody::CreateTtl(t) => {
-                let owner = tree::ttl_ephemeral_owner(t.ttl);
+                // A TTL the log carries was validated when prepared.
+                let owner = tree::EphemeralType::ttl_owner(t.ttl).unwrap_or(0);
                 self.apply_create(&mut rc, &t.path, &t.data, &t.acl, owner, t.parent_c_version, zxid, time, events);
             }
             TxnBody::Delete(t) | TxnBody::DeleteContainer(t) => {
@@ -246,22 +248,19 @@ impl Core {
 
     fn apply_delete(&mut self, path: &str, zxid: i64, events: &mut Vec<TreeEvent>) -> Result<(), TreeError> {
         let id = self.tree.lookup(path).ok_or(TreeError::NoNode)?;
-        let acl = self.tree.node_acl(id);
+        let acl_ref = self.tree.node_acl(id);
+        let acl = if self.watches.watch_count() > 0 {
+            self.acls.get(acl_ref).to_vec()
+        } else {
+            Vec::new()
+        };
         self.tree.delete_node(path, zxid)?;
-        self.acls.release(acl);
+        self.acls.release(acl_ref);
         events.push(TreeEvent::Deleted {
             path: path.to_string(),
             parent: parent_path(path),
+            acl,
         });
         Ok(())
-    }
-}
-
-/// Which watch event a tree event means for a given watcher table.
-pub fn event_type_for(ev: &TreeEvent) -> EventType {
-    match ev {
-        TreeEvent::Created { .. } => EventType::NodeCreated,
-        TreeEvent::Deleted { .. } => EventType::NodeDeleted,
-        TreeEvent::DataChanged { .. } => EventType::NodeDataChanged,
     }
 }

@@ -161,7 +161,7 @@ impl Core {
         Core {
             tree: DataTree::new(),
             acls: AclCache::new(),
-            watches: WatchManager::new(),
+            watches: WatchManager::new(crate::watch::WatchSemantics::Zk38),
             sessions,
             changes: OutstandingChanges::default(),
             conns: HashMap::new(),
@@ -293,7 +293,7 @@ impl Core {
             return Err(ErrorCode::NotEmpty);
         }
         let owner = node.stat.as_ref().map_or(0, |s| s.ephemeral_owner);
-        if crate::tree::EphemeralType::of(owner) == crate::tree::EphemeralType::Normal {
+        if crate::tree::EphemeralType::of(owner, self.ephemeral_types()) == crate::tree::EphemeralType::Normal {
             return Err(ErrorCode::BadVersion);
         }
         let mut parent = self.record_for(&parent_path)?;
@@ -313,6 +313,13 @@ impl Core {
         Ok(TxnBody::DeleteContainer(DeleteTxn {
             path: path.to_string(),
         }))
+    }
+
+    pub(super) fn ephemeral_types(&self) -> crate::tree::EphemeralTypes {
+        crate::tree::EphemeralTypes {
+            extended_types_enabled: self.cfg.extended_types_enabled,
+            emulate_353_ttl: false,
+        }
     }
 
     pub(super) fn next_zxid(&mut self) -> i64 {

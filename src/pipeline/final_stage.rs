@@ -3,13 +3,13 @@
 //! before any data that reflects the change.
 
 use bytes::BufMut;
-use jute::consts::{ErrorCode, EventType as WireEventType, KeeperState, OpCode, Perms};
+use jute::consts::{KeeperState, OpCode, Perms};
 use jute::data::ACL;
 use jute::multi::{MultiResponse, OpResult};
 use jute::proto::{
-    Create2Response, CreateResponse, ReplyHeader, SetACLResponse, SetDataResponse, WatcherEvent,
+    Create2Response, CreateResponse, ErrorResponse, ReplyHeader, SetACLResponse, SetDataResponse,
+    WatcherEvent,
 };
-use jute::Record;
 use tracing::info;
 
 use super::apply::{ApplyOutcome, TreeEvent};
@@ -161,53 +161,57 @@ impl Core {
     }
 
     /// Fires watches for `events` in order, dropping events a watcher may not
-    /// read (ZooKeeper 3.8 filters notifications by the node's READ ACL).
+    /// read: ZooKeeper 3.8 filters notifications by the READ ACL of the node
+    /// the event names (a filtered one-shot watch is still consumed).
     pub(super) fn deliver_events(&mut self, events: &[TreeEvent]) {
-        if self.watches.is_empty() {
+        if self.watches.watch_count() == 0 {
             return;
         }
         for ev in events {
             match ev {
                 TreeEvent::Created { path, parent } => {
-                    let fired = self.watches.trigger_data(path, EventType::NodeCreated);
-                    self.notify(&fired, path, WireEventType::NodeCreated);
-                    let fired = self.watches.trigger_child(parent, EventType::NodeChildrenChanged, &[]);
-                    self.notify(&fired, parent, WireEventType::NodeChildrenChanged);
+                    let fired = self.watches.trigger(path, EventType::NodeCreated);
+                    let acl = self.acl_of_path(path);
+                    self.notify(&fired, path, &acl);
+                    let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
+                    let acl = self.acl_of_path(parent);
+                    self.notify(&fired, parent, &acl);
                 }
-                TreeEvent::Deleted { path, parent } => {
-                    let data = self.watches.trigger_data(path, EventType::NodeDeleted);
-                    let child = self.watches.trigger_child(path, EventType::NodeDeleted, &data);
-                    self.notify(&data, path, WireEventType::NodeDeleted);
-                    self.notify(&child, path, WireEventType::NodeDeleted);
-                    let fired = self.watches.trigger_child(parent, EventType::NodeChildrenChanged, &[]);
-                    self.notify(&fired, parent, WireEventType::NodeChildrenChanged);
+                TreeEvent::Deleted { path, parent, acl } => {
+                    let fired = self.watches.trigger(path, EventType::NodeDeleted);
+                    self.notify(&fired, path, acl);
+                    let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
+                    let acl = self.acl_of_path(parent);
+                    self.notify(&fired, parent, &acl);
                 }
                 TreeEvent::DataChanged { path } => {
-                    let fired = self.watches.trigger_data(path, EventType::NodeDataChanged);
-                    self.notify(&fired, path, WireEventType::NodeDataChanged);
+                    let fired = self.watches.trigger(path, EventType::NodeDataChanged);
+                    let acl = self.acl_of_path(path);
+                    self.notify(&fired, path, &acl);
                 }
             }
         }
     }
 
-    /// Sends one event to each watcher; `fired` pairs each watcher with the
-    /// path the event is about (a recursive watch reports the changed path).
-    fn notify(&mut self, fired: &[(WatcherId, String)], _trigger_path: &str, ty: WireEventType) {
-        for (w, path) in fired {
-            let acl: Vec<ACL> = match self.tree.lookup(path) {
-                Some(id) => self.acls.get(self.tree.node_acl(id)).to_vec(),
-                None => Vec::new(),
-            };
+    fn acl_of_path(&self, path: &str) -> Vec<ACL> {
+        match self.tree.lookup(path) {
+            Some(id) => self.acls.get(self.tree.node_acl(id)).to_vec(),
+            None => Vec::new(),
+        }
+    }
+
+    fn notify(&mut self, fired: &[(WatcherId, EventType)], path: &str, acl: &[ACL]) {
+        for (w, ty) in fired {
             let Some(c) = self.conns.get(&w.0) else {
                 continue;
             };
-            if !acl.is_empty() && !self.cfg.skip_acl && !crate::acl::check_acl(&acl, Perms::READ, &c.auth) {
+            if !self.cfg.skip_acl && !crate::acl::check_acl(acl, Perms::READ, &c.auth) {
                 continue;
             }
             let ev = WatcherEvent {
-                type_: ty as i32,
+                type_: ty.as_i32(),
                 state: KeeperState::SyncConnected as i32,
-                path: path.clone(),
+                path: path.to_string(),
             };
             c.out.push_reply(
                 &ReplyHeader {
@@ -245,19 +249,15 @@ fn multi_result(o: &ApplyOutcome) -> OpResult {
     let stat = o.stat.clone().unwrap_or_default();
     match OpCode::try_from(o.op) {
         Ok(OpCode::Check) => OpResult::Check,
-        Ok(OpCode::Create) => OpResult::Create { path: o.path.clone() },
-        Ok(OpCode::Create2 | OpCode::CreateTTL | OpCode::CreateContainer) => OpResult::Create2 {
-            path: o.path.clone(),
-            stat,
-        },
+        Ok(OpCode::Create) => OpResult::Create(CreateResponse { path: o.path.clone() }),
+        Ok(OpCode::Create2 | OpCode::CreateTTL | OpCode::CreateContainer) => {
+            OpResult::Create2(Create2Response {
+                path: o.path.clone(),
+                stat,
+            })
+        }
         Ok(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
-        Ok(OpCode::SetData) => OpResult::SetData { stat },
-        _ => OpResult::Error { err: o.err },
+        Ok(OpCode::SetData) => OpResult::SetData(SetDataResponse { stat }),
+        _ => OpResult::Error(ErrorResponse { err: o.err }),
     }
 }
-
-#[allow(dead_code)]
-fn _assert_record<R: Record>() {}
-
-#[allow(dead_code)]
-const _: i32 = ErrorCode::Ok as i32;

@@ -9,6 +9,7 @@
 //!
 //! `core.rs` is the task that owns the state and drives prep and final.
 
+mod admin_view;
 mod apply;
 mod changes;
 mod core;

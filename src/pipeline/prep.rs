@@ -21,6 +21,21 @@ use super::txn::TxnBody;
 use crate::session::SessionId;
 use crate::tree::{self, EphemeralType, StatPersisted};
 
+/// The client op a multi's sub-op stands for.
+fn multi_op_to_client_op(op: &MultiOp) -> ClientOp {
+    match op {
+        MultiOp::Create(r) => ClientOp::Create { op: OpCode::Create, req: r.clone() },
+        MultiOp::Create2(r) => ClientOp::Create { op: OpCode::Create2, req: r.clone() },
+        MultiOp::CreateContainer(r) => ClientOp::Create { op: OpCode::CreateContainer, req: r.clone() },
+        MultiOp::CreateTTL(r) => ClientOp::CreateTtl(r.clone()),
+        MultiOp::Delete(r) => ClientOp::Delete(r.clone()),
+        MultiOp::SetData(r) => ClientOp::SetData(r.clone()),
+        MultiOp::Check(r) => ClientOp::Check(r.clone()),
+        // A read inside a write multi: ZooKeeper rejects the record.
+        MultiOp::GetChildren(_) | MultiOp::GetData(_) => ClientOp::Malformed(OpCode::Multi as i32),
+    }
+}
+
 /// Who a prepared request is for, as far as prep needs to know.
 pub struct Requester<'a> {
     pub session: SessionId,
@@ -204,7 +219,7 @@ impl Core {
             return Err(ErrorCode::Unimplemented);
         }
         if mode.is_ttl() {
-            if ttl <= 0 || ttl > tree::MAX_TTL_MS {
+            if ttl <= 0 || ttl > tree::MAX_TTL {
                 return Err(ErrorCode::BadArguments);
             }
         } else if ttl >= 0 {
@@ -231,7 +246,7 @@ impl Core {
         if self.record_for(&path).is_ok() {
             return Err(ErrorCode::NodeExists);
         }
-        if EphemeralType::of(parent_stat.ephemeral_owner) == EphemeralType::Normal {
+        if EphemeralType::of(parent_stat.ephemeral_owner, self.ephemeral_types()) == EphemeralType::Normal {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion.wrapping_add(1);
@@ -267,7 +282,7 @@ impl Core {
         let ephemeral_owner = if mode.is_container() {
             tree::CONTAINER_EPHEMERAL_OWNER
         } else if mode.is_ttl() {
-            tree::ttl_ephemeral_owner(ttl)
+            EphemeralType::ttl_owner(ttl).map_err(|_| ErrorCode::BadArguments)?
         } else if mode.is_ephemeral() {
             who.session
         } else {
@@ -283,7 +298,7 @@ impl Core {
         self.changes.add(ChangeRecord {
             zxid,
             path,
-            stat: Some(StatPersisted::new_node(zxid, time, ephemeral_owner)),
+            stat: Some(StatPersisted::new_for_create(zxid, time, ephemeral_owner)),
             child_count: 0,
             acl,
         });
@@ -303,7 +318,7 @@ impl Core {
                 }));
                 continue;
             }
-            let client_op = op.to_client_op();
+            let client_op = multi_op_to_client_op(op);
             match self.prep_write(&client_op, who, zxid, time) {
                 Ok(body) => subs.push(body),
                 Err(code) => {

@@ -2,7 +2,7 @@
 //! They run at their place in the FIFO, against the tree as every earlier
 //! request left it.
 
-use jute::consts::{ErrorCode, OpCode, Perms};
+use jute::consts::{ErrorCode, Perms};
 use jute::data::{ClientInfo, Id, ACL};
 use jute::multi::{MultiOp, OpResult};
 use jute::proto::{
@@ -15,7 +15,7 @@ use super::apply::to_wire_stat;
 use super::core::{ConnId, Core};
 use super::request::ClientOp;
 use crate::net::outbox::ErasedRecord;
-use crate::watch::{WatchKind, WatcherId};
+use crate::watch::{AddWatchMode, SetWatchesLists, WatcherId, WatcherType};
 
 /// xid ZooKeeper uses for ping replies.
 const PING_XID: i32 = -2;
@@ -54,7 +54,7 @@ impl Core {
         let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
         self.read_check(conn, id, Perms::READ)?;
         if watch {
-            self.watches.add_watch(path, WatcherId(conn), WatchKind::Data);
+            self.watches.add_data_watch(path, WatcherId(conn));
         }
         Ok(GetDataResponse {
             data: self.tree.node_data(id).map(<[u8]>::to_vec),
@@ -66,7 +66,7 @@ impl Core {
         let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
         self.read_check(conn, id, Perms::READ)?;
         if watch {
-            self.watches.add_watch(path, WatcherId(conn), WatchKind::Child);
+            self.watches.add_child_watch(path, WatcherId(conn));
         }
         let children = self.tree.child_names(id).map(str::to_string).collect();
         Ok((children, id))
@@ -83,7 +83,7 @@ impl Core {
                     self.read_check(conn, id, Perms::READ)?;
                 }
                 if req.watch {
-                    self.watches.add_watch(&req.path, WatcherId(conn), WatchKind::Data);
+                    self.watches.add_data_watch(&req.path, WatcherId(conn));
                 }
                 let id = id.ok_or(ErrorCode::NoNode)?;
                 Ok(Some(Box::new(ExistsResponse {
@@ -147,23 +147,21 @@ impl Core {
                 Ok(None)
             }
             ClientOp::AddWatch(req) => {
-                let kind = if req.mode == 1 {
-                    WatchKind::PersistentRecursive
-                } else {
-                    WatchKind::Persistent
-                };
-                self.watches.add_watch(&req.path, WatcherId(conn), kind);
+                let mode = AddWatchMode::from_i32(req.mode).ok_or(ErrorCode::BadArguments)?;
+                self.watches.add_watch(&req.path, WatcherId(conn), mode);
                 Ok(Some(Box::new(ErrorResponse { err: 0 })))
             }
             ClientOp::CheckWatches(req) => {
-                if self.watches.contains_watch(&req.path, req.type_, WatcherId(conn)) {
+                let ty = WatcherType::from_i32(req.type_, self.watches.semantics()).ok_or(ErrorCode::BadArguments)?;
+                if self.watches.contains_watch(&req.path, ty, WatcherId(conn)) {
                     Ok(None)
                 } else {
                     Err(ErrorCode::NoWatcher)
                 }
             }
             ClientOp::RemoveWatches(req) => {
-                if self.watches.remove_watch(&req.path, req.type_, WatcherId(conn)) {
+                let ty = WatcherType::from_i32(req.type_, self.watches.semantics()).ok_or(ErrorCode::BadArguments)?;
+                if self.watches.remove_watch(&req.path, ty, WatcherId(conn)) {
                     Ok(None)
                 } else {
                     Err(ErrorCode::NoWatcher)
@@ -194,15 +192,12 @@ impl Core {
                 for op in &multi.ops {
                     let r = match op {
                         MultiOp::GetChildren(req) => match self.get_children(conn, &req.path, req.watch) {
-                            Ok((children, _)) => OpResult::GetChildren { children },
-                            Err(e) => OpResult::Error { err: e as i32 },
+                            Ok((children, _)) => OpResult::GetChildren(GetChildrenResponse { children }),
+                            Err(e) => OpResult::Error(ErrorResponse { err: e as i32 }),
                         },
                         MultiOp::GetData(req) => match self.get_data(conn, &req.path, req.watch) {
-                            Ok(r) => OpResult::GetData {
-                                data: r.data,
-                                stat: r.stat,
-                            },
-                            Err(e) => OpResult::Error { err: e as i32 },
+                            Ok(r) => OpResult::GetData(r),
+                            Err(e) => OpResult::Error(ErrorResponse { err: e as i32 }),
                         },
                         _ => return Err(ErrorCode::MarshallingError),
                     };
@@ -216,6 +211,7 @@ impl Core {
 
     /// Re-registers a reconnecting client's watches and tells it at once of
     /// changes it missed since `relative_zxid` (`DataTree.setWatches`).
+    /// These events are not ACL-filtered, as in ZooKeeper.
     #[allow(clippy::too_many_arguments)]
     fn set_watches(
         &mut self,
@@ -227,39 +223,27 @@ impl Core {
         persistent: &[String],
         recursive: &[String],
     ) {
-        let w = WatcherId(conn);
-        for path in data {
-            match self.tree.lookup(path) {
-                None => self.push_event(conn, jute::consts::EventType::NodeDeleted as i32, path),
-                Some(id) if self.tree.node_stat(id).mzxid > relative_zxid => {
-                    self.push_event(conn, jute::consts::EventType::NodeDataChanged as i32, path)
+        let lists = SetWatchesLists {
+            data,
+            exist,
+            child,
+            persistent,
+            persistent_recursive: recursive,
+        };
+        let tree = &self.tree;
+        let view = |path: &str| {
+            tree.lookup(path).map(|id| {
+                let s = tree.node_stat(id);
+                crate::watch::NodeZxids {
+                    czxid: s.czxid,
+                    mzxid: s.mzxid,
+                    pzxid: s.pzxid,
                 }
-                Some(_) => self.watches.add_watch(path, w, WatchKind::Data),
-            }
-        }
-        for path in exist {
-            match self.tree.lookup(path) {
-                Some(_) => self.push_event(conn, jute::consts::EventType::NodeCreated as i32, path),
-                None => self.watches.add_watch(path, w, WatchKind::Data),
-            }
-        }
-        for path in child {
-            match self.tree.lookup(path) {
-                None => self.push_event(conn, jute::consts::EventType::NodeDeleted as i32, path),
-                Some(id) if self.tree.node_stat(id).pzxid > relative_zxid => {
-                    self.push_event(conn, jute::consts::EventType::NodeChildrenChanged as i32, path)
-                }
-                Some(_) => self.watches.add_watch(path, w, WatchKind::Child),
-            }
-        }
-        for path in persistent {
-            self.watches.add_watch(path, w, WatchKind::Persistent);
-        }
-        for path in recursive {
-            self.watches.add_watch(path, w, WatchKind::PersistentRecursive);
+            })
+        };
+        let events = self.watches.set_watches(relative_zxid, &lists, WatcherId(conn), &view);
+        for (path, ty) in events {
+            self.push_event(conn, ty.as_i32(), &path);
         }
     }
 }
-
-#[allow(dead_code)]
-const _: i32 = OpCode::Ping as i32;

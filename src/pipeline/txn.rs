@@ -11,6 +11,31 @@ use jute::txn::{
 };
 use jute::{JuteError, Record};
 
+/// Why a logged txn body could not be decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TxnDecodeError {
+    Jute(JuteError),
+    /// The header names an op code that carries no txn.
+    UnknownType(i32),
+}
+
+impl std::fmt::Display for TxnDecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TxnDecodeError::Jute(e) => write!(f, "{e}"),
+            TxnDecodeError::UnknownType(t) => write!(f, "txn type {t} carries no txn"),
+        }
+    }
+}
+
+impl std::error::Error for TxnDecodeError {}
+
+impl From<JuteError> for TxnDecodeError {
+    fn from(e: JuteError) -> Self {
+        TxnDecodeError::Jute(e)
+    }
+}
+
 /// A txn body, tagged by the op code that `TxnHeader.type` carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TxnBody {
@@ -85,10 +110,10 @@ impl TxnBody {
     }
 
     /// Decodes a body logged under `op`.
-    pub fn from_bytes(op: i32, mut input: &[u8]) -> Result<TxnBody, JuteError> {
+    pub fn from_bytes(op: i32, mut input: &[u8]) -> Result<TxnBody, TxnDecodeError> {
         let input = &mut input;
-        let op = OpCode::try_from(op).map_err(|_| JuteError::malformed("txn type", "unknown op code"))?;
-        Ok(match op {
+        let code = OpCode::try_from(op).map_err(|_| TxnDecodeError::UnknownType(op))?;
+        Ok(match code {
             OpCode::Create => TxnBody::Create(CreateTxn::deserialize(input)?),
             OpCode::Create2 => TxnBody::Create2(CreateTxn::deserialize(input)?),
             OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn::deserialize(input)?),
@@ -109,7 +134,7 @@ impl TxnBody {
                 }
                 TxnBody::Multi(subs)
             }
-            _ => return Err(JuteError::malformed("txn type", "op code carries no txn")),
+            _ => return Err(TxnDecodeError::UnknownType(op)),
         })
     }
 }
