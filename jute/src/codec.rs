@@ -416,3 +416,72 @@ macro_rules! jute_record {
     };
 }
 pub(crate) use jute_record;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primitives_are_big_endian() {
+        let mut out = Vec::new();
+        write_int(&mut out, -2);
+        write_long(&mut out, 0x0102_0304_0506_0708);
+        write_bool(&mut out, true);
+        write_bool(&mut out, false);
+        write_byte(&mut out, -1);
+        assert_eq!(
+            out,
+            [0xff, 0xff, 0xff, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 1, 0, 0xff]
+        );
+        let mut input = &out[..];
+        assert_eq!(read_int(&mut input, "i"), Ok(-2));
+        assert_eq!(read_long(&mut input, "l"), Ok(0x0102_0304_0506_0708));
+        assert_eq!(read_bool(&mut input, "t"), Ok(true));
+        assert_eq!(read_bool(&mut input, "f"), Ok(false));
+        assert_eq!(read_byte(&mut input, "b"), Ok(-1));
+        assert!(input.is_empty());
+        assert!(read_byte(&mut input, "b").unwrap_err().is_truncated());
+    }
+
+    #[test]
+    fn strings_buffers_vectors() {
+        let mut out = Vec::new();
+        write_ustring(&mut out, "ab");
+        write_buffer(&mut out, None);
+        write_buffer(&mut out, Some(&[7]));
+        write_vector(&mut out, &[String::from("x")]);
+        assert_eq!(
+            out,
+            [
+                0, 0, 0, 2, b'a', b'b', 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 7, 0, 0, 0, 1, 0, 0, 0,
+                1, b'x'
+            ]
+        );
+        assert_eq!(ustring_len("ab"), 6);
+        assert_eq!(buffer_len(None), 4);
+        assert_eq!(buffer_len(Some(&[7])), 5);
+        assert_eq!(vector_len(&[String::from("x")]), 9);
+        let mut input = &out[..];
+        assert_eq!(read_ustring(&mut input, "s").unwrap(), "ab");
+        assert_eq!(read_buffer(&mut input, "b").unwrap(), None);
+        assert_eq!(read_buffer(&mut input, "b").unwrap(), Some(vec![7]));
+        assert_eq!(read_vector::<String>(&mut input, "v").unwrap(), ["x"]);
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn failed_reads_of_lengths_do_not_consume_payload() {
+        // The prefix is consumed, the payload is not touched.
+        let bytes = [0, 0, 0, 9, 1, 2];
+        let mut input = &bytes[..];
+        let err = read_buffer(&mut input, "b").unwrap_err();
+        assert_eq!(
+            err,
+            JuteError::Truncated {
+                reading: "b",
+                needed: 9,
+                available: 2
+            }
+        );
+    }
+}

@@ -276,11 +276,17 @@ impl CreateMode {
 pub struct Perms;
 
 impl Perms {
+    /// getData, getChildren, exists' stat.
     pub const READ: i32 = 1;
+    /// setData.
     pub const WRITE: i32 = 1 << 1;
+    /// Creating children.
     pub const CREATE: i32 = 1 << 2;
+    /// Deleting children.
     pub const DELETE: i32 = 1 << 3;
+    /// setACL.
     pub const ADMIN: i32 = 1 << 4;
+    /// All of the above.
     pub const ALL: i32 = Self::READ | Self::WRITE | Self::CREATE | Self::DELETE | Self::ADMIN;
 }
 
