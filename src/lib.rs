@@ -1,3 +1,18 @@
 //! FerroKeeper: an Apache ZooKeeper–compatible server.
+//!
+//! A request flows: [`net`] (framing, handshake, four-letter words) →
+//! [`pipeline`] prep (validate, check [`acl`]s, assign the zxid, make a txn)
+//! → sync (append to the [`persist`] txn log, group commit) → final (apply
+//! to the [`tree`], fire [`watch`]es, reply). [`session`] tracks sessions,
+//! [`config`] reads zoo.cfg, [`admin`] answers four-letter words.
+
+pub mod acl;
+pub mod admin;
 pub mod config;
+pub mod net;
+pub mod persist;
+pub mod pipeline;
+pub mod server;
+pub mod session;
+pub mod tree;
 pub mod watch;

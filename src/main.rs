@@ -1,1 +1,90 @@
-fn main() {}
+//! `ferrokeeper [zoo.cfg]`: a standalone ZooKeeper-compatible server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing::{error, info};
+
+use ferrokeeper::server::{self, Settings};
+
+/// A drop-in Apache ZooKeeper server.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// An Apache ZooKeeper zoo.cfg; without one the server runs on
+    /// 127.0.0.1:2181 with data under ./data.
+    config: Option<PathBuf>,
+    /// The same, as a flag.
+    #[arg(long = "config", value_name = "FILE", conflicts_with = "config")]
+    config_flag: Option<PathBuf>,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FERROKEEPER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    let settings = match args.config.or(args.config_flag) {
+        None => Settings::standalone_default(),
+        Some(path) => match ferrokeeper::config::load_settings(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                error!("{e}");
+                eprintln!("ferrokeeper: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferrokeeper: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let running = match server::start(settings).await {
+            Ok(r) => r,
+            Err(e) => {
+                error!("{e}");
+                eprintln!("ferrokeeper: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        info!(address = %running.local_addr, "serving clients");
+        tokio::select! {
+            _ = running.wait() => ExitCode::FAILURE,
+            _ = shutdown_signal() => {
+                info!("shutting down");
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
