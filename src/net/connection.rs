@@ -1,0 +1,246 @@
+//! One client connection: framing in, the handshake, requests to the core,
+//! and the writer that drains the connection's [`Outbox`].
+//!
+//! A frame is a 4-byte big-endian length and that many bytes. A length that
+//! is negative or over jute.maxbuffer closes this connection only; so does a
+//! frame too short for its header. Everything else about a bad request is
+//! answered with an error code by the pipeline, as ZooKeeper answers it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use jute::proto::ConnectRequest;
+use jute::Record;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use super::four_letter::{self, TELNET_CLOSE};
+use super::outbox::Outbox;
+use crate::pipeline::{ClientOp, ConnectMsg, CoreMsg};
+
+/// Per-connection limits from the configuration.
+#[derive(Debug, Clone)]
+pub struct ConnLimits {
+    /// jute.maxbuffer: the largest frame accepted.
+    pub max_frame: usize,
+    /// maxClientCnxns: connections per client IP, 0 for no limit.
+    pub max_client_cnxns: u32,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            max_frame: 0xfffff,
+            max_client_cnxns: 60,
+        }
+    }
+}
+
+/// Why reading stopped.
+#[derive(Debug)]
+enum ReadEnd {
+    Eof,
+    Closed,
+    Io(std::io::Error),
+    Protocol(String),
+}
+
+/// Serves one connection to its end.
+pub async fn serve_connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    conn: u64,
+    core: mpsc::Sender<CoreMsg>,
+    limits: ConnLimits,
+) {
+    let (rd, wr) = stream.into_split();
+    let out = Arc::new(Outbox::new());
+    let writer = tokio::spawn(write_loop(wr, out.clone()));
+    let mut reader = FrameReader::new(rd, limits.max_frame);
+    let end = tokio::select! {
+        end = read_loop(&mut reader, addr, conn, &core, &out) => end,
+        _ = wait_closing(&out) => ReadEnd::Closed,
+    };
+    match &end {
+        ReadEnd::Eof | ReadEnd::Closed => debug!(client = %addr, "connection ended"),
+        ReadEnd::Io(e) => debug!(client = %addr, error = %e, "connection read failed"),
+        ReadEnd::Protocol(why) => warn!(client = %addr, "closing connection: {why}"),
+    }
+    let _ = core.send(CoreMsg::Closed { conn }).await;
+    out.close();
+    let _ = writer.await;
+}
+
+async fn wait_closing(out: &Outbox) {
+    while !out.is_closing() {
+        out.wait_closed().await;
+    }
+}
+
+async fn read_loop(
+    reader: &mut FrameReader,
+    addr: SocketAddr,
+    conn: u64,
+    core: &mpsc::Sender<CoreMsg>,
+    out: &Arc<Outbox>,
+) -> ReadEnd {
+    // First four bytes: a frame length, or a four-letter word.
+    let first4 = match reader.peek4().await {
+        Ok(Some(b)) => b,
+        Ok(None) => return ReadEnd::Eof,
+        Err(e) => return ReadEnd::Io(e),
+    };
+    if first4 == TELNET_CLOSE {
+        return ReadEnd::Closed;
+    }
+    if let Some(cmd) = four_letter::detect(&first4) {
+        info!(client = %addr, cmd, "four-letter word");
+        let (tx, rx) = oneshot::channel();
+        if core
+            .send(CoreMsg::Admin {
+                cmd: cmd.to_string(),
+                reply: tx,
+            })
+            .await
+            .is_ok()
+        {
+            if let Ok(text) = rx.await {
+                out.push_raw(text.as_bytes());
+            }
+        }
+        out.close();
+        return ReadEnd::Closed;
+    }
+
+    let frame = match reader.next_frame().await {
+        Ok(Some(f)) => f,
+        Ok(None) => return ReadEnd::Eof,
+        Err(e) => return e,
+    };
+    let mut body: &[u8] = &frame;
+    let req = match ConnectRequest::deserialize(&mut body) {
+        Ok(r) => r,
+        Err(e) => return ReadEnd::Protocol(format!("bad ConnectRequest: {e}")),
+    };
+    // Newer clients append a readOnly flag; older ones stop here.
+    let sent_read_only = !body.is_empty();
+    let (tx, rx) = oneshot::channel();
+    let msg = ConnectMsg {
+        conn,
+        out: out.clone(),
+        addr,
+        req,
+        sent_read_only,
+        established: tx,
+    };
+    if core.send(CoreMsg::Connect(Box::new(msg))).await.is_err() {
+        return ReadEnd::Closed;
+    }
+    // Like ZooKeeper, read nothing more until the session is set up.
+    match rx.await {
+        Ok(true) => {}
+        _ => return ReadEnd::Closed,
+    }
+
+    loop {
+        let frame = match reader.next_frame().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return ReadEnd::Eof,
+            Err(e) => return e,
+        };
+        if frame.len() < 8 {
+            return ReadEnd::Protocol(format!("request of {} bytes has no header", frame.len()));
+        }
+        let mut hdr: &[u8] = &frame;
+        let xid = hdr.get_i32();
+        let op = hdr.get_i32();
+        let op = ClientOp::decode(op, hdr);
+        if core.send(CoreMsg::Request { conn, xid, op }).await.is_err() {
+            return ReadEnd::Closed;
+        }
+    }
+}
+
+/// Reads length-prefixed frames into a reused buffer.
+struct FrameReader {
+    rd: OwnedReadHalf,
+    buf: BytesMut,
+    max_frame: usize,
+}
+
+impl FrameReader {
+    fn new(rd: OwnedReadHalf, max_frame: usize) -> Self {
+        FrameReader {
+            rd,
+            buf: BytesMut::with_capacity(4096),
+            max_frame,
+        }
+    }
+
+    /// Reads more bytes; Ok(false) on a clean EOF.
+    async fn fill(&mut self) -> std::io::Result<bool> {
+        if self.buf.capacity() - self.buf.len() < 1024 {
+            self.buf.reserve(4096);
+        }
+        let n = self.rd.read_buf(&mut self.buf).await?;
+        Ok(n > 0)
+    }
+
+    async fn peek4(&mut self) -> std::io::Result<Option<[u8; 4]>> {
+        while self.buf.len() < 4 {
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.buf[..4]);
+        Ok(Some(b))
+    }
+
+    /// The next whole frame's payload; None on EOF between frames.
+    async fn next_frame(&mut self) -> Result<Option<BytesMut>, ReadEnd> {
+        loop {
+            if self.buf.len() >= 4 {
+                let len = i32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
+                if len < 0 || len as usize > self.max_frame {
+                    return Err(ReadEnd::Protocol(format!(
+                        "Len error {len} (length is greater than jute.maxbuffer={})",
+                        self.max_frame
+                    )));
+                }
+                let len = len as usize;
+                if self.buf.len() >= 4 + len {
+                    self.buf.advance(4);
+                    return Ok(Some(self.buf.split_to(len)));
+                }
+                self.buf.reserve(4 + len - self.buf.len());
+            }
+            match self.fill().await {
+                Ok(true) => {}
+                Ok(false) if self.buf.is_empty() => return Ok(None),
+                Ok(false) => return Err(ReadEnd::Protocol("connection closed mid-frame".into())),
+                Err(e) => return Err(ReadEnd::Io(e)),
+            }
+        }
+    }
+}
+
+/// Writes whatever the outbox holds, one write per wake-up, until closed.
+async fn write_loop(mut wr: OwnedWriteHalf, out: Arc<Outbox>) {
+    loop {
+        let buf = out.take();
+        if !buf.is_empty() && wr.write_all(&buf).await.is_err() {
+            out.close();
+            break;
+        }
+        if out.is_closing() && out.queued_bytes() == 0 {
+            break;
+        }
+        out.wait().await;
+    }
+    let _ = wr.shutdown().await;
+}

@@ -1,0 +1,51 @@
+//! A `TxnLog` that keeps nothing: standalone without durability.
+
+use super::TxnLog;
+use crate::pipeline::LoggedTxn;
+
+/// Counts what it is given and forgets it. Used until the on-disk log exists,
+/// and by tests that do not care about durability.
+#[derive(Debug, Default)]
+pub struct MemTxnLog {
+    last_zxid: i64,
+    appended: u64,
+    commits: u64,
+}
+
+impl MemTxnLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// (txns appended, commits) — what the group-commit ratio is made of.
+    pub fn counters(&self) -> (u64, u64) {
+        (self.appended, self.commits)
+    }
+}
+
+impl TxnLog for MemTxnLog {
+    fn append(&mut self, txn: &LoggedTxn) -> std::io::Result<()> {
+        if txn.zxid() <= self.last_zxid {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "txn log append out of order: zxid 0x{:x} after 0x{:x}",
+                    txn.zxid(),
+                    self.last_zxid
+                ),
+            ));
+        }
+        self.last_zxid = txn.zxid();
+        self.appended += 1;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> std::io::Result<()> {
+        self.commits += 1;
+        Ok(())
+    }
+
+    fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+}

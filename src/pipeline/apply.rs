@@ -1,0 +1,266 @@
+//! Final, part one: applying a txn to the tree.
+//!
+//! Mirrors `DataTree.processTxn`: the same result codes, the same Stat
+//! transitions, the same watch triggers in the same order. It is the only
+//! code that changes the tree, and it runs for live requests and log replay
+//! alike.
+
+use jute::consts::{ErrorCode, OpCode};
+use jute::data::Stat;
+use jute::txn::TxnHeader;
+
+use super::core::Core;
+use super::txn::TxnBody;
+use crate::tree::{self, TreeError};
+
+/// What applying one (sub-)txn produced; `ProcessTxnResult` in ZooKeeper.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOutcome {
+    /// The op code the result is reported under (`error` for failed subs).
+    pub op: i32,
+    pub err: i32,
+    pub path: String,
+    pub stat: Option<Stat>,
+    pub multi: Vec<ApplyOutcome>,
+}
+
+/// A change that watches may care about, in trigger order.
+#[derive(Debug, Clone)]
+pub enum TreeEvent {
+    /// Data watches on `path` see NodeCreated; child watches on `parent`
+    /// see NodeChildrenChanged.
+    Created { path: String, parent: String },
+    /// Data and child watches on `path` see NodeDeleted (a watcher told via
+    /// its data watch is not told again via its child watch); child watches
+    /// on `parent` see NodeChildrenChanged.
+    /// `acl` is the deleted node's ACL as it was, for filtering
+    /// notifications; only collected when any watch exists.
+    Deleted { path: String, parent: String, acl: Vec<jute::data::ACL> },
+    DataChanged { path: String },
+}
+
+pub fn to_wire_stat(s: tree::Stat) -> Stat {
+    Stat {
+        czxid: s.czxid,
+        mzxid: s.mzxid,
+        ctime: s.ctime,
+        mtime: s.mtime,
+        version: s.version,
+        cversion: s.cversion,
+        aversion: s.aversion,
+        ephemeral_owner: s.ephemeral_owner,
+        data_length: s.data_length,
+        num_children: s.num_children,
+        pzxid: s.pzxid,
+    }
+}
+
+fn parent_path(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) | None => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+    }
+}
+
+fn tree_err(e: TreeError) -> i32 {
+    match e {
+        TreeError::NoNode => ErrorCode::NoNode as i32,
+        TreeError::NodeExists => ErrorCode::NodeExists as i32,
+        TreeError::NotEmpty => ErrorCode::NotEmpty as i32,
+        #[allow(unreachable_patterns)]
+        _ => ErrorCode::SystemError as i32,
+    }
+}
+
+impl Core {
+    /// Applies one txn and records the events it fires into `events`.
+    pub(super) fn apply_txn(
+        &mut self,
+        header: &TxnHeader,
+        body: &TxnBody,
+        events: &mut Vec<TreeEvent>,
+    ) -> ApplyOutcome {
+        let out = self.apply_body(header, body, events);
+        if header.zxid > self.last_applied_zxid {
+            self.last_applied_zxid = header.zxid;
+        }
+        self.changes.applied_through(header.zxid);
+        out
+    }
+
+    fn apply_body(&mut self, header: &TxnHeader, body: &TxnBody, events: &mut Vec<TreeEvent>) -> ApplyOutcome {
+        let mut rc = ApplyOutcome {
+            op: body.op_code() as i32,
+            ..Default::default()
+        };
+        let zxid = header.zxid;
+        let time = header.time;
+        match body {
+            TxnBody::Create(t) | TxnBody::Create2(t) => {
+                let owner = if t.ephemeral { header.client_id } else { 0 };
+                self.apply_create(&mut rc, &t.path, &t.data, &t.acl, owner, t.parent_c_version, zxid, time, events);
+            }
+            TxnBody::CreateContainer(t) => {
+                self.apply_create(
+                    &mut rc,
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    tree::CONTAINER_EPHEMERAL_OWNER,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                    events,
+                );
+            }
+            TxnBody::CreateTtl(t) => {
+                // A TTL the log carries was validated when prepared.
+                let owner = tree::EphemeralType::ttl_owner(t.ttl).unwrap_or(0);
+                self.apply_create(&mut rc, &t.path, &t.data, &t.acl, owner, t.parent_c_version, zxid, time, events);
+            }
+            TxnBody::Delete(t) | TxnBody::DeleteContainer(t) => {
+                rc.path = t.path.clone();
+                if let Err(e) = self.apply_delete(&t.path, zxid, events) {
+                    rc.err = tree_err(e);
+                }
+            }
+            TxnBody::SetData(t) => {
+                rc.path = t.path.clone();
+                match self.tree.set_data(&t.path, t.data.clone(), t.version, zxid, time) {
+                    Ok(stat) => {
+                        rc.stat = Some(to_wire_stat(stat));
+                        events.push(TreeEvent::DataChanged { path: t.path.clone() });
+                    }
+                    Err(e) => rc.err = tree_err(e),
+                }
+            }
+            TxnBody::SetAcl(t) => {
+                rc.path = t.path.clone();
+                match self.tree.lookup(&t.path) {
+                    Some(id) => {
+                        let old = self.tree.node_acl(id);
+                        let new = self.acls.add(&t.acl);
+                        match self.tree.set_acl(&t.path, new, t.version) {
+                            Ok(stat) => {
+                                self.acls.release(old);
+                                rc.stat = Some(to_wire_stat(stat));
+                            }
+                            Err(e) => {
+                                self.acls.release(new);
+                                rc.err = tree_err(e);
+                            }
+                        }
+                    }
+                    None => rc.err = ErrorCode::NoNode as i32,
+                }
+            }
+            TxnBody::Check(t) => {
+                rc.path = t.path.clone();
+            }
+            TxnBody::CreateSession(t) => {
+                if !self.sessions.contains(header.client_id) {
+                    let now = self.now_ms();
+                    self.sessions.add(header.client_id, t.time_out, now);
+                }
+            }
+            TxnBody::CloseSession(_) => {
+                for path in self.tree.ephemerals(header.client_id) {
+                    let _ = self.apply_delete(&path, zxid, events);
+                }
+                self.sessions.remove(header.client_id);
+            }
+            TxnBody::Error(t) => {
+                rc.err = t.err;
+            }
+            TxnBody::Multi(subs) => {
+                let failed = subs.iter().any(|s| matches!(s, TxnBody::Error(_)));
+                let mut post_failed = false;
+                for sub in subs {
+                    let effective;
+                    let sub_body = if let TxnBody::Error(_) = sub {
+                        post_failed = true;
+                        sub
+                    } else if failed {
+                        let ec = if post_failed {
+                            ErrorCode::RuntimeInconsistency as i32
+                        } else {
+                            0
+                        };
+                        effective = TxnBody::Error(jute::txn::ErrorTxn { err: ec });
+                        &effective
+                    } else {
+                        sub
+                    };
+                    let sub_header = TxnHeader {
+                        type_: sub_body.op_code() as i32,
+                        ..header.clone()
+                    };
+                    let sub_rc = self.apply_body(&sub_header, sub_body, events);
+                    if sub_rc.err != 0 && rc.err == 0 {
+                        rc.err = sub_rc.err;
+                    }
+                    rc.multi.push(sub_rc);
+                }
+            }
+        }
+        if rc.op == OpCode::Create as i32 && rc.err == ErrorCode::NodeExists as i32 {
+            // Replaying a fuzzy snapshot can meet a node the snapshot already
+            // has; ZooKeeper then still moves the parent's cversion/pzxid.
+            if let TxnBody::Create(t) = body {
+                self.tree.set_cversion_pzxid(&parent_path(&t.path), t.parent_c_version, zxid);
+            }
+        }
+        rc
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_create(
+        &mut self,
+        rc: &mut ApplyOutcome,
+        path: &str,
+        data: &Option<Vec<u8>>,
+        acl: &[jute::data::ACL],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+        events: &mut Vec<TreeEvent>,
+    ) {
+        rc.path = path.to_string();
+        let acl_ref = self.acls.add(acl);
+        match self
+            .tree
+            .create_node(path, data.clone(), acl_ref, owner, parent_cversion, zxid, time)
+        {
+            Ok(id) => {
+                rc.stat = Some(to_wire_stat(self.tree.node_stat(id)));
+                events.push(TreeEvent::Created {
+                    path: path.to_string(),
+                    parent: parent_path(path),
+                });
+            }
+            Err(e) => {
+                self.acls.release(acl_ref);
+                rc.err = tree_err(e);
+            }
+        }
+    }
+
+    fn apply_delete(&mut self, path: &str, zxid: i64, events: &mut Vec<TreeEvent>) -> Result<(), TreeError> {
+        let id = self.tree.lookup(path).ok_or(TreeError::NoNode)?;
+        let acl_ref = self.tree.node_acl(id);
+        let acl = if self.watches.watch_count() > 0 {
+            self.acls.get(acl_ref).to_vec()
+        } else {
+            Vec::new()
+        };
+        self.tree.delete_node(path, zxid)?;
+        self.acls.release(acl_ref);
+        events.push(TreeEvent::Deleted {
+            path: path.to_string(),
+            parent: parent_path(path),
+            acl,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,591 @@
+//! The core task: owns the tree, sessions, watches and ACL cache, and runs
+//! prep and final for every request in arrival order.
+//!
+//! One task owns all of it, so applying and reading need no locks, and the
+//! order ZooKeeper's standalone pipeline gives — every request handled in
+//! the order it arrived, reads waiting behind earlier writes — falls out of a
+//! single FIFO. Sync runs in its own task (see `sync.rs`); the core hands it
+//! each pass's txns as one batch and applies them when they come back
+//! durable.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use jute::consts::{ErrorCode, OpCode};
+use jute::data::Id;
+use jute::proto::{ConnectRequest, ReplyHeader};
+use jute::txn::{DeleteTxn, ErrorTxn, TxnHeader};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use super::changes::OutstandingChanges;
+use super::prep::Requester;
+use super::request::ClientOp;
+use super::stats::{ConnStats, ServerStats};
+use super::txn::{LoggedTxn, TxnBody};
+use crate::acl::AclCache;
+use crate::net::Outbox;
+use crate::session::{session_password, SessionId, SessionTracker, TouchOutcome};
+use crate::tree::DataTree;
+use crate::watch::WatchManager;
+
+/// Identifies one client connection for the life of the server.
+pub type ConnId = u64;
+
+/// Settings the core acts on, resolved from zoo.cfg.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub tick_ms: u64,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+    pub extended_types_enabled: bool,
+    pub skip_acl: bool,
+    /// `zookeeper.DigestAuthenticationProvider.superDigest`: `user:base64sha1`.
+    pub super_digest: Option<String>,
+    /// How often containers and TTL nodes are checked for removal.
+    pub container_check_interval_ms: u64,
+    /// Most container/TTL deletions issued per check.
+    pub container_max_per_check: usize,
+    /// Server id that goes into the top byte of session ids (1 standalone).
+    pub server_id: u8,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            tick_ms: 3000,
+            min_session_timeout_ms: 6000,
+            max_session_timeout_ms: 60000,
+            extended_types_enabled: false,
+            skip_acl: false,
+            super_digest: None,
+            container_check_interval_ms: 60_000,
+            container_max_per_check: 10_000,
+            server_id: 1,
+        }
+    }
+}
+
+/// A new connection's handshake, sent once its ConnectRequest is decoded.
+pub struct ConnectMsg {
+    pub conn: ConnId,
+    pub out: Arc<Outbox>,
+    pub addr: SocketAddr,
+    pub req: ConnectRequest,
+    /// Whether the client sent the trailing readOnly flag (newer clients).
+    pub sent_read_only: bool,
+    /// Resolved when the session is established (true) or refused (false).
+    pub established: oneshot::Sender<bool>,
+}
+
+/// Everything the core task reacts to.
+pub enum CoreMsg {
+    Connect(Box<ConnectMsg>),
+    Request { conn: ConnId, xid: i32, op: ClientOp },
+    Closed { conn: ConnId },
+    /// A four-letter word or admin command; the reply is the text to send.
+    Admin { cmd: String, reply: oneshot::Sender<String> },
+    /// From sync: these txns are durable, in zxid order.
+    Durable(Vec<LoggedTxn>),
+    LogFailed(String),
+}
+
+pub(super) struct Conn {
+    pub out: Arc<Outbox>,
+    pub addr: SocketAddr,
+    pub session: SessionId,
+    pub auth: Vec<Id>,
+    pub sent_read_only: bool,
+    pub timeout_ms: i32,
+    pub stats: ConnStats,
+}
+
+/// Who is waiting for a txn's result.
+pub(super) enum Origin {
+    Client { conn: ConnId, xid: i32, op: i32 },
+    Connect { conn: ConnId, established: oneshot::Sender<bool> },
+    /// Session expiry, container and TTL cleanup: nobody to answer.
+    Internal,
+}
+
+/// One request between prep and final, in arrival order.
+pub(super) enum Pending {
+    Txn { zxid: i64, origin: Origin },
+    Read { conn: ConnId, xid: i32, op: ClientOp },
+    /// Answered with just a header (`zxid` -1 when ZooKeeper sends -1).
+    Error { conn: ConnId, xid: i32, err: ErrorCode, zxid: Option<i64> },
+}
+
+pub struct Core {
+    pub(super) cfg: CoreConfig,
+    pub(super) tree: DataTree,
+    pub(super) acls: AclCache,
+    pub(super) watches: WatchManager,
+    pub(super) sessions: SessionTracker,
+    pub(super) changes: OutstandingChanges,
+    pub(super) conns: HashMap<ConnId, Conn>,
+    pub(super) session_conns: HashMap<SessionId, ConnId>,
+    pub(super) last_assigned_zxid: i64,
+    pub(super) last_applied_zxid: i64,
+    pub(super) fifo: VecDeque<Pending>,
+    pub(super) durable: VecDeque<LoggedTxn>,
+    pub(super) to_sync: Vec<LoggedTxn>,
+    pub(super) sync_tx: mpsc::UnboundedSender<Vec<LoggedTxn>>,
+    pub(super) started: Instant,
+    pub(super) stats: ServerStats,
+    pub(super) next_container_check_ms: u64,
+    pub(super) info: super::ServerInfo,
+}
+
+/// Most messages handled in one pass before txns are handed to sync and
+/// replies flushed; bounds the latency a burst can add.
+const MAX_MSGS_PER_PASS: usize = 1024;
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Core {
+    pub fn new(
+        cfg: CoreConfig,
+        info: super::ServerInfo,
+        sync_tx: mpsc::UnboundedSender<Vec<LoggedTxn>>,
+    ) -> Self {
+        let sessions = SessionTracker::new(cfg.tick_ms, cfg.server_id, wall_ms() as u64);
+        let next_container_check_ms = cfg.container_check_interval_ms;
+        Core {
+            tree: DataTree::new(),
+            acls: AclCache::new(),
+            watches: WatchManager::new(crate::watch::WatchSemantics::Zk38),
+            sessions,
+            changes: OutstandingChanges::default(),
+            conns: HashMap::new(),
+            session_conns: HashMap::new(),
+            last_assigned_zxid: 0,
+            last_applied_zxid: 0,
+            fifo: VecDeque::new(),
+            durable: VecDeque::new(),
+            to_sync: Vec::new(),
+            sync_tx,
+            started: Instant::now(),
+            stats: ServerStats::default(),
+            next_container_check_ms,
+            info,
+            cfg,
+        }
+    }
+
+    /// Milliseconds since the core started: the clock for session expiry.
+    pub(super) fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn next_deadline_ms(&self) -> u64 {
+        let mut next = self.next_container_check_ms;
+        if let Some(s) = self.sessions.next_expiry_ms() {
+            next = next.min(s);
+        }
+        next
+    }
+
+    /// Runs until every sender of `rx` is gone.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
+        loop {
+            let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
+            tokio::select! {
+                msg = rx.recv() => {
+                    let Some(msg) = msg else { break };
+                    if !self.handle(msg) { break; }
+                    for _ in 1..MAX_MSGS_PER_PASS {
+                        match rx.try_recv() {
+                            Ok(msg) => if !self.handle(msg) { return; },
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => self.on_timer(),
+            }
+            self.flush_to_sync();
+            self.run_final();
+        }
+        info!("core task stopped");
+    }
+
+    /// Returns false when the server must stop.
+    fn handle(&mut self, msg: CoreMsg) -> bool {
+        match msg {
+            CoreMsg::Connect(c) => self.on_connect(*c),
+            CoreMsg::Request { conn, xid, op } => self.on_request(conn, xid, op),
+            CoreMsg::Closed { conn } => self.on_closed(conn),
+            CoreMsg::Admin { cmd, reply } => {
+                let text = self.admin_command(&cmd);
+                let _ = reply.send(text);
+            }
+            CoreMsg::Durable(txns) => self.durable.extend(txns),
+            CoreMsg::LogFailed(e) => {
+                error!(error = %e, "txn log failed; stopping so no unlogged write is acknowledged");
+                return false;
+            }
+        }
+        true
+    }
+
+    fn on_timer(&mut self) {
+        let now = self.now_ms();
+        for session in self.sessions.take_expired(now) {
+            info!(session = format_args!("0x{session:x}"), "session expired");
+            self.stats.expired_sessions += 1;
+            self.submit_internal_close(session);
+        }
+        if now >= self.next_container_check_ms {
+            self.next_container_check_ms = now + self.cfg.container_check_interval_ms.max(1);
+            self.check_containers();
+        }
+    }
+
+    fn submit_internal_close(&mut self, session: SessionId) {
+        let zxid = self.next_zxid();
+        let body = self.prep_write(
+            &ClientOp::CloseSession,
+            &Requester {
+                session,
+                auth: &[],
+            },
+            zxid,
+            wall_ms(),
+        );
+        // prep_close_session cannot fail; an expired session is closing already.
+        let body = body.unwrap_or_else(|e| TxnBody::Error(ErrorTxn { err: e as i32 }));
+        self.enqueue_txn(session, 0, zxid, body, Origin::Internal);
+    }
+
+    /// Containers that had children and are empty, TTL nodes past their
+    /// time: deleted through the pipeline like any write
+    /// (ZooKeeper's `ContainerManager`).
+    fn check_containers(&mut self) {
+        let now = wall_ms();
+        let candidates = self.tree.container_candidates(now, self.cfg.container_max_per_check);
+        for path in candidates {
+            let zxid = self.next_zxid();
+            let body = match self.prep_delete_container(&path, zxid) {
+                Ok(body) => body,
+                Err(e) => TxnBody::Error(ErrorTxn { err: e as i32 }),
+            };
+            self.enqueue_txn(0, 0, zxid, body, Origin::Internal);
+        }
+    }
+
+    fn prep_delete_container(&mut self, path: &str, zxid: i64) -> Result<TxnBody, ErrorCode> {
+        if crate::tree::is_special_path(path) {
+            return Err(ErrorCode::BadArguments);
+        }
+        let parent_path = match path.rfind('/') {
+            Some(i) => path[..i].to_string(),
+            None => return Err(ErrorCode::BadArguments),
+        };
+        let node = self.record_for(path)?;
+        if node.child_count > 0 {
+            return Err(ErrorCode::NotEmpty);
+        }
+        let owner = node.stat.as_ref().map_or(0, |s| s.ephemeral_owner);
+        if crate::tree::EphemeralType::of(owner, self.ephemeral_types()) == crate::tree::EphemeralType::Normal {
+            return Err(ErrorCode::BadVersion);
+        }
+        let mut parent = self.record_for(&parent_path)?;
+        parent.zxid = zxid;
+        parent.child_count -= 1;
+        if let Some(s) = parent.stat.as_mut() {
+            s.pzxid = zxid;
+        }
+        self.changes.add(parent);
+        self.changes.add(super::changes::ChangeRecord {
+            zxid,
+            path: path.to_string(),
+            stat: None,
+            child_count: -1,
+            acl: Vec::new(),
+        });
+        Ok(TxnBody::DeleteContainer(DeleteTxn {
+            path: path.to_string(),
+        }))
+    }
+
+    pub(super) fn ephemeral_types(&self) -> crate::tree::EphemeralTypes {
+        crate::tree::EphemeralTypes {
+            extended_types_enabled: self.cfg.extended_types_enabled,
+            emulate_353_ttl: false,
+        }
+    }
+
+    pub(super) fn next_zxid(&mut self) -> i64 {
+        self.last_assigned_zxid += 1;
+        self.last_assigned_zxid
+    }
+
+    pub(super) fn enqueue_txn(&mut self, session: SessionId, cxid: i32, zxid: i64, body: TxnBody, origin: Origin) {
+        let header = TxnHeader {
+            client_id: session,
+            cxid,
+            zxid,
+            time: wall_ms(),
+            type_: body.op_code() as i32,
+        };
+        self.to_sync.push(LoggedTxn { header, body });
+        self.fifo.push_back(Pending::Txn { zxid, origin });
+    }
+
+    fn flush_to_sync(&mut self) {
+        if self.to_sync.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.to_sync);
+        if self.sync_tx.send(batch).is_err() {
+            error!("sync stage is gone; no further writes can be acknowledged");
+        }
+    }
+
+    fn on_connect(&mut self, c: ConnectMsg) {
+        let ConnectMsg {
+            conn,
+            out,
+            addr,
+            req,
+            sent_read_only,
+            established,
+        } = c;
+        if req.last_zxid_seen > self.last_applied_zxid {
+            info!(
+                client = %addr,
+                "refusing session request: client has seen zxid 0x{:x}, our last zxid is 0x{:x}",
+                req.last_zxid_seen, self.last_applied_zxid
+            );
+            let _ = established.send(false);
+            out.close();
+            return;
+        }
+        let timeout = req
+            .time_out
+            .max(self.cfg.min_session_timeout_ms)
+            .min(self.cfg.max_session_timeout_ms);
+        self.conns.insert(
+            conn,
+            Conn {
+                out,
+                addr,
+                session: 0,
+                auth: vec![Id {
+                    scheme: "ip".to_string(),
+                    id: addr.ip().to_string(),
+                }],
+                sent_read_only,
+                timeout_ms: timeout,
+                stats: ConnStats::new(),
+            },
+        );
+        if req.session_id == 0 {
+            let session = self.sessions.next_id();
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.session = session;
+            }
+            self.session_conns.insert(session, conn);
+            let zxid = self.next_zxid();
+            let body = self.prep_create_session(session, timeout);
+            self.enqueue_txn(session, 0, zxid, body, Origin::Connect { conn, established });
+        } else {
+            let session = req.session_id;
+            let password_ok = req.passwd.as_deref() == Some(&session_password(session)[..]);
+            if let Some(old) = self.session_conns.get(&session).copied() {
+                if old != conn {
+                    // The session moved here: the old connection goes, as in
+                    // ZooKeeper (its watches go with it; the client re-sends them).
+                    self.drop_conn(old);
+                }
+            }
+            let valid = password_ok && {
+                let now = self.now_ms();
+                self.sessions.touch(session, now) == TouchOutcome::Alive
+            };
+            if !password_ok {
+                warn!(client = %addr, session = format_args!("0x{session:x}"), "incorrect password");
+            }
+            if valid {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.session = session;
+                }
+                self.session_conns.insert(session, conn);
+            }
+            // Revalidation answers in order with the rest of the pipeline.
+            self.fifo.push_back(Pending::Txn {
+                zxid: 0,
+                origin: Origin::Connect { conn, established },
+            });
+            if !valid {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.session = 0;
+                }
+            }
+        }
+    }
+
+    fn on_closed(&mut self, conn: ConnId) {
+        self.drop_conn(conn);
+    }
+
+    /// Forgets a connection: its watches go, its session stays until it
+    /// expires or is closed.
+    pub(super) fn drop_conn(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            c.out.close();
+            self.watches.remove_watcher(crate::watch::WatcherId(conn));
+            if c.session != 0 && self.session_conns.get(&c.session) == Some(&conn) {
+                self.session_conns.remove(&c.session);
+            }
+            debug!(client = %c.addr, session = format_args!("0x{:x}", c.session), "connection closed");
+        }
+    }
+
+    fn on_request(&mut self, conn_id: ConnId, xid: i32, op: ClientOp) {
+        let now = self.now_ms();
+        let Some(conn) = self.conns.get_mut(&conn_id) else {
+            return;
+        };
+        conn.stats.packets_received += 1;
+        self.stats.packets_received += 1;
+        let session = conn.session;
+        if session == 0 {
+            return;
+        }
+        if self.sessions.touch(session, now) == TouchOutcome::Gone && !matches!(op, ClientOp::CloseSession) {
+            debug!(session = format_args!("0x{session:x}"), "dropping request of a closed session");
+            return;
+        }
+        match op {
+            ClientOp::Auth(auth) => self.on_auth(conn_id, xid, auth),
+            ClientOp::Unimplemented(code) => {
+                warn!(op = code, "received packet of unknown type");
+                self.fifo.push_back(Pending::Error {
+                    conn: conn_id,
+                    xid,
+                    err: ErrorCode::Unimplemented,
+                    zxid: Some(-1),
+                });
+            }
+            ClientOp::Malformed(code) if !is_write_code(code) => {
+                self.fifo.push_back(Pending::Error {
+                    conn: conn_id,
+                    xid,
+                    err: ErrorCode::MarshallingError,
+                    zxid: None,
+                });
+            }
+            op if op.is_write() || matches!(op, ClientOp::Malformed(_)) => {
+                let request_op = match &op {
+                    ClientOp::Malformed(code) => *code,
+                    ClientOp::Create { op, .. } => *op as i32,
+                    ClientOp::CreateTtl(_) => OpCode::CreateTTL as i32,
+                    ClientOp::Delete(_) => OpCode::Delete as i32,
+                    ClientOp::SetData(_) => OpCode::SetData as i32,
+                    ClientOp::SetAcl(_) => OpCode::SetACL as i32,
+                    ClientOp::Check(_) => OpCode::Check as i32,
+                    ClientOp::Multi(_) => OpCode::Multi as i32,
+                    _ => OpCode::CloseSession as i32,
+                };
+                let zxid = self.next_zxid();
+                let auth = self.conns.get(&conn_id).map(|c| c.auth.clone()).unwrap_or_default();
+                let who = Requester { session, auth: &auth };
+                let body = match self.prep_write(&op, &who, zxid, wall_ms()) {
+                    Ok(body) => body,
+                    Err(e) => TxnBody::Error(ErrorTxn { err: e as i32 }),
+                };
+                self.enqueue_txn(
+                    session,
+                    xid,
+                    zxid,
+                    body,
+                    Origin::Client {
+                        conn: conn_id,
+                        xid,
+                        op: request_op,
+                    },
+                );
+            }
+            op => self.fifo.push_back(Pending::Read { conn: conn_id, xid, op }),
+        }
+    }
+
+    /// addauth: answered at once, outside the pipeline, as ZooKeeper does;
+    /// a failure closes the connection.
+    fn on_auth(&mut self, conn_id: ConnId, xid: i32, auth: jute::proto::AuthPacket) {
+        let Some(conn) = self.conns.get_mut(&conn_id) else {
+            return;
+        };
+        let data = auth.auth.unwrap_or_default();
+        let outcome = crate::acl::authenticate(&auth.scheme, &data, self.cfg.super_digest.as_deref());
+        match outcome {
+            Ok(ids) => {
+                for id in ids {
+                    if !conn.auth.contains(&id) {
+                        conn.auth.push(id);
+                    }
+                }
+                info!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
+                conn.out.push_reply(&ReplyHeader { xid, zxid: 0, err: 0 }, None);
+            }
+            Err(()) => {
+                warn!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
+                conn.out.push_reply(
+                    &ReplyHeader {
+                        xid,
+                        zxid: 0,
+                        err: ErrorCode::AuthFailed as i32,
+                    },
+                    None,
+                );
+                let out = conn.out.clone();
+                out.close();
+            }
+        }
+    }
+
+    /// Applies every txn that is durable and answers every request behind
+    /// it, in order; stops at the first txn still waiting for sync.
+    fn run_final(&mut self) {
+        while let Some(front) = self.fifo.front() {
+            if let Pending::Txn { zxid, .. } = front {
+                let zxid = *zxid;
+                if zxid != 0 {
+                    match self.durable.front() {
+                        Some(t) if t.zxid() == zxid => {}
+                        _ => break,
+                    }
+                }
+            }
+            let Some(pending) = self.fifo.pop_front() else {
+                break;
+            };
+            self.finish(pending);
+        }
+    }
+}
+
+/// Op codes whose requests become txns, malformed or not.
+fn is_write_code(op: i32) -> bool {
+    matches!(
+        OpCode::try_from(op),
+        Ok(OpCode::Create
+            | OpCode::Create2
+            | OpCode::CreateContainer
+            | OpCode::CreateTTL
+            | OpCode::Delete
+            | OpCode::SetData
+            | OpCode::SetACL
+            | OpCode::Check
+            | OpCode::Multi
+            | OpCode::CloseSession)
+    )
+}

@@ -1,0 +1,263 @@
+//! Final, part two: answering each request in order and delivering the
+//! watch events its txn fired — events first, so a client sees the event
+//! before any data that reflects the change.
+
+use bytes::BufMut;
+use jute::consts::{KeeperState, OpCode, Perms};
+use jute::data::ACL;
+use jute::multi::{MultiResponse, OpResult};
+use jute::proto::{
+    Create2Response, CreateResponse, ErrorResponse, ReplyHeader, SetACLResponse, SetDataResponse,
+    WatcherEvent,
+};
+use tracing::info;
+
+use super::apply::{ApplyOutcome, TreeEvent};
+use super::core::{ConnId, Core, Origin, Pending};
+use crate::net::outbox::ErasedRecord;
+use crate::session::session_password;
+use crate::watch::{EventType, WatcherId};
+
+/// xid of server-pushed notifications.
+const NOTIFICATION_XID: i32 = -1;
+
+impl Core {
+    pub(super) fn finish(&mut self, pending: Pending) {
+        match pending {
+            Pending::Txn { zxid: 0, origin } => self.finish_revalidation(origin),
+            Pending::Txn { zxid, origin } => {
+                let Some(txn) = self.durable.pop_front() else {
+                    return;
+                };
+                debug_assert_eq!(txn.zxid(), zxid);
+                let mut events = Vec::new();
+                let outcome = self.apply_txn(&txn.header, &txn.body, &mut events);
+                self.deliver_events(&events);
+                self.answer_txn(origin, &txn, outcome);
+            }
+            Pending::Read { conn, xid, op } => self.answer_read(conn, xid, op),
+            Pending::Error { conn, xid, err, zxid } => {
+                let zxid = zxid.unwrap_or(self.last_applied_zxid);
+                self.send(conn, xid, zxid, err as i32, None);
+            }
+        }
+    }
+
+    /// Queues one reply on a connection (if it is still there).
+    pub(super) fn send(&mut self, conn: ConnId, xid: i32, zxid: i64, err: i32, body: Option<&dyn ErasedRecord>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.packets_sent += 1;
+            c.stats.last_zxid = zxid;
+            c.stats.last_cxid = xid;
+            self.stats.packets_sent += 1;
+            c.out.push_reply(&ReplyHeader { xid, zxid, err }, body);
+        }
+    }
+
+    fn answer_txn(&mut self, origin: Origin, txn: &super::txn::LoggedTxn, out: ApplyOutcome) {
+        let zxid = self.last_applied_zxid;
+        match origin {
+            Origin::Internal => {
+                if txn.header.type_ == OpCode::CloseSession as i32 {
+                    self.close_session_conn(txn.header.client_id);
+                }
+            }
+            Origin::Connect { conn, established } => {
+                self.send_connect_response(conn, true);
+                let _ = established.send(true);
+            }
+            Origin::Client { conn, xid, op } => {
+                self.record_latency(conn, op);
+                let is_multi = op == OpCode::Multi as i32;
+                if out.err != 0 && !is_multi {
+                    self.send(conn, xid, zxid, out.err, None);
+                } else {
+                    let stat = out.stat.clone().unwrap_or_default();
+                    match OpCode::try_from(op) {
+                        Ok(OpCode::Create) => {
+                            let r = CreateResponse { path: out.path.clone() };
+                            self.send(conn, xid, zxid, 0, Some(&r));
+                        }
+                        Ok(OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTTL) => {
+                            let r = Create2Response {
+                                path: out.path.clone(),
+                                stat,
+                            };
+                            self.send(conn, xid, zxid, 0, Some(&r));
+                        }
+                        Ok(OpCode::SetData) => {
+                            self.send(conn, xid, zxid, 0, Some(&SetDataResponse { stat }));
+                        }
+                        Ok(OpCode::SetACL) => {
+                            self.send(conn, xid, zxid, 0, Some(&SetACLResponse { stat }));
+                        }
+                        Ok(OpCode::Multi) => {
+                            let r = MultiResponse {
+                                results: out.multi.iter().map(multi_result).collect(),
+                            };
+                            self.send(conn, xid, zxid, 0, Some(&r));
+                        }
+                        _ => self.send(conn, xid, zxid, 0, None),
+                    }
+                }
+                if op == OpCode::CloseSession as i32 {
+                    info!(session = format_args!("0x{:x}", txn.header.client_id), "session closed by client");
+                    self.close_session_conn(txn.header.client_id);
+                }
+            }
+        }
+    }
+
+    fn close_session_conn(&mut self, session: i64) {
+        if let Some(conn) = self.session_conns.remove(&session) {
+            self.drop_conn(conn);
+        }
+    }
+
+    /// Answers a reconnect: ZooKeeper answers an invalid session or a wrong
+    /// password with timeout 0, session 0 and a zeroed password, then closes.
+    fn finish_revalidation(&mut self, origin: Origin) {
+        if let Origin::Connect { conn, established } = origin {
+            let valid = self.conns.get(&conn).is_some_and(|c| c.session != 0);
+            self.send_connect_response(conn, valid);
+            let _ = established.send(valid);
+            if !valid {
+                if let Some(c) = self.conns.remove(&conn) {
+                    c.out.close();
+                }
+            }
+        }
+    }
+
+    fn send_connect_response(&mut self, conn: ConnId, valid: bool) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let (timeout, session, passwd) = if valid {
+            (c.timeout_ms, c.session, session_password(c.session))
+        } else {
+            (0, 0, [0u8; 16])
+        };
+        let sent_read_only = c.sent_read_only;
+        c.out.push_frame(|b| {
+            b.put_i32(0); // protocolVersion
+            b.put_i32(timeout);
+            b.put_i64(session);
+            b.put_i32(passwd.len() as i32);
+            b.put_slice(&passwd);
+            if sent_read_only {
+                b.put_u8(0); // readOnly: this server is never read-only
+            }
+        });
+        if valid {
+            info!(client = %c.addr, session = format_args!("0x{session:x}"), timeout, "session established");
+        }
+    }
+
+    fn record_latency(&mut self, conn: ConnId, op: i32) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.last_op = op;
+        }
+    }
+
+    /// Fires watches for `events` in order, dropping events a watcher may not
+    /// read: ZooKeeper 3.8 filters notifications by the READ ACL of the node
+    /// the event names (a filtered one-shot watch is still consumed).
+    pub(super) fn deliver_events(&mut self, events: &[TreeEvent]) {
+        if self.watches.watch_count() == 0 {
+            return;
+        }
+        for ev in events {
+            match ev {
+                TreeEvent::Created { path, parent } => {
+                    let fired = self.watches.trigger(path, EventType::NodeCreated);
+                    let acl = self.acl_of_path(path);
+                    self.notify(&fired, path, &acl);
+                    let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
+                    let acl = self.acl_of_path(parent);
+                    self.notify(&fired, parent, &acl);
+                }
+                TreeEvent::Deleted { path, parent, acl } => {
+                    let fired = self.watches.trigger(path, EventType::NodeDeleted);
+                    self.notify(&fired, path, acl);
+                    let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
+                    let acl = self.acl_of_path(parent);
+                    self.notify(&fired, parent, &acl);
+                }
+                TreeEvent::DataChanged { path } => {
+                    let fired = self.watches.trigger(path, EventType::NodeDataChanged);
+                    let acl = self.acl_of_path(path);
+                    self.notify(&fired, path, &acl);
+                }
+            }
+        }
+    }
+
+    fn acl_of_path(&self, path: &str) -> Vec<ACL> {
+        match self.tree.lookup(path) {
+            Some(id) => self.acls.get(self.tree.node_acl(id)).to_vec(),
+            None => Vec::new(),
+        }
+    }
+
+    fn notify(&mut self, fired: &[(WatcherId, EventType)], path: &str, acl: &[ACL]) {
+        for (w, ty) in fired {
+            let Some(c) = self.conns.get(&w.0) else {
+                continue;
+            };
+            if !self.cfg.skip_acl && !crate::acl::check_acl(acl, Perms::READ, &c.auth) {
+                continue;
+            }
+            let ev = WatcherEvent {
+                type_: ty.as_i32(),
+                state: KeeperState::SyncConnected as i32,
+                path: path.to_string(),
+            };
+            c.out.push_reply(
+                &ReplyHeader {
+                    xid: NOTIFICATION_XID,
+                    zxid: -1,
+                    err: 0,
+                },
+                Some(&ev),
+            );
+        }
+    }
+
+    /// Pushes an event to one connection, unfiltered (setWatches replays).
+    pub(super) fn push_event(&mut self, conn: ConnId, ty: i32, path: &str) {
+        if let Some(c) = self.conns.get(&conn) {
+            let ev = WatcherEvent {
+                type_: ty,
+                state: KeeperState::SyncConnected as i32,
+                path: path.to_string(),
+            };
+            c.out.push_reply(
+                &ReplyHeader {
+                    xid: NOTIFICATION_XID,
+                    zxid: -1,
+                    err: 0,
+                },
+                Some(&ev),
+            );
+        }
+    }
+}
+
+/// One multi sub-result, typed as `FinalRequestProcessor` types it.
+fn multi_result(o: &ApplyOutcome) -> OpResult {
+    let stat = o.stat.clone().unwrap_or_default();
+    match OpCode::try_from(o.op) {
+        Ok(OpCode::Check) => OpResult::Check,
+        Ok(OpCode::Create) => OpResult::Create(CreateResponse { path: o.path.clone() }),
+        Ok(OpCode::Create2 | OpCode::CreateTTL | OpCode::CreateContainer) => {
+            OpResult::Create2(Create2Response {
+                path: o.path.clone(),
+                stat,
+            })
+        }
+        Ok(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
+        Ok(OpCode::SetData) => OpResult::SetData(SetDataResponse { stat }),
+        _ => OpResult::Error(ErrorResponse { err: o.err }),
+    }
+}

@@ -1,0 +1,56 @@
+//! The request pipeline: prep → sync → final.
+//!
+//! - [`request`]: a client request, decoded once by its connection.
+//! - `prep.rs`: validation, ACL checks, zxid assignment; a write becomes a txn.
+//! - `sync.rs`: txns are appended to the [`crate::persist::TxnLog`] and
+//!   committed in groups before anything is answered.
+//! - `apply.rs`, `final_stage.rs`, `reads.rs`: txns are applied to the tree in
+//!   zxid order, watches fire, replies go out in request order.
+//!
+//! `core.rs` is the task that owns the state and drives prep and final.
+
+mod admin_view;
+mod apply;
+mod changes;
+mod core;
+mod final_stage;
+mod prep;
+mod reads;
+pub mod request;
+mod stats;
+mod sync;
+pub mod txn;
+
+pub use self::core::{ConnId, ConnectMsg, Core, CoreConfig, CoreMsg};
+pub use request::ClientOp;
+pub use txn::{LoggedTxn, TxnBody};
+
+use tokio::sync::mpsc;
+
+use crate::persist::TxnLog;
+
+/// Static facts about this server that admin commands report.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    pub client_port: u16,
+    pub client_address: String,
+    pub data_dir: String,
+    pub data_log_dir: String,
+    pub max_client_cnxns: u32,
+    pub four_letter_words: Vec<String>,
+    pub conf_text: String,
+}
+
+/// Capacity of the queue from connections to the core. Bounded so a flood of
+/// requests slows readers down instead of growing memory without limit.
+pub const CORE_QUEUE: usize = 16 * 1024;
+
+/// Starts the core and sync tasks; returns the core's inbox.
+pub fn spawn(cfg: CoreConfig, info: ServerInfo, log: Box<dyn TxnLog>) -> mpsc::Sender<CoreMsg> {
+    let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
+    let (sync_tx, sync_rx) = mpsc::unbounded_channel();
+    let core = Core::new(cfg, info, sync_tx);
+    tokio::spawn(sync::run_sync_stage(log, sync_rx, core_tx.clone()));
+    tokio::spawn(core.run(core_rx));
+    core_tx
+}

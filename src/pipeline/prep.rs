@@ -1,0 +1,383 @@
+//! Prep: validate a write, check ACLs, assign its zxid and turn it into a txn.
+//!
+//! The order of checks mirrors ZooKeeper's `PrepRequestProcessor`, because
+//! that order decides which error a client sees when several apply. A write
+//! that fails here still consumes a zxid and is logged as an `ErrorTxn`, as
+//! in ZooKeeper.
+
+use jute::consts::{CreateMode, ErrorCode, OpCode, Perms};
+use jute::data::{Id, ACL};
+use jute::multi::MultiOp;
+use jute::proto::{CreateRequest, CreateTTLRequest};
+use jute::txn::{
+    CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTTLTxn,
+    CreateTxn, DeleteTxn, ErrorTxn, SetACLTxn, SetDataTxn,
+};
+
+use super::changes::ChangeRecord;
+use super::core::Core;
+use super::request::ClientOp;
+use super::txn::TxnBody;
+use crate::session::SessionId;
+use crate::tree::{self, EphemeralType, StatPersisted};
+
+/// The client op a multi's sub-op stands for.
+fn multi_op_to_client_op(op: &MultiOp) -> ClientOp {
+    match op {
+        MultiOp::Create(r) => ClientOp::Create { op: OpCode::Create, req: r.clone() },
+        MultiOp::Create2(r) => ClientOp::Create { op: OpCode::Create2, req: r.clone() },
+        MultiOp::CreateContainer(r) => ClientOp::Create { op: OpCode::CreateContainer, req: r.clone() },
+        MultiOp::CreateTTL(r) => ClientOp::CreateTtl(r.clone()),
+        MultiOp::Delete(r) => ClientOp::Delete(r.clone()),
+        MultiOp::SetData(r) => ClientOp::SetData(r.clone()),
+        MultiOp::Check(r) => ClientOp::Check(r.clone()),
+        // A read inside a write multi: ZooKeeper rejects the record.
+        MultiOp::GetChildren(_) | MultiOp::GetData(_) => ClientOp::Malformed(OpCode::Multi as i32),
+    }
+}
+
+/// Who a prepared request is for, as far as prep needs to know.
+pub struct Requester<'a> {
+    pub session: SessionId,
+    pub auth: &'a [Id],
+}
+
+type PrepResult<T> = Result<T, ErrorCode>;
+
+fn parent_of(path: &str) -> Option<&str> {
+    let slash = path.rfind('/')?;
+    if path.contains('\0') {
+        return None;
+    }
+    Some(&path[..slash])
+}
+
+fn check_and_inc_version(current: i32, expected: i32) -> PrepResult<i32> {
+    if expected != -1 && expected != current {
+        return Err(ErrorCode::BadVersion);
+    }
+    Ok(current.wrapping_add(1))
+}
+
+impl Core {
+    /// The record prep reasons with: the newest outstanding change, else the tree.
+    pub(super) fn record_for(&self, path: &str) -> PrepResult<ChangeRecord> {
+        if let Some(rec) = self.changes.get(path) {
+            return match rec.stat {
+                Some(_) => Ok(rec.clone()),
+                None => Err(ErrorCode::NoNode),
+            };
+        }
+        let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
+        Ok(ChangeRecord {
+            zxid: -1,
+            path: path.to_string(),
+            stat: Some(self.tree.node_stat_persisted(id)),
+            child_count: self.tree.num_children(id) as i32,
+            acl: self.acls.get(self.tree.node_acl(id)).to_vec(),
+        })
+    }
+
+    fn validate_path(path: &str) -> PrepResult<()> {
+        tree::validate_path(path).map_err(|_| ErrorCode::BadArguments)
+    }
+
+    fn parent_for_delete(&self, path: &str) -> PrepResult<String> {
+        if tree::is_special_path(path) {
+            return Err(ErrorCode::BadArguments);
+        }
+        parent_of(path)
+            .map(str::to_string)
+            .ok_or(ErrorCode::BadArguments)
+    }
+
+    fn check_session(&self, session: SessionId) -> PrepResult<()> {
+        if self.sessions.is_active(session) {
+            Ok(())
+        } else {
+            Err(ErrorCode::SessionExpired)
+        }
+    }
+
+    /// Turns one write into a txn body at `zxid`, adding its change records.
+    /// `Err` means the caller logs an `ErrorTxn` with that code instead.
+    pub(super) fn prep_write(
+        &mut self,
+        op: &ClientOp,
+        who: &Requester<'_>,
+        zxid: i64,
+        time: i64,
+    ) -> PrepResult<TxnBody> {
+        match op {
+            ClientOp::Create { op, req } => self.prep_create(*op, req, None, who, zxid, time),
+            ClientOp::CreateTtl(req) => {
+                let as_create = CreateRequest {
+                    path: req.path.clone(),
+                    data: req.data.clone(),
+                    acl: req.acl.clone(),
+                    flags: req.flags,
+                };
+                self.prep_create(OpCode::CreateTTL, &as_create, Some(req), who, zxid, time)
+            }
+            ClientOp::Delete(req) => {
+                self.check_session(who.session)?;
+                let parent_path = self.parent_for_delete(&req.path)?;
+                let mut parent = self.record_for(&parent_path)?;
+                self.check_acl(&parent.acl, Perms::DELETE, who.auth)?;
+                let node = self.record_for(&req.path)?;
+                let stat = node.stat.as_ref().ok_or(ErrorCode::NoNode)?;
+                check_and_inc_version(stat.version, req.version)?;
+                if node.child_count > 0 {
+                    return Err(ErrorCode::NotEmpty);
+                }
+                parent.zxid = zxid;
+                parent.child_count -= 1;
+                if let Some(s) = parent.stat.as_mut() {
+                    s.pzxid = zxid;
+                }
+                self.changes.add(parent);
+                self.changes.add(ChangeRecord {
+                    zxid,
+                    path: req.path.clone(),
+                    stat: None,
+                    child_count: -1,
+                    acl: Vec::new(),
+                });
+                Ok(TxnBody::Delete(DeleteTxn {
+                    path: req.path.clone(),
+                }))
+            }
+            ClientOp::SetData(req) => {
+                self.check_session(who.session)?;
+                Self::validate_path(&req.path)?;
+                let mut node = self.record_for(&req.path)?;
+                self.check_acl(&node.acl, Perms::WRITE, who.auth)?;
+                let stat = node.stat.as_mut().ok_or(ErrorCode::NoNode)?;
+                let version = check_and_inc_version(stat.version, req.version)?;
+                stat.version = version;
+                stat.mtime = time;
+                stat.mzxid = zxid;
+                node.zxid = zxid;
+                self.changes.add(node);
+                Ok(TxnBody::SetData(SetDataTxn {
+                    path: req.path.clone(),
+                    data: req.data.clone(),
+                    version,
+                }))
+            }
+            ClientOp::SetAcl(req) => {
+                self.check_session(who.session)?;
+                Self::validate_path(&req.path)?;
+                let acl = self.fixup_acl(who.auth, &req.acl)?;
+                let mut node = self.record_for(&req.path)?;
+                self.check_acl(&node.acl, Perms::ADMIN, who.auth)?;
+                let stat = node.stat.as_mut().ok_or(ErrorCode::NoNode)?;
+                let version = check_and_inc_version(stat.aversion, req.version)?;
+                stat.aversion = version;
+                node.zxid = zxid;
+                // Like ZooKeeper, the record keeps the old ACL: requests
+                // prepared before this txn applies are checked against it.
+                self.changes.add(node);
+                Ok(TxnBody::SetAcl(SetACLTxn {
+                    path: req.path.clone(),
+                    acl,
+                    version,
+                }))
+            }
+            ClientOp::Check(req) => {
+                self.check_session(who.session)?;
+                Self::validate_path(&req.path)?;
+                let node = self.record_for(&req.path)?;
+                self.check_acl(&node.acl, Perms::READ, who.auth)?;
+                let stat = node.stat.as_ref().ok_or(ErrorCode::NoNode)?;
+                let version = check_and_inc_version(stat.version, req.version)?;
+                Ok(TxnBody::Check(CheckVersionTxn {
+                    path: req.path.clone(),
+                    version,
+                }))
+            }
+            ClientOp::Multi(multi) => Ok(self.prep_multi(&multi.ops, who, zxid, time)),
+            ClientOp::CloseSession => Ok(self.prep_close_session(who.session, zxid)),
+            ClientOp::Malformed(_) => Err(ErrorCode::MarshallingError),
+            _ => Err(ErrorCode::Unimplemented),
+        }
+    }
+
+    fn prep_create(
+        &mut self,
+        op: OpCode,
+        req: &CreateRequest,
+        ttl_req: Option<&CreateTTLRequest>,
+        who: &Requester<'_>,
+        zxid: i64,
+        time: i64,
+    ) -> PrepResult<TxnBody> {
+        let ttl = ttl_req.map_or(-1, |r| r.ttl);
+        let mode = CreateMode::from_flag(req.flags).ok_or(ErrorCode::BadArguments)?;
+        // validateCreateRequest
+        if mode.is_ttl() && !self.cfg.extended_types_enabled {
+            return Err(ErrorCode::Unimplemented);
+        }
+        if mode.is_ttl() {
+            if ttl <= 0 || ttl > tree::MAX_TTL {
+                return Err(ErrorCode::BadArguments);
+            }
+        } else if ttl >= 0 {
+            return Err(ErrorCode::BadArguments);
+        }
+        self.check_session(who.session)?;
+        // validatePathForCreate
+        let Some(slash) = req.path.rfind('/') else {
+            return Err(ErrorCode::BadArguments);
+        };
+        if req.path.contains('\0') {
+            return Err(ErrorCode::BadArguments);
+        }
+        let parent_path = req.path[..slash].to_string();
+        let acl = self.fixup_acl(who.auth, &req.acl)?;
+        let mut parent = self.record_for(&parent_path)?;
+        self.check_acl(&parent.acl, Perms::CREATE, who.auth)?;
+        let parent_stat = parent.stat.clone().ok_or(ErrorCode::NoNode)?;
+        let mut path = req.path.clone();
+        if mode.is_sequential() {
+            path = tree::sequential_path(&path, parent_stat.cversion);
+        }
+        Self::validate_path(&path)?;
+        if self.record_for(&path).is_ok() {
+            return Err(ErrorCode::NodeExists);
+        }
+        if EphemeralType::of(parent_stat.ephemeral_owner, self.ephemeral_types()) == EphemeralType::Normal {
+            return Err(ErrorCode::NoChildrenForEphemerals);
+        }
+        let new_cversion = parent_stat.cversion.wrapping_add(1);
+        let body = match op {
+            OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
+                path: path.clone(),
+                data: req.data.clone(),
+                acl: acl.clone(),
+                parent_c_version: new_cversion,
+            }),
+            OpCode::CreateTTL => TxnBody::CreateTtl(CreateTTLTxn {
+                path: path.clone(),
+                data: req.data.clone(),
+                acl: acl.clone(),
+                parent_c_version: new_cversion,
+                ttl,
+            }),
+            _ => {
+                let txn = CreateTxn {
+                    path: path.clone(),
+                    data: req.data.clone(),
+                    acl: acl.clone(),
+                    ephemeral: mode.is_ephemeral(),
+                    parent_c_version: new_cversion,
+                };
+                if op == OpCode::Create2 {
+                    TxnBody::Create2(txn)
+                } else {
+                    TxnBody::Create(txn)
+                }
+            }
+        };
+        let ephemeral_owner = if mode.is_container() {
+            tree::CONTAINER_EPHEMERAL_OWNER
+        } else if mode.is_ttl() {
+            EphemeralType::ttl_owner(ttl).map_err(|_| ErrorCode::BadArguments)?
+        } else if mode.is_ephemeral() {
+            who.session
+        } else {
+            0
+        };
+        parent.zxid = zxid;
+        parent.child_count += 1;
+        if let Some(s) = parent.stat.as_mut() {
+            s.cversion = new_cversion;
+            s.pzxid = zxid;
+        }
+        self.changes.add(parent);
+        self.changes.add(ChangeRecord {
+            zxid,
+            path,
+            stat: Some(StatPersisted::new_for_create(zxid, time, ephemeral_owner)),
+            child_count: 0,
+            acl,
+        });
+        Ok(body)
+    }
+
+    /// Prepares each op of a multi; on the first failure the records made so
+    /// far are rolled back and the remaining ops become RuntimeInconsistency.
+    fn prep_multi(&mut self, ops: &[MultiOp], who: &Requester<'_>, zxid: i64, time: i64) -> TxnBody {
+        let saved = self.changes.save(ops.iter().map(|op| op.path()));
+        let mut failed = false;
+        let mut subs = Vec::with_capacity(ops.len());
+        for op in ops {
+            if failed {
+                subs.push(TxnBody::Error(ErrorTxn {
+                    err: ErrorCode::RuntimeInconsistency as i32,
+                }));
+                continue;
+            }
+            let client_op = multi_op_to_client_op(op);
+            match self.prep_write(&client_op, who, zxid, time) {
+                Ok(body) => subs.push(body),
+                Err(code) => {
+                    failed = true;
+                    subs.push(TxnBody::Error(ErrorTxn { err: code as i32 }));
+                    self.changes.rollback(zxid, saved.clone());
+                }
+            }
+        }
+        TxnBody::Multi(subs)
+    }
+
+    fn prep_close_session(&mut self, session: SessionId, zxid: i64) -> TxnBody {
+        let mut paths: Vec<String> = self.tree.ephemerals(session);
+        for rec in self.changes.records() {
+            match &rec.stat {
+                None => paths.retain(|p| p != &rec.path),
+                Some(s) if s.ephemeral_owner == session => {
+                    if !paths.contains(&rec.path) {
+                        paths.push(rec.path.clone());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        for p in &paths {
+            self.changes.add(ChangeRecord {
+                zxid,
+                path: p.clone(),
+                stat: None,
+                child_count: 0,
+                acl: Vec::new(),
+            });
+        }
+        self.sessions.set_closing(session);
+        TxnBody::CloseSession(CloseSessionTxn { paths2_delete: paths })
+    }
+
+    /// Prepares the createSession txn for a new connection.
+    pub(super) fn prep_create_session(&mut self, session: SessionId, timeout_ms: i32) -> TxnBody {
+        let now = self.now_ms();
+        self.sessions.add(session, timeout_ms, now);
+        TxnBody::CreateSession(CreateSessionTxn { time_out: timeout_ms })
+    }
+
+    /// `PrepRequestProcessor.fixupACL`.
+    pub(super) fn fixup_acl(&self, auth: &[Id], acl: &[ACL]) -> PrepResult<Vec<ACL>> {
+        crate::acl::fixup_acl(auth, acl).map_err(|_| ErrorCode::InvalidACL)
+    }
+
+    /// `ZooKeeperServer.checkACL`.
+    pub(super) fn check_acl(&self, acl: &[ACL], perm: i32, auth: &[Id]) -> PrepResult<()> {
+        if self.cfg.skip_acl {
+            return Ok(());
+        }
+        if crate::acl::check_acl(acl, perm, auth) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
+        }
+    }
+}
