@@ -20,23 +20,25 @@ mod ip;
 mod java;
 #[cfg(test)]
 mod tests;
-mod types;
 
 use std::net::IpAddr;
+
+use jute::consts::ErrorCode;
 
 pub use cache::{AclCache, OPEN_UNSAFE_ACL_ID};
 pub use digest::generate_digest;
 pub use ip::host_address;
-pub use types::{Id, ACL};
+pub use jute::data::{Id, ACL};
 
-/// Permission bits (`ZooDefs.Perms`).
+/// Permission bits (`ZooDefs.Perms`), as plain consts for terse call sites.
 pub mod perms {
-    pub const READ: i32 = 1;
-    pub const WRITE: i32 = 1 << 1;
-    pub const CREATE: i32 = 1 << 2;
-    pub const DELETE: i32 = 1 << 3;
-    pub const ADMIN: i32 = 1 << 4;
-    pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
+    use jute::consts::Perms;
+    pub const READ: i32 = Perms::READ;
+    pub const WRITE: i32 = Perms::WRITE;
+    pub const CREATE: i32 = Perms::CREATE;
+    pub const DELETE: i32 = Perms::DELETE;
+    pub const ADMIN: i32 = Perms::ADMIN;
+    pub const ALL: i32 = Perms::ALL;
 }
 
 /// NoAuth (-102): the check failed.
@@ -44,7 +46,13 @@ pub mod perms {
 pub struct NoAuth;
 
 impl NoAuth {
-    pub const CODE: i32 = -102;
+    pub const CODE: i32 = ErrorCode::NoAuth.code();
+}
+
+impl From<NoAuth> for ErrorCode {
+    fn from(_: NoAuth) -> ErrorCode {
+        ErrorCode::NoAuth
+    }
 }
 
 /// InvalidACL (-114): the ACL list of a create / setACL is unusable.
@@ -52,7 +60,13 @@ impl NoAuth {
 pub struct InvalidAcl;
 
 impl InvalidAcl {
-    pub const CODE: i32 = -114;
+    pub const CODE: i32 = ErrorCode::InvalidACL.code();
+}
+
+impl From<InvalidAcl> for ErrorCode {
+    fn from(_: InvalidAcl) -> ErrorCode {
+        ErrorCode::InvalidACL
+    }
 }
 
 /// AuthFailed (-115): answer the auth packet with this code (xid of the
@@ -61,7 +75,13 @@ impl InvalidAcl {
 pub struct AuthFailed;
 
 impl AuthFailed {
-    pub const CODE: i32 = -115;
+    pub const CODE: i32 = ErrorCode::AuthFailed.code();
+}
+
+impl From<AuthFailed> for ErrorCode {
+    fn from(_: AuthFailed) -> ErrorCode {
+        ErrorCode::AuthFailed
+    }
 }
 
 fn id(scheme: &str, id: &str) -> Id {

@@ -429,3 +429,12 @@ fn cache_duplicate_lists_in_snapshot_behave_like_zookeeper() {
     assert_eq!(c.convert_acls(&a), 3);
     assert!(!c.is_empty());
 }
+
+#[test]
+fn error_codes_come_from_jute() {
+    use jute::consts::ErrorCode;
+    assert_eq!(ErrorCode::from(NoAuth), ErrorCode::NoAuth);
+    assert_eq!(ErrorCode::from(InvalidAcl), ErrorCode::InvalidACL);
+    assert_eq!(ErrorCode::from(AuthFailed), ErrorCode::AuthFailed);
+    assert_eq!(perms::ALL, 31);
+}
