@@ -77,6 +77,17 @@ impl EventType {
     }
 }
 
+impl From<EventType> for jute::consts::EventType {
+    fn from(e: EventType) -> Self {
+        match e {
+            EventType::NodeCreated => jute::consts::EventType::NodeCreated,
+            EventType::NodeDeleted => jute::consts::EventType::NodeDeleted,
+            EventType::NodeDataChanged => jute::consts::EventType::NodeDataChanged,
+            EventType::NodeChildrenChanged => jute::consts::EventType::NodeChildrenChanged,
+        }
+    }
+}
+
 /// `addWatch` modes (`ZooDefs.AddWatchModes`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum AddWatchMode {
@@ -93,6 +104,14 @@ impl AddWatchMode {
             0 => Some(AddWatchMode::Persistent),
             1 => Some(AddWatchMode::PersistentRecursive),
             _ => None,
+        }
+    }
+
+    /// From the decoded request constant.
+    pub fn from_jute(mode: jute::consts::AddWatchMode) -> Self {
+        match mode {
+            jute::consts::AddWatchMode::Persistent => AddWatchMode::Persistent,
+            jute::consts::AddWatchMode::PersistentRecursive => AddWatchMode::PersistentRecursive,
         }
     }
 

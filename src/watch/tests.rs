@@ -706,3 +706,36 @@ fn randomized_consistency() {
         }
     }
 }
+
+#[test]
+fn jute_conversions() {
+    use jute::consts as jc;
+    for (ours, theirs) in [
+        (NodeCreated, jc::EventType::NodeCreated),
+        (NodeDeleted, jc::EventType::NodeDeleted),
+        (NodeDataChanged, jc::EventType::NodeDataChanged),
+        (NodeChildrenChanged, jc::EventType::NodeChildrenChanged),
+    ] {
+        assert_eq!(jc::EventType::from(ours), theirs);
+        assert_eq!(ours.as_i32(), theirs.code());
+    }
+    assert_eq!(
+        AddWatchMode::from_jute(jc::AddWatchMode::Persistent),
+        AddWatchMode::Persistent
+    );
+    assert_eq!(
+        AddWatchMode::from_jute(jc::AddWatchMode::PersistentRecursive),
+        AddWatchMode::PersistentRecursive
+    );
+    for t in [
+        WatcherType::Children,
+        WatcherType::Data,
+        WatcherType::Any,
+        WatcherType::Persistent,
+        WatcherType::PersistentRecursive,
+    ] {
+        let code = t as i32;
+        assert_eq!(jc::WatcherType::try_from(code).map(|j| j.code()), Ok(code));
+        assert_eq!(WatcherType::from_i32(code, WatchSemantics::Zk39), Some(t));
+    }
+}
