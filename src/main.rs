@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use ferrokeeper::server::{self, Settings};
 
@@ -23,7 +23,10 @@ struct Args {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERROKEEPER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 fn main() -> ExitCode {
@@ -31,16 +34,41 @@ fn main() -> ExitCode {
     init_logging();
     let settings = match args.config.or(args.config_flag) {
         None => Settings::standalone_default(),
-        Some(path) => match ferrokeeper::config::load_settings(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                error!("{e}");
-                eprintln!("ferrokeeper: {e}");
-                return ExitCode::from(2);
+        Some(path) => {
+            let props = ferrokeeper::config::SystemProperties::from_env();
+            let cfg = match ferrokeeper::config::ServerConfig::from_file_with(&path, props) {
+                Ok(c) => c,
+                Err(e) => {
+                    error!("{e}");
+                    eprintln!("ferrokeeper: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            for w in &cfg.warnings {
+                warn!("{w}");
             }
-        },
+            for (key, line) in cfg.ignored_keys() {
+                warn!(
+                    "{}:{line}: {key} is accepted but not acted on yet",
+                    path.display()
+                );
+            }
+            if cfg.is_quorum() {
+                warn!("server.N entries found: quorum mode is not implemented yet; serving standalone");
+            }
+            match Settings::from_config(&cfg) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("ferrokeeper: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferrokeeper: cannot start the runtime: {e}");
@@ -71,13 +99,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -19,9 +19,16 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The embedded default: 127.0.0.1:2181, tickTime 3000, every
-    /// four-letter word ZooKeeper enables by default (srvr).
+    /// The embedded default: 127.0.0.1:2181, data under ./data, tickTime
+    /// 3000, the four-letter words ZooKeeper enables by default (srvr).
     pub fn standalone_default() -> Settings {
+        match Settings::from_config(&crate::config::ServerConfig::default_standalone()) {
+            Ok(s) => s,
+            Err(_) => Settings::fallback_default(),
+        }
+    }
+
+    fn fallback_default() -> Settings {
         Settings {
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             core: CoreConfig::default(),
@@ -66,4 +73,100 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
     let core = pipeline::spawn(settings.core.clone(), info, Box::new(MemTxnLog::new()));
     let accept = tokio::spawn(net::serve(listener, core, settings.limits.clone()));
     Ok(RunningServer { local_addr, accept })
+}
+
+/// Why a configuration cannot be served.
+#[derive(Debug)]
+pub struct SettingsError(pub String);
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    /// What a parsed zoo.cfg means for this standalone server.
+    pub fn from_config(cfg: &crate::config::ServerConfig) -> Result<Settings, SettingsError> {
+        use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+        let listen = cfg
+            .client_port_address
+            .as_ref()
+            .ok_or_else(|| SettingsError(format!("{}: no clientPort is configured", cfg.source)))?;
+        let client_addr = if listen.is_wildcard() {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), listen.port)
+        } else {
+            let host = listen.host_or_wildcard();
+            (host, listen.port)
+                .to_socket_addrs()
+                .map_err(|e| SettingsError(format!("clientPortAddress {host}: {e}")))?
+                .next()
+                .ok_or_else(|| SettingsError(format!("clientPortAddress {host}: no address")))?
+        };
+        let tick = u64::from(cfg.tick_time_ms.max(1));
+        let sysprop_ms = |name: &str, default: i64| -> i64 {
+            cfg.system_properties
+                .get(name)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(default)
+        };
+        let core = CoreConfig {
+            tick_ms: tick,
+            min_session_timeout_ms: cfg.min_session_timeout_ms,
+            max_session_timeout_ms: cfg.max_session_timeout_ms,
+            extended_types_enabled: cfg.extended_types_enabled,
+            auth: crate::acl::AuthConfig {
+                skip_acl: cfg.skip_acl,
+                super_digest: cfg.super_digest.clone(),
+                digest_enabled: cfg.digest_auth_enabled,
+            },
+            container_max_never_used_ms: sysprop_ms("znode.container.maxNeverUsedIntervalMs", 0),
+            container_check_interval_ms: sysprop_ms("znode.container.checkIntervalMs", 60_000)
+                .max(1) as u64,
+            container_max_per_check: sysprop_ms("znode.container.maxPerMinute", 10_000).max(1)
+                as usize,
+            server_id: 1,
+        };
+        let limits = ConnLimits {
+            max_frame: cfg.jute_max_buffer as usize,
+            max_client_cnxns: cfg.max_client_cnxns.max(0) as u32,
+        };
+        let mut words: Vec<String> = cfg
+            .four_letter_words
+            .enabled()
+            .map(str::to_string)
+            .collect();
+        if words.is_empty() {
+            words.push("srvr".into());
+        }
+        let data_dir = cfg.data_dir.display().to_string();
+        let data_log_dir = cfg.data_log_dir.display().to_string();
+        let conf_text = format!(
+            "clientPort={port}\nsecureClientPort=-1\ndataDir={dd}/version-2\ndataDirSize=0\ndataLogDir={dl}/version-2\ndataLogSize=0\ntickTime={tick}\nmaxClientCnxns={mcc}\nminSessionTimeout={min}\nmaxSessionTimeout={max}\nclientPortListenBacklog={backlog}\nserverId=0\n",
+            port = client_addr.port(),
+            dd = data_dir,
+            dl = data_log_dir,
+            tick = tick,
+            mcc = cfg.max_client_cnxns,
+            min = cfg.min_session_timeout_ms,
+            max = cfg.max_session_timeout_ms,
+            backlog = cfg.client_port_listen_backlog,
+        );
+        Ok(Settings {
+            client_addr,
+            core,
+            limits,
+            info: ServerInfo {
+                client_port: client_addr.port(),
+                client_address: client_addr.ip().to_string(),
+                data_dir,
+                data_log_dir,
+                max_client_cnxns: cfg.max_client_cnxns.max(0) as u32,
+                four_letter_words: words,
+                conf_text,
+            },
+        })
+    }
 }

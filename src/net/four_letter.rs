@@ -15,7 +15,10 @@ pub const TELNET_CLOSE: [u8; 4] = [0xff, 0xf4, 0xff, 0xfd];
 
 /// The command named by a connection's first four bytes, if any.
 pub fn detect(first4: &[u8; 4]) -> Option<&'static str> {
-    FOUR_LETTER_WORDS.iter().copied().find(|w| w.as_bytes() == first4)
+    FOUR_LETTER_WORDS
+        .iter()
+        .copied()
+        .find(|w| w.as_bytes() == first4)
 }
 
 #[cfg(test)]

@@ -33,7 +33,9 @@ impl Core {
         let mut ids: Vec<_> = self.conns.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            let Some(c) = self.conns.get(&id) else { continue };
+            let Some(c) = self.conns.get(&id) else {
+                continue;
+            };
             let _ = write!(
                 s,
                 " /{}:{}[1](queued=0,recved={},sent={}",
@@ -100,11 +102,17 @@ impl Core {
                 let _ = writeln!(s, "host.name={}", hostname());
                 let _ = writeln!(s, "os.name={}", std::env::consts::OS);
                 let _ = writeln!(s, "os.arch={}", std::env::consts::ARCH);
-                let _ = writeln!(s, "user.dir={}", std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default());
+                let _ = writeln!(
+                    s,
+                    "user.dir={}",
+                    std::env::current_dir()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default()
+                );
             }
             "mntr" => {
                 let (min, avg, max) = self.stats.latency();
-                let ephemerals = self.tree.ephemeral_count();
+                let ephemerals = self.tree.ephemerals_count();
                 let rows: Vec<(&str, String)> = vec![
                     ("zk_version", VERSION_LINE.to_string()),
                     ("zk_server_state", "standalone".to_string()),
@@ -112,13 +120,19 @@ impl Core {
                     ("zk_min_latency", min.to_string()),
                     ("zk_avg_latency", format!("{avg:.4}")),
                     ("zk_max_latency", max.to_string()),
-                    ("zk_packets_received", self.stats.packets_received.to_string()),
+                    (
+                        "zk_packets_received",
+                        self.stats.packets_received.to_string(),
+                    ),
                     ("zk_packets_sent", self.stats.packets_sent.to_string()),
                     ("zk_num_alive_connections", self.conns.len().to_string()),
                     ("zk_outstanding_requests", self.fifo.len().to_string()),
                     ("zk_znode_count", self.tree.node_count().to_string()),
                     ("zk_watch_count", self.watches.watch_count().to_string()),
-                    ("zk_approximate_data_size", self.tree.approximate_data_size().to_string()),
+                    (
+                        "zk_approximate_data_size",
+                        self.tree.approximate_data_size().to_string(),
+                    ),
                     ("zk_global_sessions", self.sessions.len().to_string()),
                     ("zk_local_sessions", "0".to_string()),
                     ("zk_last_proposal_size", "-1".to_string()),
@@ -135,16 +149,31 @@ impl Core {
                 s.push('\n');
             }
             "wchc" => {
-                s.push_str(&self.watches.watches_by_watcher().format_4lw(|w| self.session_of(w)));
+                s.push_str(
+                    &self
+                        .watches
+                        .watches_by_watcher()
+                        .format_4lw(|w| self.session_of(w)),
+                );
                 s.push('\n');
             }
             "wchp" => {
-                s.push_str(&self.watches.watches_by_path().format_4lw(|w| self.session_of(w)));
+                s.push_str(
+                    &self
+                        .watches
+                        .watches_by_path()
+                        .format_4lw(|w| self.session_of(w)),
+                );
                 s.push('\n');
             }
             "dump" => {
                 s.push_str("SessionTracker dump:\n");
-                let _ = writeln!(s, "Session Sets ({})/({}):", self.sessions.buckets().count(), self.sessions.len());
+                let _ = writeln!(
+                    s,
+                    "Session Sets ({})/({}):",
+                    self.sessions.buckets().count(),
+                    self.sessions.len()
+                );
                 for (at, ids) in self.sessions.buckets() {
                     let _ = writeln!(s, "{} expire at {}:", ids.len(), at);
                     let mut ids: Vec<_> = ids.iter().copied().collect();
@@ -207,7 +236,10 @@ fn dir_size(dir: &str) -> u64 {
 fn op_name(op: i32) -> &'static str {
     use jute::consts::OpCode;
     match OpCode::try_from(op) {
-        Ok(OpCode::Create) | Ok(OpCode::Create2) | Ok(OpCode::CreateContainer) | Ok(OpCode::CreateTTL) => "CREA",
+        Ok(OpCode::Create)
+        | Ok(OpCode::Create2)
+        | Ok(OpCode::CreateContainer)
+        | Ok(OpCode::CreateTTL) => "CREA",
         Ok(OpCode::Delete) => "DELE",
         Ok(OpCode::Exists) => "EXIS",
         Ok(OpCode::GetData) => "GETD",

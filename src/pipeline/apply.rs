@@ -11,7 +11,7 @@ use jute::txn::TxnHeader;
 
 use super::core::Core;
 use super::txn::TxnBody;
-use crate::tree::{self, TreeError};
+use crate::tree::{self, AclRef, TreeError};
 
 /// What applying one (sub-)txn produced; `ProcessTxnResult` in ZooKeeper.
 #[derive(Debug, Clone, Default)]
@@ -29,14 +29,23 @@ pub struct ApplyOutcome {
 pub enum TreeEvent {
     /// Data watches on `path` see NodeCreated; child watches on `parent`
     /// see NodeChildrenChanged.
-    Created { path: String, parent: String },
+    Created {
+        path: String,
+        parent: String,
+    },
     /// Data and child watches on `path` see NodeDeleted (a watcher told via
     /// its data watch is not told again via its child watch); child watches
     /// on `parent` see NodeChildrenChanged.
     /// `acl` is the deleted node's ACL as it was, for filtering
     /// notifications; only collected when any watch exists.
-    Deleted { path: String, parent: String, acl: Vec<jute::data::ACL> },
-    DataChanged { path: String },
+    Deleted {
+        path: String,
+        parent: String,
+        acl: Vec<jute::data::ACL>,
+    },
+    DataChanged {
+        path: String,
+    },
 }
 
 pub fn to_wire_stat(s: tree::Stat) -> Stat {
@@ -73,6 +82,15 @@ fn tree_err(e: TreeError) -> i32 {
 }
 
 impl Core {
+    /// The ACL list behind a node's reference (empty if the cache lost it,
+    /// which would be a bug; empty means "no check" as in ZooKeeper).
+    pub(super) fn acl_list(&self, r: AclRef) -> Vec<jute::data::ACL> {
+        self.acls
+            .convert_long(r.0)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Applies one txn and records the events it fires into `events`.
     pub(super) fn apply_txn(
         &mut self,
@@ -88,7 +106,12 @@ impl Core {
         out
     }
 
-    fn apply_body(&mut self, header: &TxnHeader, body: &TxnBody, events: &mut Vec<TreeEvent>) -> ApplyOutcome {
+    fn apply_body(
+        &mut self,
+        header: &TxnHeader,
+        body: &TxnBody,
+        events: &mut Vec<TreeEvent>,
+    ) -> ApplyOutcome {
         let mut rc = ApplyOutcome {
             op: body.op_code() as i32,
             ..Default::default()
@@ -98,7 +121,17 @@ impl Core {
         match body {
             TxnBody::Create(t) | TxnBody::Create2(t) => {
                 let owner = if t.ephemeral { header.client_id } else { 0 };
-                self.apply_create(&mut rc, &t.path, &t.data, &t.acl, owner, t.parent_c_version, zxid, time, events);
+                self.apply_create(
+                    &mut rc,
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                    events,
+                );
             }
             TxnBody::CreateContainer(t) => {
                 self.apply_create(
@@ -116,7 +149,17 @@ impl Core {
             TxnBody::CreateTtl(t) => {
                 // A TTL the log carries was validated when prepared.
                 let owner = tree::EphemeralType::ttl_owner(t.ttl).unwrap_or(0);
-                self.apply_create(&mut rc, &t.path, &t.data, &t.acl, owner, t.parent_c_version, zxid, time, events);
+                self.apply_create(
+                    &mut rc,
+                    &t.path,
+                    &t.data,
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                    events,
+                );
             }
             TxnBody::Delete(t) | TxnBody::DeleteContainer(t) => {
                 rc.path = t.path.clone();
@@ -126,32 +169,31 @@ impl Core {
             }
             TxnBody::SetData(t) => {
                 rc.path = t.path.clone();
-                match self.tree.set_data(&t.path, t.data.clone(), t.version, zxid, time) {
+                match self
+                    .tree
+                    .set_data(&t.path, t.data.clone(), t.version, zxid, time)
+                {
                     Ok(stat) => {
                         rc.stat = Some(to_wire_stat(stat));
-                        events.push(TreeEvent::DataChanged { path: t.path.clone() });
+                        events.push(TreeEvent::DataChanged {
+                            path: t.path.clone(),
+                        });
                     }
                     Err(e) => rc.err = tree_err(e),
                 }
             }
             TxnBody::SetAcl(t) => {
                 rc.path = t.path.clone();
-                match self.tree.lookup(&t.path) {
-                    Some(id) => {
-                        let old = self.tree.node_acl(id);
-                        let new = self.acls.add(&t.acl);
-                        match self.tree.set_acl(&t.path, new, t.version) {
-                            Ok(stat) => {
-                                self.acls.release(old);
-                                rc.stat = Some(to_wire_stat(stat));
-                            }
-                            Err(e) => {
-                                self.acls.release(new);
-                                rc.err = tree_err(e);
-                            }
-                        }
+                let new = self.acls.convert_acls(&t.acl);
+                match self.tree.set_acl(&t.path, AclRef(new), t.version) {
+                    Ok((stat, old)) => {
+                        self.acls.remove_usage(old.0);
+                        rc.stat = Some(to_wire_stat(stat));
                     }
-                    None => rc.err = ErrorCode::NoNode as i32,
+                    Err(e) => {
+                        self.acls.remove_usage(new);
+                        rc.err = tree_err(e);
+                    }
                 }
             }
             TxnBody::Check(t) => {
@@ -164,8 +206,25 @@ impl Core {
                 }
             }
             TxnBody::CloseSession(_) => {
-                for path in self.tree.ephemerals(header.client_id) {
-                    let _ = self.apply_delete(&path, zxid, events);
+                let paths = match body {
+                    TxnBody::CloseSession(t) => Some(t.paths2_delete.as_slice()),
+                    _ => None,
+                };
+                let removed = self.tree.kill_session(header.client_id, zxid, paths);
+                let watching = self.watches.watch_count() > 0;
+                for r in removed {
+                    let acl = if watching {
+                        self.acl_list(r.acl)
+                    } else {
+                        Vec::new()
+                    };
+                    self.acls.remove_usage(r.acl.0);
+                    let parent = parent_path(&r.path);
+                    events.push(TreeEvent::Deleted {
+                        path: r.path,
+                        parent,
+                        acl,
+                    });
                 }
                 self.sessions.remove(header.client_id);
             }
@@ -207,7 +266,9 @@ impl Core {
             // Replaying a fuzzy snapshot can meet a node the snapshot already
             // has; ZooKeeper then still moves the parent's cversion/pzxid.
             if let TxnBody::Create(t) = body {
-                self.tree.set_cversion_pzxid(&parent_path(&t.path), t.parent_c_version, zxid);
+                let _ =
+                    self.tree
+                        .set_cversion_pzxid(&parent_path(&t.path), t.parent_c_version, zxid);
             }
         }
         rc
@@ -227,11 +288,16 @@ impl Core {
         events: &mut Vec<TreeEvent>,
     ) {
         rc.path = path.to_string();
-        let acl_ref = self.acls.add(acl);
-        match self
-            .tree
-            .create_node(path, data.clone(), acl_ref, owner, parent_cversion, zxid, time)
-        {
+        let acl_ref = self.acls.convert_acls(acl);
+        match self.tree.create_node(
+            path,
+            data.clone(),
+            AclRef(acl_ref),
+            owner,
+            parent_cversion,
+            zxid,
+            time,
+        ) {
             Ok(id) => {
                 rc.stat = Some(to_wire_stat(self.tree.node_stat(id)));
                 events.push(TreeEvent::Created {
@@ -240,22 +306,25 @@ impl Core {
                 });
             }
             Err(e) => {
-                self.acls.release(acl_ref);
+                self.acls.remove_usage(acl_ref);
                 rc.err = tree_err(e);
             }
         }
     }
 
-    fn apply_delete(&mut self, path: &str, zxid: i64, events: &mut Vec<TreeEvent>) -> Result<(), TreeError> {
-        let id = self.tree.lookup(path).ok_or(TreeError::NoNode)?;
-        let acl_ref = self.tree.node_acl(id);
+    fn apply_delete(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<(), TreeError> {
+        let acl_ref = self.tree.delete_node(path, zxid)?;
         let acl = if self.watches.watch_count() > 0 {
-            self.acls.get(acl_ref).to_vec()
+            self.acl_list(acl_ref)
         } else {
             Vec::new()
         };
-        self.tree.delete_node(path, zxid)?;
-        self.acls.release(acl_ref);
+        self.acls.remove_usage(acl_ref.0);
         events.push(TreeEvent::Deleted {
             path: path.to_string(),
             parent: parent_path(path),

@@ -41,9 +41,10 @@ pub struct CoreConfig {
     pub min_session_timeout_ms: i32,
     pub max_session_timeout_ms: i32,
     pub extended_types_enabled: bool,
-    pub skip_acl: bool,
-    /// `zookeeper.DigestAuthenticationProvider.superDigest`: `user:base64sha1`.
-    pub super_digest: Option<String>,
+    /// skipACL, superDigest and the enabled auth providers.
+    pub auth: crate::acl::AuthConfig,
+    /// `znode.container.maxNeverUsedIntervalMs`: 0 keeps never-used containers.
+    pub container_max_never_used_ms: i64,
     /// How often containers and TTL nodes are checked for removal.
     pub container_check_interval_ms: u64,
     /// Most container/TTL deletions issued per check.
@@ -59,8 +60,8 @@ impl Default for CoreConfig {
             min_session_timeout_ms: 6000,
             max_session_timeout_ms: 60000,
             extended_types_enabled: false,
-            skip_acl: false,
-            super_digest: None,
+            auth: crate::acl::AuthConfig::default(),
+            container_max_never_used_ms: 0,
             container_check_interval_ms: 60_000,
             container_max_per_check: 10_000,
             server_id: 1,
@@ -83,10 +84,19 @@ pub struct ConnectMsg {
 /// Everything the core task reacts to.
 pub enum CoreMsg {
     Connect(Box<ConnectMsg>),
-    Request { conn: ConnId, xid: i32, op: ClientOp },
-    Closed { conn: ConnId },
+    Request {
+        conn: ConnId,
+        xid: i32,
+        op: ClientOp,
+    },
+    Closed {
+        conn: ConnId,
+    },
     /// A four-letter word or admin command; the reply is the text to send.
-    Admin { cmd: String, reply: oneshot::Sender<String> },
+    Admin {
+        cmd: String,
+        reply: oneshot::Sender<String>,
+    },
     /// From sync: these txns are durable, in zxid order.
     Durable(Vec<LoggedTxn>),
     LogFailed(String),
@@ -104,18 +114,37 @@ pub(super) struct Conn {
 
 /// Who is waiting for a txn's result.
 pub(super) enum Origin {
-    Client { conn: ConnId, xid: i32, op: i32 },
-    Connect { conn: ConnId, established: oneshot::Sender<bool> },
+    Client {
+        conn: ConnId,
+        xid: i32,
+        op: i32,
+    },
+    Connect {
+        conn: ConnId,
+        established: oneshot::Sender<bool>,
+    },
     /// Session expiry, container and TTL cleanup: nobody to answer.
     Internal,
 }
 
 /// One request between prep and final, in arrival order.
 pub(super) enum Pending {
-    Txn { zxid: i64, origin: Origin },
-    Read { conn: ConnId, xid: i32, op: ClientOp },
+    Txn {
+        zxid: i64,
+        origin: Origin,
+    },
+    Read {
+        conn: ConnId,
+        xid: i32,
+        op: ClientOp,
+    },
     /// Answered with just a header (`zxid` -1 when ZooKeeper sends -1).
-    Error { conn: ConnId, xid: i32, err: ErrorCode, zxid: Option<i64> },
+    Error {
+        conn: ConnId,
+        xid: i32,
+        err: ErrorCode,
+        zxid: Option<i64>,
+    },
 }
 
 pub struct Core {
@@ -157,10 +186,23 @@ impl Core {
         sync_tx: mpsc::UnboundedSender<Vec<LoggedTxn>>,
     ) -> Self {
         let sessions = SessionTracker::new(cfg.tick_ms, cfg.server_id, wall_ms() as u64);
+        let mut acls = AclCache::new();
+        // A fresh ZooKeeper converts READ_ACL_UNSAFE first, for /zookeeper/config.
+        let config_acl = acls.convert_acls(&crate::acl::read_acl_unsafe());
+        let tree = DataTree::new(
+            crate::tree::TreeConfig {
+                ephemeral_types: crate::tree::EphemeralTypes {
+                    extended_types_enabled: cfg.extended_types_enabled,
+                    emulate_353_ttl: false,
+                },
+                digest_enabled: true,
+            },
+            crate::tree::AclRef(config_acl),
+        );
         let next_container_check_ms = cfg.container_check_interval_ms;
         Core {
-            tree: DataTree::new(),
-            acls: AclCache::new(),
+            tree,
+            acls,
             watches: WatchManager::new(crate::watch::WatchSemantics::Zk38),
             sessions,
             changes: OutstandingChanges::default(),
@@ -252,10 +294,7 @@ impl Core {
         let zxid = self.next_zxid();
         let body = self.prep_write(
             &ClientOp::CloseSession,
-            &Requester {
-                session,
-                auth: &[],
-            },
+            &Requester { session, auth: &[] },
             zxid,
             wall_ms(),
         );
@@ -269,7 +308,10 @@ impl Core {
     /// (ZooKeeper's `ContainerManager`).
     fn check_containers(&mut self) {
         let now = wall_ms();
-        let candidates = self.tree.container_candidates(now, self.cfg.container_max_per_check);
+        let mut candidates = self
+            .tree
+            .expiry_candidates(now, self.cfg.container_max_never_used_ms);
+        candidates.truncate(self.cfg.container_max_per_check);
         for path in candidates {
             let zxid = self.next_zxid();
             let body = match self.prep_delete_container(&path, zxid) {
@@ -281,7 +323,7 @@ impl Core {
     }
 
     fn prep_delete_container(&mut self, path: &str, zxid: i64) -> Result<TxnBody, ErrorCode> {
-        if crate::tree::is_special_path(path) {
+        if DataTree::is_special_path(path) {
             return Err(ErrorCode::BadArguments);
         }
         let parent_path = match path.rfind('/') {
@@ -293,7 +335,9 @@ impl Core {
             return Err(ErrorCode::NotEmpty);
         }
         let owner = node.stat.as_ref().map_or(0, |s| s.ephemeral_owner);
-        if crate::tree::EphemeralType::of(owner, self.ephemeral_types()) == crate::tree::EphemeralType::Normal {
+        if crate::tree::EphemeralType::of(owner, self.ephemeral_types())
+            == crate::tree::EphemeralType::Normal
+        {
             return Err(ErrorCode::BadVersion);
         }
         let mut parent = self.record_for(&parent_path)?;
@@ -327,7 +371,14 @@ impl Core {
         self.last_assigned_zxid
     }
 
-    pub(super) fn enqueue_txn(&mut self, session: SessionId, cxid: i32, zxid: i64, body: TxnBody, origin: Origin) {
+    pub(super) fn enqueue_txn(
+        &mut self,
+        session: SessionId,
+        cxid: i32,
+        zxid: i64,
+        body: TxnBody,
+        origin: Origin,
+    ) {
         let header = TxnHeader {
             client_id: session,
             cxid,
@@ -378,10 +429,7 @@ impl Core {
                 out,
                 addr,
                 session: 0,
-                auth: vec![Id {
-                    scheme: "ip".to_string(),
-                    id: addr.ip().to_string(),
-                }],
+                auth: vec![crate::acl::connection_id(addr.ip())],
                 sent_read_only,
                 timeout_ms: timeout,
                 stats: ConnStats::new(),
@@ -395,7 +443,13 @@ impl Core {
             self.session_conns.insert(session, conn);
             let zxid = self.next_zxid();
             let body = self.prep_create_session(session, timeout);
-            self.enqueue_txn(session, 0, zxid, body, Origin::Connect { conn, established });
+            self.enqueue_txn(
+                session,
+                0,
+                zxid,
+                body,
+                Origin::Connect { conn, established },
+            );
         } else {
             let session = req.session_id;
             let password_ok = req.passwd.as_deref() == Some(&session_password(session)[..]);
@@ -460,8 +514,13 @@ impl Core {
         if session == 0 {
             return;
         }
-        if self.sessions.touch(session, now) == TouchOutcome::Gone && !matches!(op, ClientOp::CloseSession) {
-            debug!(session = format_args!("0x{session:x}"), "dropping request of a closed session");
+        if self.sessions.touch(session, now) == TouchOutcome::Gone
+            && !matches!(op, ClientOp::CloseSession)
+        {
+            debug!(
+                session = format_args!("0x{session:x}"),
+                "dropping request of a closed session"
+            );
             return;
         }
         match op {
@@ -496,8 +555,15 @@ impl Core {
                     _ => OpCode::CloseSession as i32,
                 };
                 let zxid = self.next_zxid();
-                let auth = self.conns.get(&conn_id).map(|c| c.auth.clone()).unwrap_or_default();
-                let who = Requester { session, auth: &auth };
+                let auth = self
+                    .conns
+                    .get(&conn_id)
+                    .map(|c| c.auth.clone())
+                    .unwrap_or_default();
+                let who = Requester {
+                    session,
+                    auth: &auth,
+                };
                 let body = match self.prep_write(&op, &who, zxid, wall_ms()) {
                     Ok(body) => body,
                     Err(e) => TxnBody::Error(ErrorTxn { err: e as i32 }),
@@ -514,7 +580,11 @@ impl Core {
                     },
                 );
             }
-            op => self.fifo.push_back(Pending::Read { conn: conn_id, xid, op }),
+            op => self.fifo.push_back(Pending::Read {
+                conn: conn_id,
+                xid,
+                op,
+            }),
         }
     }
 
@@ -525,18 +595,26 @@ impl Core {
             return;
         };
         let data = auth.auth.unwrap_or_default();
-        let outcome = crate::acl::authenticate(&auth.scheme, &data, self.cfg.super_digest.as_deref());
+        let outcome = self
+            .cfg
+            .auth
+            .authenticate(&auth.scheme, &data, conn.addr.ip());
         match outcome {
             Ok(ids) => {
                 for id in ids {
-                    if !conn.auth.contains(&id) {
-                        conn.auth.push(id);
-                    }
+                    crate::acl::add_auth_id(&mut conn.auth, id);
                 }
                 info!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
-                conn.out.push_reply(&ReplyHeader { xid, zxid: 0, err: 0 }, None);
+                conn.out.push_reply(
+                    &ReplyHeader {
+                        xid,
+                        zxid: 0,
+                        err: 0,
+                    },
+                    None,
+                );
             }
-            Err(()) => {
+            Err(_) => {
                 warn!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
                 conn.out.push_reply(
                     &ReplyHeader {

@@ -36,7 +36,12 @@ impl Core {
                 self.answer_txn(origin, &txn, outcome);
             }
             Pending::Read { conn, xid, op } => self.answer_read(conn, xid, op),
-            Pending::Error { conn, xid, err, zxid } => {
+            Pending::Error {
+                conn,
+                xid,
+                err,
+                zxid,
+            } => {
                 let zxid = zxid.unwrap_or(self.last_applied_zxid);
                 self.send(conn, xid, zxid, err as i32, None);
             }
@@ -44,7 +49,14 @@ impl Core {
     }
 
     /// Queues one reply on a connection (if it is still there).
-    pub(super) fn send(&mut self, conn: ConnId, xid: i32, zxid: i64, err: i32, body: Option<&dyn ErasedRecord>) {
+    pub(super) fn send(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        zxid: i64,
+        err: i32,
+        body: Option<&dyn ErasedRecord>,
+    ) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.packets_sent += 1;
             c.stats.last_zxid = zxid;
@@ -75,7 +87,9 @@ impl Core {
                     let stat = out.stat.clone().unwrap_or_default();
                     match OpCode::try_from(op) {
                         Ok(OpCode::Create) => {
-                            let r = CreateResponse { path: out.path.clone() };
+                            let r = CreateResponse {
+                                path: out.path.clone(),
+                            };
                             self.send(conn, xid, zxid, 0, Some(&r));
                         }
                         Ok(OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTTL) => {
@@ -101,7 +115,10 @@ impl Core {
                     }
                 }
                 if op == OpCode::CloseSession as i32 {
-                    info!(session = format_args!("0x{:x}", txn.header.client_id), "session closed by client");
+                    info!(
+                        session = format_args!("0x{:x}", txn.header.client_id),
+                        "session closed by client"
+                    );
                     self.close_session_conn(txn.header.client_id);
                 }
             }
@@ -195,7 +212,7 @@ impl Core {
 
     fn acl_of_path(&self, path: &str) -> Vec<ACL> {
         match self.tree.lookup(path) {
-            Some(id) => self.acls.get(self.tree.node_acl(id)).to_vec(),
+            Some(id) => self.acl_list(self.tree.node_acl(id)),
             None => Vec::new(),
         }
     }
@@ -205,7 +222,7 @@ impl Core {
             let Some(c) = self.conns.get(&w.0) else {
                 continue;
             };
-            if !self.cfg.skip_acl && !crate::acl::check_acl(acl, Perms::READ, &c.auth) {
+            if self.cfg.auth.check_acl(acl, Perms::READ, &c.auth).is_err() {
                 continue;
             }
             let ev = WatcherEvent {
@@ -249,7 +266,9 @@ fn multi_result(o: &ApplyOutcome) -> OpResult {
     let stat = o.stat.clone().unwrap_or_default();
     match OpCode::try_from(o.op) {
         Ok(OpCode::Check) => OpResult::Check,
-        Ok(OpCode::Create) => OpResult::Create(CreateResponse { path: o.path.clone() }),
+        Ok(OpCode::Create) => OpResult::Create(CreateResponse {
+            path: o.path.clone(),
+        }),
         Ok(OpCode::Create2 | OpCode::CreateTTL | OpCode::CreateContainer) => {
             OpResult::Create2(Create2Response {
                 path: o.path.clone(),

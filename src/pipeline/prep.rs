@@ -24,9 +24,18 @@ use crate::tree::{self, EphemeralType, StatPersisted};
 /// The client op a multi's sub-op stands for.
 fn multi_op_to_client_op(op: &MultiOp) -> ClientOp {
     match op {
-        MultiOp::Create(r) => ClientOp::Create { op: OpCode::Create, req: r.clone() },
-        MultiOp::Create2(r) => ClientOp::Create { op: OpCode::Create2, req: r.clone() },
-        MultiOp::CreateContainer(r) => ClientOp::Create { op: OpCode::CreateContainer, req: r.clone() },
+        MultiOp::Create(r) => ClientOp::Create {
+            op: OpCode::Create,
+            req: r.clone(),
+        },
+        MultiOp::Create2(r) => ClientOp::Create {
+            op: OpCode::Create2,
+            req: r.clone(),
+        },
+        MultiOp::CreateContainer(r) => ClientOp::Create {
+            op: OpCode::CreateContainer,
+            req: r.clone(),
+        },
         MultiOp::CreateTTL(r) => ClientOp::CreateTtl(r.clone()),
         MultiOp::Delete(r) => ClientOp::Delete(r.clone()),
         MultiOp::SetData(r) => ClientOp::SetData(r.clone()),
@@ -74,7 +83,7 @@ impl Core {
             path: path.to_string(),
             stat: Some(self.tree.node_stat_persisted(id)),
             child_count: self.tree.num_children(id) as i32,
-            acl: self.acls.get(self.tree.node_acl(id)).to_vec(),
+            acl: self.acl_list(self.tree.node_acl(id)),
         })
     }
 
@@ -83,7 +92,7 @@ impl Core {
     }
 
     fn parent_for_delete(&self, path: &str) -> PrepResult<String> {
-        if tree::is_special_path(path) {
+        if tree::DataTree::is_special_path(path) {
             return Err(ErrorCode::BadArguments);
         }
         parent_of(path)
@@ -246,7 +255,9 @@ impl Core {
         if self.record_for(&path).is_ok() {
             return Err(ErrorCode::NodeExists);
         }
-        if EphemeralType::of(parent_stat.ephemeral_owner, self.ephemeral_types()) == EphemeralType::Normal {
+        if EphemeralType::of(parent_stat.ephemeral_owner, self.ephemeral_types())
+            == EphemeralType::Normal
+        {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion.wrapping_add(1);
@@ -307,7 +318,13 @@ impl Core {
 
     /// Prepares each op of a multi; on the first failure the records made so
     /// far are rolled back and the remaining ops become RuntimeInconsistency.
-    fn prep_multi(&mut self, ops: &[MultiOp], who: &Requester<'_>, zxid: i64, time: i64) -> TxnBody {
+    fn prep_multi(
+        &mut self,
+        ops: &[MultiOp],
+        who: &Requester<'_>,
+        zxid: i64,
+        time: i64,
+    ) -> TxnBody {
         let saved = self.changes.save(ops.iter().map(|op| op.path()));
         let mut failed = false;
         let mut subs = Vec::with_capacity(ops.len());
@@ -354,30 +371,33 @@ impl Core {
             });
         }
         self.sessions.set_closing(session);
-        TxnBody::CloseSession(CloseSessionTxn { paths2_delete: paths })
+        TxnBody::CloseSession(CloseSessionTxn {
+            paths2_delete: paths,
+        })
     }
 
     /// Prepares the createSession txn for a new connection.
     pub(super) fn prep_create_session(&mut self, session: SessionId, timeout_ms: i32) -> TxnBody {
         let now = self.now_ms();
         self.sessions.add(session, timeout_ms, now);
-        TxnBody::CreateSession(CreateSessionTxn { time_out: timeout_ms })
+        TxnBody::CreateSession(CreateSessionTxn {
+            time_out: timeout_ms,
+        })
     }
 
     /// `PrepRequestProcessor.fixupACL`.
     pub(super) fn fixup_acl(&self, auth: &[Id], acl: &[ACL]) -> PrepResult<Vec<ACL>> {
-        crate::acl::fixup_acl(auth, acl).map_err(|_| ErrorCode::InvalidACL)
+        self.cfg
+            .auth
+            .fixup_acl(auth, acl)
+            .map_err(|_| ErrorCode::InvalidACL)
     }
 
     /// `ZooKeeperServer.checkACL`.
     pub(super) fn check_acl(&self, acl: &[ACL], perm: i32, auth: &[Id]) -> PrepResult<()> {
-        if self.cfg.skip_acl {
-            return Ok(());
-        }
-        if crate::acl::check_acl(acl, perm, auth) {
-            Ok(())
-        } else {
-            Err(ErrorCode::NoAuth)
-        }
+        self.cfg
+            .auth
+            .check_acl(acl, perm, auth)
+            .map_err(|_| ErrorCode::NoAuth)
     }
 }

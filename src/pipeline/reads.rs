@@ -38,19 +38,32 @@ impl Core {
     }
 
     fn auth_of(&self, conn: ConnId) -> Vec<Id> {
-        self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default()
+        self.conns
+            .get(&conn)
+            .map(|c| c.auth.clone())
+            .unwrap_or_default()
     }
 
     fn node_acl_list(&self, id: crate::tree::NodeId) -> Vec<ACL> {
-        self.acls.get(self.tree.node_acl(id)).to_vec()
+        self.acl_list(self.tree.node_acl(id))
     }
 
-    fn read_check(&self, conn: ConnId, id: crate::tree::NodeId, perm: i32) -> Result<(), ErrorCode> {
+    fn read_check(
+        &self,
+        conn: ConnId,
+        id: crate::tree::NodeId,
+        perm: i32,
+    ) -> Result<(), ErrorCode> {
         let acl = self.node_acl_list(id);
         self.check_acl(&acl, perm, &self.auth_of(conn))
     }
 
-    fn get_data(&mut self, conn: ConnId, path: &str, watch: bool) -> Result<GetDataResponse, ErrorCode> {
+    fn get_data(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        watch: bool,
+    ) -> Result<GetDataResponse, ErrorCode> {
         let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
         self.read_check(conn, id, Perms::READ)?;
         if watch {
@@ -62,7 +75,12 @@ impl Core {
         })
     }
 
-    fn get_children(&mut self, conn: ConnId, path: &str, watch: bool) -> Result<(Vec<String>, crate::tree::NodeId), ErrorCode> {
+    fn get_children(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        watch: bool,
+    ) -> Result<(Vec<String>, crate::tree::NodeId), ErrorCode> {
         let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
         self.read_check(conn, id, Perms::READ)?;
         if watch {
@@ -90,7 +108,9 @@ impl Core {
                     stat: to_wire_stat(self.tree.node_stat(id)),
                 })))
             }
-            ClientOp::GetData(req) => Ok(Some(Box::new(self.get_data(conn, &req.path, req.watch)?))),
+            ClientOp::GetData(req) => {
+                Ok(Some(Box::new(self.get_data(conn, &req.path, req.watch)?)))
+            }
             ClientOp::GetChildren(req) => {
                 let (children, _) = self.get_children(conn, &req.path, req.watch)?;
                 Ok(Some(Box::new(GetChildrenResponse { children })))
@@ -106,7 +126,7 @@ impl Core {
                 let id = self.tree.lookup(&req.path).ok_or(ErrorCode::NoNode)?;
                 self.read_check(conn, id, Perms::READ)?;
                 Ok(Some(Box::new(GetAllChildrenNumberResponse {
-                    total_number: self.tree.all_children_number(id) as i32,
+                    total_number: self.tree.get_all_children_number(&req.path),
                 })))
             }
             ClientOp::GetAcl(req) => {
@@ -131,7 +151,15 @@ impl Core {
             }
             ClientOp::Sync(req) => Ok(Some(Box::new(SyncResponse { path: req.path }))),
             ClientOp::SetWatches(req) => {
-                self.set_watches(conn, req.relative_zxid, &req.data_watches, &req.exist_watches, &req.child_watches, &[], &[]);
+                self.set_watches(
+                    conn,
+                    req.relative_zxid,
+                    &req.data_watches,
+                    &req.exist_watches,
+                    &req.child_watches,
+                    &[],
+                    &[],
+                );
                 Ok(None)
             }
             ClientOp::SetWatches2(req) => {
@@ -152,7 +180,8 @@ impl Core {
                 Ok(Some(Box::new(ErrorResponse { err: 0 })))
             }
             ClientOp::CheckWatches(req) => {
-                let ty = WatcherType::from_i32(req.type_, self.watches.semantics()).ok_or(ErrorCode::BadArguments)?;
+                let ty = WatcherType::from_i32(req.type_, self.watches.semantics())
+                    .ok_or(ErrorCode::BadArguments)?;
                 if self.watches.contains_watch(&req.path, ty, WatcherId(conn)) {
                     Ok(None)
                 } else {
@@ -160,7 +189,8 @@ impl Core {
                 }
             }
             ClientOp::RemoveWatches(req) => {
-                let ty = WatcherType::from_i32(req.type_, self.watches.semantics()).ok_or(ErrorCode::BadArguments)?;
+                let ty = WatcherType::from_i32(req.type_, self.watches.semantics())
+                    .ok_or(ErrorCode::BadArguments)?;
                 if self.watches.remove_watch(&req.path, ty, WatcherId(conn)) {
                     Ok(None)
                 } else {
@@ -169,12 +199,11 @@ impl Core {
             }
             ClientOp::WhoAmI => {
                 let client_info = self
-                    .auth_of(conn)
+                    .cfg
+                    .auth
+                    .client_info(&self.auth_of(conn))
                     .into_iter()
-                    .map(|id| ClientInfo {
-                        auth_scheme: id.scheme.clone(),
-                        user: crate::acl::user_name(&id),
-                    })
+                    .map(|(auth_scheme, user)| ClientInfo { auth_scheme, user })
                     .collect();
                 Ok(Some(Box::new(WhoAmIResponse { client_info })))
             }
@@ -191,10 +220,14 @@ impl Core {
                 let mut results = Vec::with_capacity(multi.ops.len());
                 for op in &multi.ops {
                     let r = match op {
-                        MultiOp::GetChildren(req) => match self.get_children(conn, &req.path, req.watch) {
-                            Ok((children, _)) => OpResult::GetChildren(GetChildrenResponse { children }),
-                            Err(e) => OpResult::Error(ErrorResponse { err: e as i32 }),
-                        },
+                        MultiOp::GetChildren(req) => {
+                            match self.get_children(conn, &req.path, req.watch) {
+                                Ok((children, _)) => {
+                                    OpResult::GetChildren(GetChildrenResponse { children })
+                                }
+                                Err(e) => OpResult::Error(ErrorResponse { err: e as i32 }),
+                            }
+                        }
                         MultiOp::GetData(req) => match self.get_data(conn, &req.path, req.watch) {
                             Ok(r) => OpResult::GetData(r),
                             Err(e) => OpResult::Error(ErrorResponse { err: e as i32 }),
@@ -241,7 +274,9 @@ impl Core {
                 }
             })
         };
-        let events = self.watches.set_watches(relative_zxid, &lists, WatcherId(conn), &view);
+        let events = self
+            .watches
+            .set_watches(relative_zxid, &lists, WatcherId(conn), &view);
         for (path, ty) in events {
             self.push_event(conn, ty.as_i32(), &path);
         }

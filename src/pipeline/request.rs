@@ -16,7 +16,10 @@ use jute::Record;
 pub enum ClientOp {
     /// create, create2 and createContainer share a request record; `op` keeps
     /// which one was asked for, since replies and txns differ.
-    Create { op: OpCode, req: CreateRequest },
+    Create {
+        op: OpCode,
+        req: CreateRequest,
+    },
     CreateTtl(CreateTTLRequest),
     Delete(DeleteRequest),
     Exists(ExistsRequest),
@@ -73,7 +76,9 @@ impl ClientOp {
             OpCode::GetAllChildrenNumber => {
                 GetAllChildrenNumberRequest::deserialize(r).map(ClientOp::GetAllChildrenNumber)
             }
-            OpCode::GetEphemerals => GetEphemeralsRequest::deserialize(r).map(ClientOp::GetEphemerals),
+            OpCode::GetEphemerals => {
+                GetEphemeralsRequest::deserialize(r).map(ClientOp::GetEphemerals)
+            }
             OpCode::Check => CheckVersionRequest::deserialize(r).map(ClientOp::Check),
             OpCode::Multi => MultiRequest::deserialize(r).map(ClientOp::Multi),
             OpCode::MultiRead => MultiRequest::deserialize(r).map(ClientOp::MultiRead),
@@ -83,7 +88,9 @@ impl ClientOp {
             OpCode::SetWatches => SetWatches::deserialize(r).map(ClientOp::SetWatches),
             OpCode::SetWatches2 => SetWatches2::deserialize(r).map(ClientOp::SetWatches2),
             OpCode::AddWatch => AddWatchRequest::deserialize(r).map(ClientOp::AddWatch),
-            OpCode::RemoveWatches => RemoveWatchesRequest::deserialize(r).map(ClientOp::RemoveWatches),
+            OpCode::RemoveWatches => {
+                RemoveWatchesRequest::deserialize(r).map(ClientOp::RemoveWatches)
+            }
             OpCode::CheckWatches => CheckWatchesRequest::deserialize(r).map(ClientOp::CheckWatches),
             OpCode::WhoAmI => Ok(ClientOp::WhoAmI),
             OpCode::CloseSession => Ok(ClientOp::CloseSession),

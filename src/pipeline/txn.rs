@@ -116,7 +116,9 @@ impl TxnBody {
         Ok(match code {
             OpCode::Create => TxnBody::Create(CreateTxn::deserialize(input)?),
             OpCode::Create2 => TxnBody::Create2(CreateTxn::deserialize(input)?),
-            OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn::deserialize(input)?),
+            OpCode::CreateContainer => {
+                TxnBody::CreateContainer(CreateContainerTxn::deserialize(input)?)
+            }
             OpCode::CreateTTL => TxnBody::CreateTtl(CreateTTLTxn::deserialize(input)?),
             OpCode::Delete => TxnBody::Delete(DeleteTxn::deserialize(input)?),
             OpCode::DeleteContainer => TxnBody::DeleteContainer(DeleteTxn::deserialize(input)?),
@@ -130,7 +132,10 @@ impl TxnBody {
                 let multi = MultiTxn::deserialize(input)?;
                 let mut subs = Vec::with_capacity(multi.txns.len());
                 for t in multi.txns {
-                    subs.push(TxnBody::from_bytes(t.type_, t.data.as_deref().unwrap_or(&[]))?);
+                    subs.push(TxnBody::from_bytes(
+                        t.type_,
+                        t.data.as_deref().unwrap_or(&[]),
+                    )?);
                 }
                 TxnBody::Multi(subs)
             }
