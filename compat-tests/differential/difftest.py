@@ -24,6 +24,7 @@ import json
 import os
 import random
 import re
+import shlex
 import sys
 import threading
 import time
@@ -396,10 +397,13 @@ CREATE_OPCODES = {"create": Op.CREATE, "create2": Op.CREATE2, "createContainer":
                   "createTTL": Op.CREATE_TTL}
 
 
+MAX_TIMEOUTS = 3
+
+
 class Runner:
     """Executes programs against one server and produces normalised transcript records."""
 
-    def __init__(self, hostport, root, zxid_mode="order", io_timeout=10.0, session_timeout_ms=30000):
+    def __init__(self, hostport, root, zxid_mode="order", io_timeout=5.0, session_timeout_ms=30000):
         self.host, self.port = W.parse_hostport(hostport)
         self.root = root
         self.norm = Normalizer(root, zxid_mode)
@@ -410,6 +414,7 @@ class Runner:
         self.n_sessions = 0
         self.seq_paths = []  # relative paths of sequential nodes created so far
         self.admin = None
+        self.timeouts = 0    # replies that never came; after MAX_TIMEOUTS the run is abandoned
 
     # -- paths --------------------------------------------------------------------------------
     def resolve(self, p):
@@ -570,6 +575,7 @@ class Runner:
                 stream.append({"reply": self.norm.reply(rep)})
         except W.Timeout:
             stream.append({"error": "timeout waiting for reply"})
+            self.timeouts += 1
             sess.close()
         except W.ConnectionClosed:
             stream.append({"error": "connection closed"})
@@ -641,6 +647,7 @@ class Runner:
                         evs.append({"barrier_reply": {"xid": rep["xid"], "want": want, "err": rep["err"]}})
             except (W.Timeout, W.ConnectionClosed) as e:
                 evs.append({"barrier": type(e).__name__})
+                self.timeouts += isinstance(e, W.Timeout)
                 s.close()
             if slot == own and own_stream is not None:
                 own_stream.extend({"event": e} for e in evs)
@@ -657,6 +664,9 @@ class Runner:
         records = [self.setup()]
         try:
             for i, op in enumerate(program):
+                if self.timeouts >= MAX_TIMEOUTS:
+                    records.append({"i": i, "aborted": "%d replies timed out" % self.timeouts})
+                    break
                 records.append(self.execute(i, op))
         finally:
             for slot, s in list(self.slots.items()):
@@ -698,7 +708,7 @@ class Runner:
         return problems
 
 
-def run_one(hostport, seed, n_ops, n_sessions, root, zxid_mode="order", io_timeout=10.0):
+def run_one(hostport, seed, n_ops, n_sessions, root, zxid_mode="order", io_timeout=5.0):
     """Run seed's program on one server. Returns (records, problems)."""
     prog = generate_program(seed, n_ops, n_sessions)
     r = Runner(hostport, root, zxid_mode=zxid_mode, io_timeout=io_timeout)
@@ -917,12 +927,16 @@ class Servers:
         self.spawned = []
 
     def get(self, spec):
+        import zkjava
         if spec == "java":
-            import zkjava
-            z = zkjava.JavaZooKeeper().start()
-            self.spawned.append(z)
-            return z.address
-        return spec
+            z = zkjava.JavaZooKeeper()
+        elif spec.startswith("cmd:"):
+            z = zkjava.CommandServer(spec[4:])
+        else:
+            return spec
+        self.spawned.append(z)
+        z.start()
+        return z.address
 
     def stop(self):
         for z in self.spawned:
@@ -931,8 +945,9 @@ class Servers:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--a", help="server A: HOST:PORT, or 'java' to spawn one")
-    ap.add_argument("--b", help="server B: HOST:PORT, or 'java' to spawn one")
+    ap.add_argument("--a", help="server A: HOST:PORT, 'java' to spawn a Java ZooKeeper, or "
+                                "'cmd:COMMAND {cfg}' to spawn a server from a zoo.cfg ({port}, {dir} too)")
+    ap.add_argument("--b", help="server B: the same forms as --a")
     ap.add_argument("--seeds", default="1-20", help="e.g. 1-20 or 3,7,100-120 (default 1-20)")
     ap.add_argument("--ops", type=int, default=200, help="random operations per program (default 200)")
     ap.add_argument("--sessions", type=int, default=3, help="session slots (default 3)")
@@ -943,7 +958,8 @@ def main(argv=None):
     ap.add_argument("--out-dir", default=None,
                     help="where transcripts of failing seeds are written (default compat-tests/.work/differential)")
     ap.add_argument("--save-all", action="store_true", help="write transcripts of passing seeds too")
-    ap.add_argument("--io-timeout", type=float, default=10.0, help="seconds to wait for any one reply")
+    ap.add_argument("--io-timeout", type=float, default=5.0,
+                    help="seconds to wait for any one reply (default 5); a run gives up after %d timeouts" % MAX_TIMEOUTS)
     ap.add_argument("--stop-after", type=int, default=0, help="stop after this many failing seeds (0: never)")
     ap.add_argument("--self-test", action="store_true", help="check the comparator catches an altered error code")
     ap.add_argument("--show-program", type=int, metavar="SEED", help="print the program for a seed and exit")
@@ -1038,6 +1054,9 @@ def main(argv=None):
             else:
                 failed += 1
                 print(format_mismatch(seed, m), flush=True)
+                print("  reproduce: %s --a %s --b %s --seeds %d --ops %d --sessions %d%s"
+                      % (sys.argv[0], shlex.quote(args.a), shlex.quote(args.b), seed, args.ops, args.sessions,
+                         " --zxid-mode delta" if args.zxid_mode == "delta" else ""))
             if m is not None or args.save_all:
                 fa = os.path.join(out_dir, "seed-%d-a.jsonl" % seed)
                 fb = os.path.join(out_dir, "seed-%d-b.jsonl" % seed)

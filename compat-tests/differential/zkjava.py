@@ -141,7 +141,8 @@ class JavaZooKeeper:
 
     def log_tail(self, n=30):
         try:
-            with open(os.path.join(self.dir, "zk.log"), "rb") as f:
+            name = "zk.log" if os.path.exists(os.path.join(self.dir, "zk.log")) else "server.log"
+            with open(os.path.join(self.dir, name), "rb") as f:
                 return b"\n".join(f.read().splitlines()[-n:]).decode("utf-8", "replace")
         except OSError:
             return ""
@@ -171,6 +172,71 @@ class JavaZooKeeper:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class CommandServer:
+    """A server started from a command template, e.g. FerroKeeper:
+
+        CommandServer("target/release/ferrokeeper {cfg}")
+
+    {cfg}, {port} and {dir} are replaced by the generated zoo.cfg (the same keys as for Java,
+    plus znode.container.checkIntervalMs=86400000 so a server that honours that key never reaps
+    containers/TTL nodes during a test), the chosen loopback port and the temp directory.
+    Readiness is a completed ZooKeeper handshake (the probe session is closed properly so it
+    cannot expire later in the middle of a test)."""
+
+    def __init__(self, template, base_dir=None):
+        self.template = template
+        self.base_dir = base_dir
+        self.dir = None
+        self.port = None
+        self.proc = None
+        self._log = None
+
+    def start(self, timeout=60.0):
+        import shlex
+        import zkwire
+        self.dir = tempfile.mkdtemp(prefix="zkcmd-", dir=self.base_dir)
+        self.port = free_port()
+        data = os.path.join(self.dir, "data")
+        os.makedirs(data)
+        cfg_path = os.path.join(self.dir, "zoo.cfg")
+        with open(cfg_path, "w") as f:
+            f.write("tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\n"
+                    "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n"
+                    "admin.enableServer=false\nextendedTypesEnabled=true\nforceSync=no\n"
+                    "znode.container.checkIntervalMs=86400000\n" % (data, self.port))
+        cmd = [a.format(cfg=cfg_path, port=self.port, dir=self.dir) for a in shlex.split(self.template)]
+        self._log = open(os.path.join(self.dir, "server.log"), "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%r exited with %s; log:\n%s" % (cmd, self.proc.returncode, self.log_tail()))
+            s = zkwire.Session("127.0.0.1", self.port, io_timeout=5.0)
+            try:
+                resp = s.connect()
+                if resp["timeOut"] > 0:
+                    s.close_session(timeout=5.0)
+                    return self
+            except (OSError, zkwire.ConnectionClosed, zkwire.Timeout) as e:
+                last = e
+            finally:
+                s.close()
+            time.sleep(0.1)  # polling a starting process: there is no event to await
+        self.stop(keep_dir=True)
+        raise RuntimeError("%r not serving on %d after %.0fs (%s); log in %s" % (cmd, self.port, timeout, last, self.dir))
+
+    log_tail = JavaZooKeeper.log_tail
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stop(self, keep_dir=False):
+        JavaZooKeeper.stop(self, keep_dir)
 
 
 if __name__ == "__main__":
