@@ -1,2 +1,3 @@
 //! FerroKeeper: an Apache ZooKeeper–compatible server.
 pub mod config;
+pub mod tree;
