@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use jute::proto::ConnectRequest;
-use jute::Record;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -122,12 +121,12 @@ async fn read_loop(
         Err(e) => return e,
     };
     let mut body: &[u8] = &frame;
-    let req = match ConnectRequest::deserialize(&mut body) {
+    // Newer clients append a readOnly flag; older ones stop before it, and
+    // the reply must then omit it too.
+    let (req, sent_read_only) = match ConnectRequest::deserialize_compat(&mut body) {
         Ok(r) => r,
         Err(e) => return ReadEnd::Protocol(format!("bad ConnectRequest: {e}")),
     };
-    // Newer clients append a readOnly flag; older ones stop here.
-    let sent_read_only = !body.is_empty();
     let (tx, rx) = oneshot::channel();
     let msg = ConnectMsg {
         conn,

@@ -4,7 +4,9 @@
 //! The tree is owned by one task: no locks, no `Arc`, no interior mutability. It changes
 //! only through the *apply* methods ([`DataTree::create_node`], [`DataTree::delete_node`],
 //! [`DataTree::set_data`], [`DataTree::set_acl`], [`DataTree::set_cversion_pzxid`],
-//! [`DataTree::kill_session`] and the snapshot-load trio), which the final pipeline stage
+//! [`DataTree::kill_session`], [`DataTree::add_config_node`] and the snapshot-load trio
+//! [`DataTree::begin_snapshot_load`] / [`DataTree::load_node`] /
+//! [`DataTree::finish_snapshot_load`]), which the final pipeline stage
 //! calls in zxid order for live requests, log replay and learner sync alike. They are
 //! deterministic and reproduce `DataTree.java` (3.8/3.9), including its quirks; each method
 //! documents the rules it follows. Request validation (versions, ACLs,
@@ -92,8 +94,9 @@ pub enum TreeError {
     NodeExists,
     /// A delete targeted a node that still has children (see [`DataTree::delete_node`]).
     NotEmpty,
-    /// The path is not of a shape a node can have ("", no '/', empty last component,
-    /// or an impossible length). Prep never lets such a txn through.
+    /// The path cannot name a creatable/deletable node: an empty last component ("/a/"),
+    /// a name over 2^31 bytes, or a delete of "/". Prep never lets such a txn through.
+    /// (A path without any '/' is simply `NoNode`, as its parent cannot exist.)
     InvalidPath,
     /// The arena has 2^32 - 1 nodes.
     Full,
@@ -1011,13 +1014,16 @@ impl DataTree {
         };
         local.reverse();
         let mut removed = Vec::new();
-        let mut delete = |tree: &mut DataTree, p: &str| {
-            match tree.delete_node(p, zxid) {
-            Ok(acl) => removed.push(Removed { path: p.to_owned(), acl }),
+        let mut delete = |tree: &mut DataTree, p: &str| match tree.delete_node(p, zxid) {
+            Ok(acl) => removed.push(Removed {
+                path: p.to_owned(),
+                acl,
+            }),
             Err(e) => tracing::warn!(
-                "ignoring {e} for path {p} while removing ephemeral for dead session 0x{session_id:x}"
+                path = p,
+                session = session_id,
+                "ignoring {e} while removing an ephemeral of a dead session"
             ),
-        }
         };
         match paths_in_txn {
             Some(txn) => {
@@ -1031,7 +1037,9 @@ impl DataTree {
                     .collect();
                 if !extra.is_empty() {
                     tracing::warn!(
-                        "unexpected extra paths under session 0x{session_id:x} which are not in txn 0x{zxid:x}: {extra:?}"
+                        session = session_id,
+                        zxid,
+                        "extra ephemerals not listed in the closeSession txn: {extra:?}"
                     );
                 }
                 for p in extra {

@@ -361,6 +361,12 @@ fn add_config_node_recreates_it() {
 }
 
 #[test]
+fn tree_can_move_to_its_owning_task() {
+    fn is_send<T: Send>() {}
+    is_send::<DataTree>();
+}
+
+#[test]
 fn slot_is_packed() {
     assert_eq!(std::mem::size_of::<Option<node::Node>>(), 88);
 }
@@ -1455,15 +1461,29 @@ fn memory_per_znode() {
     mk(&mut t, "/d", 1);
     let before = vm_rss_kib();
     let payload = vec![0x5a_u8; 100];
+    let start = std::time::Instant::now();
     for i in 0..N {
         let p = format!("/d/n{i:07}");
         t.create_node(&p, Some(payload.clone()), OPEN, 0, -1, 2 + i as i64, 0)
             .unwrap();
     }
+    let create_time = start.elapsed();
     let after = vm_rss_kib();
     let per_node = (after - before) as f64 * 1024.0 / N as f64;
     println!(
         "RSS before {before} KiB, after {after} KiB: {per_node:.1} bytes per znode (100 B data, 9-byte names)"
+    );
+    let start = std::time::Instant::now();
+    let mut found = 0;
+    for i in 0..N {
+        found += usize::from(t.lookup(&format!("/d/n{i:07}")).is_some());
+    }
+    let lookup_time = start.elapsed();
+    assert_eq!(found, N);
+    println!(
+        "create {:.0} ns/op, lookup {:.0} ns/op (both including path formatting)",
+        create_time.as_nanos() as f64 / N as f64,
+        lookup_time.as_nanos() as f64 / N as f64
     );
     assert_eq!(t.znode_count(), N + 5);
     assert!(per_node < 250.0, "{per_node:.1} bytes per znode");
