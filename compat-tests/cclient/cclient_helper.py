@@ -26,6 +26,7 @@ import time
 
 CLI_MT = os.environ.get("CLI_MT", "/usr/lib/zookeeper/bin/cli_mt")
 WAIT = 20.0
+MAX_LINES = 100000  # every wait loop is bounded by a deadline and by this many lines
 
 
 class CliError(AssertionError):
@@ -68,20 +69,22 @@ class CliMt:
     def _until(self, pattern, timeout=WAIT):
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        while True:
+        for _ in range(MAX_LINES):
             ln = self._next(deadline)
             if rx.search(ln):
                 return ln
+        raise CliError(f"no line matching {pattern!r} in {MAX_LINES} lines")
 
     def _lines_until(self, pattern, timeout=WAIT):
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         out = []
-        while True:
+        for _ in range(MAX_LINES):
             ln = self._next(deadline)
             out.append(ln)
             if rx.search(ln):
                 return out
+        raise CliError(f"no line matching {pattern!r} in {MAX_LINES} lines")
 
     def send(self, cmd):
         self.p.stdin.write((cmd + "\n").encode())
@@ -177,9 +180,11 @@ class CliMt:
     def wait_event(self, kind, path, timeout=WAIT):
         want = f"Watcher {kind} state = CONNECTED_STATE for path {path}"
         deadline = time.monotonic() + timeout
-        while want not in self.events:
+        for _ in range(MAX_LINES):
+            if want in self.events:
+                return want
             self._next(deadline)
-        return want
+        raise CliError(f"no {want!r} in {MAX_LINES} lines")
 
     def close(self):
         try:

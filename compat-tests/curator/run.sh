@@ -14,4 +14,4 @@ if [ ! -f "$OUT/CuratorCompat.class" ] || [ "$SRC" -nt "$OUT/CuratorCompat.class
   mkdir -p "$OUT"
   javac -nowarn -d "$OUT" -cp "$CP" "$SRC"
 fi
-exec java -Xmx256m -cp "$OUT:$CP" CuratorCompat "$ZK_CONNECT"
+exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$OUT:$CP" CuratorCompat "$ZK_CONNECT"

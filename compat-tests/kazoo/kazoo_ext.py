@@ -61,3 +61,65 @@ def wait_for_children(zk, path, count, timeout=15.0):
         if left <= 0 or not changed.wait(left):
             return False
     return False
+
+
+# --- persistent watches (addWatch, opcode 106; removeWatches, opcode 18) -----------------
+# kazoo 2.11 has neither. The requests below travel over kazoo's connection; since kazoo
+# only routes notifications to its own one-shot watcher tables, `record_events` wraps the
+# connection's notification reader to also record every (type, path) the server sends.
+
+PERSISTENT = 0
+PERSISTENT_RECURSIVE = 1
+WATCHER_TYPE_ANY = 3  # removeWatches: children=1, data=2, any=3
+
+from kazoo.protocol.serialization import int_struct as _int, write_string as _wstr  # noqa: E402
+
+
+class AddWatch(namedtuple("AddWatch", "path mode")):
+    type = 106
+
+    def serialize(self):
+        return bytearray(_wstr(self.path) + _int.pack(self.mode))
+
+    @classmethod
+    def deserialize(cls, buffer, offset):
+        return True
+
+
+class RemoveWatches(namedtuple("RemoveWatches", "path watcher_type")):
+    type = 18
+
+    def serialize(self):
+        return bytearray(_wstr(self.path) + _int.pack(self.watcher_type))
+
+    @classmethod
+    def deserialize(cls, buffer, offset):
+        return True
+
+
+def add_watch(zk, path, mode):
+    return _send(zk, AddWatch(path, mode))
+
+
+def remove_watches(zk, path, watcher_type=WATCHER_TYPE_ANY):
+    return _send(zk, RemoveWatches(path, watcher_type))
+
+
+def record_events(zk):
+    """Returns a queue.Queue that receives (event type int, path) for every watch
+    notification this client receives from now on (1 created, 2 deleted, 3 changed, 4 child)."""
+    import queue
+
+    from kazoo.protocol.serialization import Watch
+
+    q = queue.Queue()
+    conn = zk._connection
+    original = conn._read_watch_event
+
+    def reading(buffer, offset):
+        watch, _ = Watch.deserialize(buffer, offset)
+        q.put((watch.type, watch.path))
+        return original(buffer, offset)
+
+    conn._read_watch_event = reading
+    return q

@@ -180,3 +180,5 @@ def test_system_nodes(zk):
 
 def test_sync(zk, base):
     assert zk.sync(base) == base
+    # sync does not check that the path exists
+    assert zk.sync(base + "/does-not-exist") == base + "/does-not-exist"

@@ -1,4 +1,4 @@
-"""Four-letter words through kazoo's command() and watches removal by session close."""
+"""Four-letter words through kazoo's command() (needs 4lw.commands.whitelist to include them)."""
 
 
 def test_four_letter_ruok(zk):

@@ -1,9 +1,5 @@
 """Session identity: reattaching with (session id, password), wrong password, close."""
-import threading
-
-import pytest
 from kazoo.client import KazooClient
-from kazoo.protocol.states import KazooState
 
 from kazoo_ext import wait_for_children
 

@@ -4,9 +4,7 @@ import re
 import pytest
 
 import zkcli_helper as cli
-
-# digest identity the ACL tests use; cleanup authenticates with it so it can delete everything
-DIGEST_USER, DIGEST_PASS = "cliuser", "clipass"
+from zkcli_helper import DIGEST_PASS, DIGEST_USER
 
 
 @pytest.fixture(scope="session")

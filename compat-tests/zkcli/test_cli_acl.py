@@ -3,8 +3,7 @@ import base64
 import hashlib
 
 import zkcli_helper as cli
-from conftest import DIGEST_PASS, DIGEST_USER
-from zkcli_helper import parse_stat
+from zkcli_helper import DIGEST_PASS, DIGEST_USER, parse_stat
 
 
 def digest_id(user, password):

@@ -16,6 +16,10 @@ import time
 
 ZKCLI = os.environ.get("ZKCLI", "/usr/share/zookeeper/bin/zkCli.sh")
 TIMEOUT = 60
+MAX_LINES = 100000  # every wait loop is bounded by a deadline and by this many lines
+
+# digest identity the ACL tests use; cleanup authenticates with it so it can delete everything
+DIGEST_USER, DIGEST_PASS = "cliuser", "clipass"
 
 _NOISE = [
     re.compile(r"^SLF4J: "),
@@ -31,8 +35,8 @@ _NOISE = [
 
 def _env():
     env = dict(os.environ)
-    # keep the CLI's JVM small and quiet; no log4j config is needed with Debian's classpath
-    env.setdefault("CLIENT_JVMFLAGS", "-Xmx256m -Xshare:auto")
+    # small, fast-starting JVM for the short CLI sessions (C1 only, serial GC)
+    env.setdefault("CLIENT_JVMFLAGS", "-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
     return env
 
 
@@ -96,7 +100,7 @@ class Session:
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         got = []
-        while True:
+        for _ in range(MAX_LINES):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"no line matching {pattern!r} within {timeout}s; got {got}")
@@ -108,13 +112,16 @@ class Session:
             self.lines.append(ln)
             if rx.search(ln):
                 return got
+        raise AssertionError(f"no line matching {pattern!r} in {MAX_LINES} lines")
 
     def wait_all(self, patterns, timeout=30):
         """Consume output until every pattern has matched a line (in any order)."""
         pending = [re.compile(p) for p in patterns]
         deadline = time.monotonic() + timeout
         got = []
-        while pending:
+        for _ in range(MAX_LINES):
+            if not pending:
+                break
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"still waiting for {[p.pattern for p in pending]}; got {got}")
@@ -128,6 +135,8 @@ class Session:
                 if rx.search(ln):
                     pending.remove(rx)
                     break
+        if pending:
+            raise AssertionError(f"still waiting for {[p.pattern for p in pending]}")
         return got
 
     def barrier(self):

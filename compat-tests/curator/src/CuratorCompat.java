@@ -268,7 +268,7 @@ public class CuratorCompat {
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
             // wait until one of them leads (await on both in turn, bounded)
-            while (!a.hasLeadership() && !b.hasLeadership() && System.nanoTime() < deadline) {
+            for (int i = 0; i < 1000 && !a.hasLeadership() && !b.hasLeadership() && System.nanoTime() < deadline; i++) {
                 a.await(100, TimeUnit.MILLISECONDS);
             }
             check(a.hasLeadership() ^ b.hasLeadership(), "exactly one leader (a=" + a.hasLeadership() + ", b=" + b.hasLeadership() + ")");
@@ -463,13 +463,14 @@ public class CuratorCompat {
         }
         // once no longer touched, the child and then the parent expire (TTL 1 s + reaper)
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(reapWait() * 2);
-        while (other.checkExists().forPath(path) != null) {
+        for (int i = 0; i < 100 && other.checkExists().forPath(path) != null; i++) {
             CountDownLatch gone = new CountDownLatch(1);
             Stat st = other.checkExists().usingWatcher((Watcher) ev -> gone.countDown()).forPath(path);
             if (st == null) break;
             long left = deadline - System.nanoTime();
             check(left > 0 && gone.await(left, TimeUnit.NANOSECONDS), "TTL node not removed after close");
         }
+        check(other.checkExists().forPath(path) == null, "TTL node removed after close");
     }
 
     static void negotiatedSessionTimeout() throws Exception {
