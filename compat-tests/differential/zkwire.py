@@ -422,7 +422,9 @@ def decode_body(opcode, r):
     if opcode == Op.ADD_WATCH:  # answered with ErrorResponse(0)
         return {"err": r.int()} if r.remaining() else {}
     if opcode == Op.WHO_AM_I:
-        return {"clientInfo": r.vector(lambda x: [x.ustring(), x.ustring()])}
+        # Java keeps a session's auth ids in a hash set, so their order is
+        # unspecified: compare them sorted.
+        return {"clientInfo": sorted(r.vector(lambda x: [x.ustring(), x.ustring()]))}
     # delete, ping, auth, setWatches(2), checkWatches, removeWatches, closeSession: no body
     return {}
 

@@ -16,7 +16,7 @@
 use bytes::BufMut;
 
 use crate::codec::{Record, BOOL_LEN, INT_LEN};
-use crate::consts::{CreateMode, OpCode};
+use crate::consts::OpCode;
 use crate::error::{JuteError, Malformation};
 use crate::proto::{
     CheckVersionRequest, Create2Response, CreateRequest, CreateResponse, CreateTTLRequest,
@@ -153,17 +153,11 @@ impl MultiOp {
     }
 }
 
-/// Decodes a create/create2/createContainer body, refusing flags that are
-/// no create mode as ZooKeeper's decoder does.
+/// Decodes a create/create2/createContainer body. ZooKeeper 3.8.0's decoder
+/// (`Op.create` with `CreateMode.fromFlag(flags, PERSISTENT)`) accepts any
+/// flags here; invalid ones fail later, in prep, as BadArguments.
 fn read_create(input: &mut &[u8]) -> Result<CreateRequest, JuteError> {
-    let request = CreateRequest::deserialize(input)?;
-    if CreateMode::from_flag(request.flags).is_none() {
-        return Err(JuteError::malformed(
-            "CreateRequest.flags",
-            Malformation::InvalidCreateFlags(request.flags),
-        ));
-    }
-    Ok(request)
+    CreateRequest::deserialize(input)
 }
 
 /// The body of a `multi` or `multiRead` request.

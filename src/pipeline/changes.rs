@@ -44,10 +44,6 @@ impl OutstandingChanges {
         self.by_path.insert(rec.path.clone(), rec);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
     /// Forgets every record made by txns up to `zxid`, now applied.
     pub fn applied_through(&mut self, zxid: i64) {
         while let Some((z, _)) = self.queue.front() {

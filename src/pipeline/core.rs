@@ -118,6 +118,8 @@ pub(super) enum Origin {
         conn: ConnId,
         xid: i32,
         op: i32,
+        /// When the request arrived, for latency statistics.
+        at: Instant,
     },
     Connect {
         conn: ConnId,
@@ -137,6 +139,7 @@ pub(super) enum Pending {
         conn: ConnId,
         xid: i32,
         op: ClientOp,
+        at: Instant,
     },
     /// Answered with just a header (`zxid` -1 when ZooKeeper sends -1).
     Error {
@@ -577,6 +580,7 @@ impl Core {
                         conn: conn_id,
                         xid,
                         op: request_op,
+                        at: Instant::now(),
                     },
                 );
             }
@@ -584,6 +588,7 @@ impl Core {
                 conn: conn_id,
                 xid,
                 op,
+                at: Instant::now(),
             }),
         }
     }

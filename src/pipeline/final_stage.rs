@@ -14,6 +14,7 @@ use tracing::info;
 
 use super::apply::{ApplyOutcome, TreeEvent};
 use super::core::{ConnId, Core, Origin, Pending};
+use super::txn::TxnBody;
 use crate::net::outbox::ErasedRecord;
 use crate::session::session_password;
 use crate::watch::{EventType, WatcherId};
@@ -35,7 +36,10 @@ impl Core {
                 self.deliver_events(&events);
                 self.answer_txn(origin, &txn, outcome);
             }
-            Pending::Read { conn, xid, op } => self.answer_read(conn, xid, op),
+            Pending::Read { conn, xid, op, at } => {
+                self.record_latency(conn, op_code_of(&op), at);
+                self.answer_read(conn, xid, op)
+            }
             Pending::Error {
                 conn,
                 xid,
@@ -78,9 +82,12 @@ impl Core {
                 self.send_connect_response(conn, true);
                 let _ = established.send(true);
             }
-            Origin::Client { conn, xid, op } => {
-                self.record_latency(conn, op);
-                let is_multi = op == OpCode::Multi as i32;
+            Origin::Client { conn, xid, op, at } => {
+                self.record_latency(conn, op, at);
+                // A multi answers with per-op results, unless it failed as a
+                // whole in prep (an ErrorTxn): then, like any request, only
+                // the header carries the error.
+                let is_multi = op == OpCode::Multi as i32 && !matches!(txn.body, TxnBody::Error(_));
                 if out.err != 0 && !is_multi {
                     self.send(conn, xid, zxid, out.err, None);
                 } else {
@@ -171,15 +178,17 @@ impl Core {
         }
     }
 
-    fn record_latency(&mut self, conn: ConnId, op: i32) {
+    fn record_latency(&mut self, conn: ConnId, op: i32, at: std::time::Instant) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.last_op = op;
         }
+        self.stats.record_latency(at.elapsed().as_millis() as u64);
     }
 
     /// Fires watches for `events` in order, dropping events a watcher may not
-    /// read: ZooKeeper 3.8 filters notifications by the READ ACL of the node
-    /// the event names (a filtered one-shot watch is still consumed).
+    /// read: like ZooKeeper 3.8.4+ (and Debian's 3.8.0, which carries the
+    /// CVE-2024-23944 fix) notifications are filtered by the READ ACL of the
+    /// node the event names; a filtered one-shot watch is still consumed.
     pub(super) fn deliver_events(&mut self, events: &[TreeEvent]) {
         if self.watches.watch_count() == 0 {
             return;
@@ -259,6 +268,23 @@ impl Core {
             );
         }
     }
+}
+
+/// The op code a read request carries, for `cons`'s last-op column.
+fn op_code_of(op: &super::request::ClientOp) -> i32 {
+    use super::request::ClientOp as C;
+    let code = match op {
+        C::Exists(_) => OpCode::Exists,
+        C::GetData(_) => OpCode::GetData,
+        C::GetAcl(_) => OpCode::GetACL,
+        C::GetChildren(_) => OpCode::GetChildren,
+        C::GetChildren2(_) => OpCode::GetChildren2,
+        C::Sync(_) => OpCode::Sync,
+        C::Ping => OpCode::Ping,
+        C::MultiRead(_) => OpCode::MultiRead,
+        _ => OpCode::Notification,
+    };
+    code as i32
 }
 
 /// One multi sub-result, typed as `FinalRequestProcessor` types it.

@@ -22,21 +22,47 @@ use crate::session::SessionId;
 use crate::tree::{self, EphemeralType, StatPersisted};
 
 /// The client op a multi's sub-op stands for.
+///
+/// ZooKeeper rebuilds each create of a multi with `Op.create(..., flags)`,
+/// whose op code comes from the flags, not from the wire: create2 becomes
+/// create (its result then carries no stat), container flags make
+/// createContainer, TTL flags createTTL. TTL flags on a plain create make
+/// Java fail with a ClassCastException, which reaches the client as
+/// MarshallingError for the whole multi.
 fn multi_op_to_client_op(op: &MultiOp) -> ClientOp {
+    let mode_of = |flags: i32| CreateMode::from_flag(flags).unwrap_or(CreateMode::Persistent);
     match op {
-        MultiOp::Create(r) => ClientOp::Create {
-            op: OpCode::Create,
-            req: r.clone(),
-        },
-        MultiOp::Create2(r) => ClientOp::Create {
-            op: OpCode::Create2,
-            req: r.clone(),
-        },
-        MultiOp::CreateContainer(r) => ClientOp::Create {
-            op: OpCode::CreateContainer,
-            req: r.clone(),
-        },
-        MultiOp::CreateTTL(r) => ClientOp::CreateTtl(r.clone()),
+        MultiOp::Create(r) | MultiOp::Create2(r) | MultiOp::CreateContainer(r) => {
+            let mode = mode_of(r.flags);
+            let op = if mode.is_ttl() {
+                return ClientOp::Malformed(OpCode::Multi as i32);
+            } else if mode.is_container() {
+                OpCode::CreateContainer
+            } else {
+                OpCode::Create
+            };
+            ClientOp::Create { op, req: r.clone() }
+        }
+        MultiOp::CreateTTL(r) => {
+            // `Op.create(path, data, acl, flags, ttl)` keeps the TTL only
+            // for TTL flags; otherwise it is an ordinary create.
+            let mode = mode_of(r.flags);
+            if mode.is_ttl() {
+                return ClientOp::CreateTtl(r.clone());
+            }
+            let op = if mode.is_container() {
+                OpCode::CreateContainer
+            } else {
+                OpCode::Create
+            };
+            let req = CreateRequest {
+                path: r.path.clone(),
+                data: r.data.clone(),
+                acl: r.acl.clone(),
+                flags: r.flags,
+            };
+            ClientOp::Create { op, req }
+        }
         MultiOp::Delete(r) => ClientOp::Delete(r.clone()),
         MultiOp::SetData(r) => ClientOp::SetData(r.clone()),
         MultiOp::Check(r) => ClientOp::Check(r.clone()),
@@ -205,7 +231,7 @@ impl Core {
                     version,
                 }))
             }
-            ClientOp::Multi(multi) => Ok(self.prep_multi(&multi.ops, who, zxid, time)),
+            ClientOp::Multi(multi) => self.prep_multi(&multi.ops, who, zxid, time),
             ClientOp::CloseSession => Ok(self.prep_close_session(who.session, zxid)),
             ClientOp::Malformed(_) => Err(ErrorCode::MarshallingError),
             _ => Err(ErrorCode::Unimplemented),
@@ -246,7 +272,7 @@ impl Core {
         let acl = self.fixup_acl(who.auth, &req.acl)?;
         let mut parent = self.record_for(&parent_path)?;
         self.check_acl(&parent.acl, Perms::CREATE, who.auth)?;
-        let parent_stat = parent.stat.clone().ok_or(ErrorCode::NoNode)?;
+        let parent_stat = parent.stat.ok_or(ErrorCode::NoNode)?;
         let mut path = req.path.clone();
         if mode.is_sequential() {
             path = tree::sequential_path(&path, parent_stat.cversion);
@@ -324,7 +350,7 @@ impl Core {
         who: &Requester<'_>,
         zxid: i64,
         time: i64,
-    ) -> TxnBody {
+    ) -> PrepResult<TxnBody> {
         let saved = self.changes.save(ops.iter().map(|op| op.path()));
         let mut failed = false;
         let mut subs = Vec::with_capacity(ops.len());
@@ -336,6 +362,10 @@ impl Core {
                 continue;
             }
             let client_op = multi_op_to_client_op(op);
+            if let ClientOp::Malformed(_) = client_op {
+                self.changes.rollback(zxid, saved);
+                return Err(ErrorCode::MarshallingError);
+            }
             match self.prep_write(&client_op, who, zxid, time) {
                 Ok(body) => subs.push(body),
                 Err(code) => {
@@ -345,7 +375,7 @@ impl Core {
                 }
             }
         }
-        TxnBody::Multi(subs)
+        Ok(TxnBody::Multi(subs))
     }
 
     fn prep_close_session(&mut self, session: SessionId, zxid: i64) -> TxnBody {

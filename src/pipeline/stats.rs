@@ -1,11 +1,8 @@
 //! Counters the four-letter words and (later) metrics report.
 
-use std::time::Instant;
-
 /// Per-connection counters (`cons`).
 #[derive(Debug, Clone)]
 pub struct ConnStats {
-    pub established: Instant,
     pub established_wall_ms: i64,
     pub packets_received: u64,
     pub packets_sent: u64,
@@ -17,7 +14,6 @@ pub struct ConnStats {
 impl ConnStats {
     pub fn new() -> Self {
         ConnStats {
-            established: Instant::now(),
             established_wall_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
