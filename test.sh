@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# test.sh — every FerroKeeper test, on a fresh machine or this one.
+#
+#   ./test.sh                 everything (about 5 minutes on 2 cores)
+#   DIFF_SEEDS=1-500 ./test.sh   more differential seeds
+#
+# 1. installs what the tests need (Debian: zookeeper, zookeeper-bin, Curator,
+#    a JDK; PyPI: kazoo, pytest) via compat-tests/install-deps.sh;
+# 2. cargo test: unit tests and in-process integration tests (tests/);
+# 3. builds the release server, starts it from a generated zoo.cfg on a free
+#    loopback port, and runs the real-client suites against it
+#    (zkCli.sh, Kazoo, the C client, Curator: compat-tests/run.sh);
+# 4. the differential test: the same seeded random programs against Debian's
+#    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
+# 5. the differential harness's own tests.
+# The last line is "N passed, M failed" over every stage; exit 1 on any failure.
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")" && pwd)
+cd "$REPO"
+PY=${PYTHON:-python3}
+DIFF_SEEDS=${DIFF_SEEDS:-1-20}
+WORK=$(mktemp -d /tmp/ferrokeeper-test.XXXXXX)
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+stage() { echo; echo "=== $*"; }
+count_line() { # "N passed, M failed" somewhere in $1's last lines → add
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); echo "(no result line: counted as a failure)"; return; fi
+  passed=$((passed + $(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')))
+  failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+}
+
+stage "install dependencies"
+if ! bash compat-tests/install-deps.sh; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+stage "cargo test (unit + integration)"
+cargo test --release --workspace 2>&1 | tee "$WORK/cargo.log"
+cargo_status=${PIPESTATUS[0]}
+p=$(grep -E '^test result:' "$WORK/cargo.log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+f=$(grep -E '^test result:' "$WORK/cargo.log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [ "$cargo_status" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
+
+stage "start FerroKeeper for the real-client suites"
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/data"
+cat > "$WORK/zoo.cfg" <<CFG
+tickTime=2000
+dataDir=$WORK/data
+clientPort=$PORT
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+4lw.commands.whitelist=*
+extendedTypesEnabled=true
+CFG
+# Containers and TTL nodes are reaped every second, as the suites expect;
+# ZooKeeper takes this setting only as a JVM flag, and so do we.
+SERVER_JVMFLAGS="-Dznode.container.checkIntervalMs=1000" \
+  ./target/release/ferrokeeper "$WORK/zoo.cfg" > "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1',$PORT),0.2)" 2>/dev/null && break
+  sleep 0.1
+done
+
+stage "real clients: zkCli.sh, Kazoo, C client, Curator"
+ZK_CONNECT=127.0.0.1:$PORT bash compat-tests/run.sh 2>&1 | tee "$WORK/compat.log"
+count_line "$WORK/compat.log"
+kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+
+stage "differential test against Java ZooKeeper 3.8 (seeds $DIFF_SEEDS)"
+"$PY" compat-tests/differential/difftest.py --a java \
+  --b "cmd:$REPO/target/release/ferrokeeper {cfg}" --seeds "$DIFF_SEEDS" --ops 200 2>&1 | tee "$WORK/diff.log"
+count_line "$WORK/diff.log"
+
+stage "differential harness self-tests"
+# --confcutdir: the harness's tests need no server, unlike compat-tests/conftest.py.
+"$PY" -m pytest -q --confcutdir=compat-tests/differential compat-tests/differential 2>&1 | tee "$WORK/pytest.log"
+p=$(grep -Eo '[0-9]+ passed' "$WORK/pytest.log" | tail -1 | grep -Eo '[0-9]+')
+f=$(grep -Eo '[0-9]+ failed' "$WORK/pytest.log" | tail -1 | grep -Eo '[0-9]+')
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+[ -z "${p:-}" ] && failed=$((failed + 1))
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
