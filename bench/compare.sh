@@ -28,6 +28,8 @@
 #   RESULTS [bench/results/YYYYmmdd-HHMMSS]   KEEP [0] (1 = keep the temp dir with both dataDirs and logs)
 #   REPO [parent of this script's dir]  SHARED [$REPO/../shared]
 #   FK_BIN [$REPO/target/release/ferrokeeper; set it to skip cargo build]  NO_BUILD [0]
+#   RETRY_BUSY [1] (extra attempts of a run during which other processes used more than BUSY_FRAC [0.25] of the
+#     machine's CPU; the table keeps the least disturbed attempt)
 #   SERVER_CPUS [] (taskset CPU list for both servers)  ZK_HEAP [2g] (Java server -Xmx)
 #   ZKLOAD_CPUS / ZKLOAD_HEAP / ZKLOAD_JAVA_OPTS are passed through to the load generator.
 set -euo pipefail
@@ -44,6 +46,7 @@ POP_CHUNK_TIMEOUT=${POP_CHUNK_TIMEOUT:-300}
 RESULTS=${RESULTS:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)}
 KEEP=${KEEP:-0}; NO_BUILD=${NO_BUILD:-0}
 FK_BIN=${FK_BIN:-}
+RETRY_BUSY=${RETRY_BUSY:-1}; BUSY_FRAC=${BUSY_FRAC:-0.25}
 SERVER_CPUS=${SERVER_CPUS:-}
 export ZK_CPUS=$SERVER_CPUS   # zkserver-java.sh pins the Java server with this
 
@@ -318,8 +321,19 @@ for wl in "${workloads[@]}"; do
   if [ $((i % 2)) -eq 1 ] && [ ${#order[@]} -eq 2 ]; then seq_=("${order[1]}" "${order[0]}"); fi
   for s in "${seq_[@]}"; do
     log "$s: $name ($args)"
-    # shellcheck disable=SC2086
-    loader "$s" "$name" "$RUN_TMO" --connect "127.0.0.1:${PORT[$s]}" --server-pid "${PID[$s]}" $args "${common[@]}" || true
+    for attempt in $(seq 0 "$RETRY_BUSY"); do
+      # shellcheck disable=SC2086
+      loader "$s" "$name" "$RUN_TMO" --connect "127.0.0.1:${PORT[$s]}" --server-pid "${PID[$s]}" $args "${common[@]}" || break
+      [ -d "/proc/${PID[$s]}" ] || die "$s (pid ${PID[$s]}) died during $name"
+      # other processes took more than BUSY_FRAC of the machine during the window: run it again
+      # (the table keeps the least disturbed attempt; all stay in results.jsonl)
+      tail -1 "$OUT" | python3 -c '
+import json, os, sys
+j = json.loads(sys.stdin.readline())
+sys.exit(0 if j.get("other_cpu_s", -1) > float(sys.argv[1]) * (os.cpu_count() or 1) * float(sys.argv[2]) else 1)' \
+        "$BUSY_FRAC" "$DUR" || break
+      [ "$attempt" -lt "$RETRY_BUSY" ] && log "  other processes were busy during that run; running it again"
+    done
     [ -d "/proc/${PID[$s]}" ] || die "$s (pid ${PID[$s]}) died during $name"
   done
   i=$((i + 1))
