@@ -16,6 +16,7 @@
 #      server CPU per operation comes from /proc/PID/stat of the server (zkload --server-pid),
 #   4. restarts each server fresh, alone, and creates POP_N znodes of 100 B (zkload --mode populate)
 #      in chunks of POP_CHUNK within a time budget of POP_BUDGET s; bytes/znode = RSS growth / N.
+#      Worst case (every retry, both budgets used up) the script stays under ~8 minutes plus the build.
 #      FerroKeeper populates the same N that Java reached,
 #   5. writes JSONL to RESULTS, prints a markdown table with the FerroKeeper/Java ratios
 #      (also saved as RESULTS/summary.md).
@@ -24,12 +25,12 @@
 # Environment (defaults in brackets):
 #   SERVERS ["java ferrokeeper"]  DUR [10]  WARM [3]  CLIENTS [16]  WINDOW [32]  ZNODES [1000]  VALUE [100]
 #   RATE [5000]  RATE_MIX [90]  RATE_CLIENTS [16]  RATE_WINDOW [256]
-#   POP_N [1000000]  POP_CHUNK [250000]  POP_BUDGET [240] (s per server)  POP_CHUNK_TIMEOUT [300] (s)
+#   POP_N [1000000]  POP_CHUNK [250000]  POP_BUDGET [120] (s per server; a chunk is killed 15 s after it runs out)
 #   RESULTS [bench/results/YYYYmmdd-HHMMSS]   KEEP [0] (1 = keep the temp dir with both dataDirs and logs)
 #   REPO [parent of this script's dir]  SHARED [$REPO/../shared]
 #   FK_BIN [$REPO/target/release/ferrokeeper; set it to skip cargo build]  NO_BUILD [0]
 #   RETRY_BUSY [1] (extra attempts of a run during which other processes used more than BUSY_FRAC [0.25] of the
-#     machine's CPU; the table keeps the least disturbed attempt)
+#     machine's CPU, at most MAX_RETRIES [4] in all; the table keeps the least disturbed attempt)
 #   SERVER_CPUS [] (taskset CPU list for both servers)  ZK_HEAP [2g] (Java server -Xmx)
 #   ZKLOAD_CPUS / ZKLOAD_HEAP / ZKLOAD_JAVA_OPTS are passed through to the load generator.
 set -euo pipefail
@@ -41,12 +42,12 @@ SERVERS=${SERVERS:-"java ferrokeeper"}
 DUR=${DUR:-10}; WARM=${WARM:-3}; CLIENTS=${CLIENTS:-16}; WINDOW=${WINDOW:-32}
 ZNODES=${ZNODES:-1000}; VALUE=${VALUE:-100}
 RATE=${RATE:-5000}; RATE_MIX=${RATE_MIX:-90}; RATE_CLIENTS=${RATE_CLIENTS:-16}; RATE_WINDOW=${RATE_WINDOW:-256}
-POP_N=${POP_N:-1000000}; POP_CHUNK=${POP_CHUNK:-250000}; POP_BUDGET=${POP_BUDGET:-240}
-POP_CHUNK_TIMEOUT=${POP_CHUNK_TIMEOUT:-300}
+POP_N=${POP_N:-1000000}; POP_CHUNK=${POP_CHUNK:-250000}; POP_BUDGET=${POP_BUDGET:-120}
 RESULTS=${RESULTS:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)}
 KEEP=${KEEP:-0}; NO_BUILD=${NO_BUILD:-0}
 FK_BIN=${FK_BIN:-}
-RETRY_BUSY=${RETRY_BUSY:-1}; BUSY_FRAC=${BUSY_FRAC:-0.25}
+RETRY_BUSY=${RETRY_BUSY:-1}; BUSY_FRAC=${BUSY_FRAC:-0.25}; MAX_RETRIES=${MAX_RETRIES:-4}
+RETRIES=0
 SERVER_CPUS=${SERVER_CPUS:-}
 export ZK_CPUS=$SERVER_CPUS   # zkserver-java.sh pins the Java server with this
 
@@ -81,8 +82,9 @@ cleanup() {
   trap - EXIT INT TERM
   if [ -n "$CHILD" ] && [ -d "/proc/$CHILD" ]; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
   local d p
-  for d in "${JAVA_DIRS[@]}"; do stop_java "$d"; done
+  for d in "${JAVA_DIRS[@]}"; do stop_java "$d"; save_log "$(basename "$d")"; done
   for p in "${FK_PIDS[@]}"; do stop_fk "$p"; done
+  for d in "$WORK"/ferrokeeper-*; do [ -d "$d" ] && save_log "$(basename "$d")"; done
   if [ -n "$WORK" ] && [ -d "$WORK" ]; then
     if [ "$KEEP" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
   fi
@@ -157,6 +159,21 @@ EOF
 
 stop_server() { # KIND NAME PID
   if [ "$1" = java ]; then stop_java "$WORK/$2"; else stop_fk "$3"; fi
+  save_log "$2"
+}
+
+save_log() { # NAME: keep the last lines of a server's log next to the results
+  local f
+  for f in "$WORK/$1/zk.log" "$WORK/$1/fk.log"; do
+    [ -f "$f" ] && mkdir -p "$RESULTS/logs" && tail -n 2000 "$f" >"$RESULTS/logs/$1.log" || true
+  done
+}
+
+note_died() { # SERVER NAME PID WHEN
+  log "  $1 (pid $3) DIED during $4; last lines of its log (all in $RESULTS/logs/$2.log):"
+  save_log "$2"
+  tail -n 15 "$RESULTS/logs/$2.log" >&2 2>/dev/null || true
+  printf '{"mode": "died", "server": "%s", "workload": "%s", "pid": %s}\n' "$1" "$4" "$3" >>"$OUT"
 }
 
 # ------------------------------------------------------------------ one bounded load-generator run
@@ -193,7 +210,7 @@ print(json.dumps(j))' "$server" "$workload" "${cmd[*]}" >>"$OUT"
 # populate SERVER PID PORT TARGET_N -> appends chunk lines and one "populate-summary" line; sets POP_DONE
 populate() {
   local server=$1 pid=$2 port=$3 target=$4
-  local start=0 end t0 first="" last="" n_ok=0
+  local start=0 end t0 tmo
   t0=$(date +%s)
   : >"$WORK/pop-$server.jsonl"
   while [ "$start" -lt "$target" ]; do
@@ -201,7 +218,8 @@ populate() {
       log "  $server: populate budget of ${POP_BUDGET}s used up at $start znodes"; break
     fi
     end=$((start + POP_CHUNK)); [ "$end" -gt "$target" ] && end=$target
-    loader "$server" "populate-$start-$end" "$POP_CHUNK_TIMEOUT" --mode populate --connect "127.0.0.1:$port" \
+    tmo=$((POP_BUDGET - ($(date +%s) - t0) + 15))
+    loader "$server" "populate-$start-$end" "$tmo" --mode populate --connect "127.0.0.1:$port" \
       --server-pid "$pid" --start "$start" --znodes "$end" --value-size "$VALUE" || break
     # a chunk with hard errors did not create all its znodes: stop counting before it
     if ! tail -1 "$OUT" | python3 -c 'import json,sys; j=json.loads(sys.stdin.readline()); sys.exit(1 if j.get("hard_errors",0) else 0)'; then
@@ -295,11 +313,12 @@ print(json.dumps({"mode": "meta", "servers": sys.argv[1].split(), "host": platfo
 EOF
 
 # ---- phase 1: throughput / CPU / latency, both servers up, loaded one at a time
-declare -A PID PORT
+declare -A PID PORT SNAME
 for s in $SERVERS; do
   PORT[$s]=$(free_port)
   log "starting $s on 127.0.0.1:${PORT[$s]}"
-  if [ "$s" = java ]; then start_java java-run "${PORT[$s]}"; else start_fk ferrokeeper-run "${PORT[$s]}"; fi
+  SNAME[$s]=$s-run
+  if [ "$s" = java ]; then start_java "${SNAME[$s]}" "${PORT[$s]}"; else start_fk "${SNAME[$s]}" "${PORT[$s]}"; fi
   PID[$s]=$SRV_PID
   log "  $s pid ${PID[$s]}, rss $(rss_kb "$SRV_PID") kB"
 done
@@ -324,7 +343,7 @@ for wl in "${workloads[@]}"; do
     for attempt in $(seq 0 "$RETRY_BUSY"); do
       # shellcheck disable=SC2086
       loader "$s" "$name" "$RUN_TMO" --connect "127.0.0.1:${PORT[$s]}" --server-pid "${PID[$s]}" $args "${common[@]}" || break
-      [ -d "/proc/${PID[$s]}" ] || die "$s (pid ${PID[$s]}) died during $name"
+      [ -d "/proc/${PID[$s]}" ] || break
       # other processes took more than BUSY_FRAC of the machine during the window: run it again
       # (the table keeps the least disturbed attempt; all stay in results.jsonl)
       tail -1 "$OUT" | python3 -c '
@@ -332,15 +351,25 @@ import json, os, sys
 j = json.loads(sys.stdin.readline())
 sys.exit(0 if j.get("other_cpu_s", -1) > float(sys.argv[1]) * (os.cpu_count() or 1) * float(sys.argv[2]) else 1)' \
         "$BUSY_FRAC" "$DUR" || break
-      [ "$attempt" -lt "$RETRY_BUSY" ] && log "  other processes were busy during that run; running it again"
+      [ "$attempt" -lt "$RETRY_BUSY" ] || break
+      [ "$RETRIES" -lt "$MAX_RETRIES" ] || { log "  other processes were busy during that run (no retries left)"; break; }
+      RETRIES=$((RETRIES + 1))
+      log "  other processes were busy during that run; running it again"
     done
-    [ -d "/proc/${PID[$s]}" ] || die "$s (pid ${PID[$s]}) died during $name"
+    if [ ! -d "/proc/${PID[$s]}" ]; then
+      note_died "$s" "${SNAME[$s]}" "${PID[$s]}" "$name"
+      # restart it (fresh, same port) so the remaining workloads still run
+      log "  restarting $s"
+      SNAME[$s]=$s-run-after-$name
+      if [ "$s" = java ]; then start_java "${SNAME[$s]}" "${PORT[$s]}"; else start_fk "${SNAME[$s]}" "${PORT[$s]}"; fi
+      PID[$s]=$SRV_PID
+    fi
   done
   i=$((i + 1))
 done
 for s in $SERVERS; do
   log "stopping $s"
-  if [ "$s" = java ]; then stop_server java java-run "${PID[$s]}"; else stop_server ferrokeeper ferrokeeper-run "${PID[$s]}"; fi
+  stop_server "$s" "${SNAME[$s]}" "${PID[$s]}"
 done
 
 # ---- phase 2: memory per znode, each server fresh and alone
@@ -357,7 +386,7 @@ for s in $SERVERS; do
   log "  $s: $POP_DONE znodes"
   # the other server populates exactly as many, so bytes/znode are comparable
   if [ "$s" = java ] && [ "$POP_DONE" -gt 0 ] && [ "$POP_DONE" -lt "$target" ]; then target=$POP_DONE; fi
-  [ -d "/proc/$pid" ] || log "  $s (pid $pid) died during populate"
+  [ -d "/proc/$pid" ] || note_died "$s" "$s-mem" "$pid" populate
   stop_server "$s" "$s-mem" "$pid"
 done
 

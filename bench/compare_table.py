@@ -12,6 +12,12 @@ SERVERS = ("java", "ferrokeeper")
 NAMES = {"java": "Java ZK 3.8", "ferrokeeper": "FerroKeeper"}
 
 
+def disturbance(j):
+    """CPU s other processes used during a run; -1 exactly means unknown. Small negatives are tick noise (~0)."""
+    o = j.get("other_cpu_s", -1)
+    return 1e9 if o == -1 else max(o, 0.0)
+
+
 def load(path):
     meta, runs, pops, failed = {}, {}, {}, []
     for line in open(path):
@@ -25,12 +31,11 @@ def load(path):
         elif m == "run":
             # several attempts (compare.sh reruns disturbed runs): keep the one least disturbed by other processes
             k = (j["server"], j["workload"])
-            o = j.get("other_cpu_s", -1)
-            if k not in runs or (o if o >= 0 else 1e9) < (runs[k].get("other_cpu_s", -1) if runs[k].get("other_cpu_s", -1) >= 0 else 1e9):
+            if k not in runs or disturbance(j) < disturbance(runs[k]):
                 runs[k] = j
         elif m == "populate-summary":
             pops[j["server"]] = j
-        elif m == "failed":
+        elif m in ("failed", "died"):
             failed.append(j)
     return meta, runs, pops, failed
 
@@ -190,7 +195,11 @@ def main(path):
     if failed:
         print()
         for f in failed:
-            print(f"- FAILED: {NAMES.get(f['server'], f['server'])} {f['workload']} (exit {f['rc']})")
+            if f.get("mode") == "died":
+                print(f"- **DIED**: {NAMES.get(f['server'], f['server'])} (pid {f.get('pid')}) exited during {f['workload']}; "
+                      "its log tail is in logs/ next to results.jsonl")
+            else:
+                print(f"- FAILED: {NAMES.get(f['server'], f['server'])} {f['workload']} (exit {f['rc']}{', timed out' if f['rc'] == 124 else ''})")
     print()
     print("Ratios are the only numbers to quote: absolute figures depend on this (small, shared) machine and "
           "the load generator shares its CPUs with the server.")
