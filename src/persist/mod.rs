@@ -22,4 +22,34 @@ pub trait TxnLog: Send + 'static {
     fn commit(&mut self) -> std::io::Result<()>;
     /// The zxid of the last appended txn, 0 when empty.
     fn last_zxid(&self) -> i64;
+    /// Starts a new log file with the next append (after a snapshot, so old
+    /// files can be purged whole). A log without files ignores it.
+    fn roll(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where a snapshot's contents go, in ZooKeeper's order: sessions, the ACL
+/// cache, then every node in preorder (the root first, with path "").
+///
+/// The core feeds it in chunks between request batches — the tree keeps
+/// changing meanwhile, which makes the snapshot fuzzy exactly as
+/// ZooKeeper's are; replaying the log from the snapshot's zxid repairs it.
+/// Implementations do the I/O on their own thread.
+pub trait SnapshotSink: Send + 'static {
+    fn sessions(&mut self, sessions: &[(i64, i32)]) -> std::io::Result<()>;
+    fn acl_cache(&mut self, acls: &[(i64, Vec<jute::data::ACL>)]) -> std::io::Result<()>;
+    fn node(&mut self, node: &SnapNode) -> std::io::Result<()>;
+    /// Writes the trailer (checksum, digest), syncs, and makes the file
+    /// visible under its final name.
+    fn finish(self: Box<Self>, digest: Option<(i64, i64)>) -> std::io::Result<std::path::PathBuf>;
+}
+
+/// One node as a snapshot stores it.
+#[derive(Debug, Clone)]
+pub struct SnapNode {
+    pub path: String,
+    pub data: Option<Vec<u8>>,
+    pub acl: i64,
+    pub stat: jute::data::StatPersisted,
 }

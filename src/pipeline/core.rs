@@ -100,6 +100,14 @@ pub enum CoreMsg {
     /// From sync: these txns are durable, in zxid order.
     Durable(Vec<LoggedTxn>),
     LogFailed(String),
+    /// From sync: snapCount txns were logged and the log rolled; take a
+    /// snapshot now.
+    TakeSnapshot,
+    /// From the snapshot writer thread.
+    SnapshotDone {
+        zxid: i64,
+        result: Result<std::path::PathBuf, String>,
+    },
 }
 
 pub(super) struct Conn {
@@ -169,6 +177,12 @@ pub struct Core {
     pub(super) stats: ServerStats,
     pub(super) next_container_check_ms: u64,
     pub(super) info: super::ServerInfo,
+    /// The snapshot being written, if any.
+    pub(super) snapshot: Option<super::snapshot_job::SnapshotJob>,
+    /// Opens snapshot files; `None` when nothing is persisted.
+    pub(super) snapshot_sink: Option<super::snapshot_job::SinkFactory>,
+    /// The core's own inbox, for the snapshot writer to report back.
+    pub(super) self_tx: Option<mpsc::Sender<CoreMsg>>,
 }
 
 /// Most messages handled in one pass before txns are handed to sync and
@@ -222,7 +236,47 @@ impl Core {
             next_container_check_ms,
             info,
             cfg,
+            snapshot: None,
+            snapshot_sink: None,
+            self_tx: None,
         }
+    }
+
+    /// Lets the core write snapshots through `factory`.
+    pub fn set_snapshot_sink(&mut self, factory: super::snapshot_job::SinkFactory) {
+        self.snapshot_sink = Some(factory);
+    }
+
+    /// Replaces the fresh tree with one loaded from a snapshot taken at
+    /// `zxid`, with the sessions it recorded.
+    pub fn install_snapshot(
+        &mut self,
+        tree: DataTree,
+        acls: AclCache,
+        sessions: &[(i64, i32)],
+        zxid: i64,
+    ) {
+        self.tree = tree;
+        self.acls = acls;
+        let now = self.now_ms();
+        for &(id, timeout) in sessions {
+            self.sessions.add(id, timeout, now);
+        }
+        self.last_applied_zxid = zxid;
+        self.last_assigned_zxid = zxid;
+    }
+
+    /// Applies one logged txn during recovery — the same apply as for live
+    /// requests, with nobody to answer and no watches to fire.
+    pub fn replay(&mut self, txn: &LoggedTxn) {
+        let mut events = Vec::new();
+        let _ = self.apply_txn(&txn.header, &txn.body, &mut events);
+        self.last_assigned_zxid = self.last_assigned_zxid.max(txn.header.zxid);
+    }
+
+    /// The zxid of the last applied txn.
+    pub fn last_zxid(&self) -> i64 {
+        self.last_applied_zxid
     }
 
     /// Milliseconds since the core started: the clock for session expiry.
@@ -239,10 +293,13 @@ impl Core {
     }
 
     /// Runs until every sender of `rx` is gone.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
+    pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>, self_tx: mpsc::Sender<CoreMsg>) {
+        self.self_tx = Some(self_tx);
         loop {
             let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
+            let snapshot_work = self.snapshot_pending();
             tokio::select! {
+                biased;
                 msg = rx.recv() => {
                     let Some(msg) = msg else { break };
                     if !self.handle(msg) { break; }
@@ -254,7 +311,10 @@ impl Core {
                     }
                 }
                 _ = tokio::time::sleep_until(deadline.into()) => self.on_timer(),
+                // A snapshot in progress: write a chunk when no request waits.
+                _ = std::future::ready(()), if snapshot_work => {}
             }
+            self.advance_snapshot();
             self.flush_to_sync();
             self.run_final();
         }
@@ -276,6 +336,8 @@ impl Core {
                 error!(error = %e, "txn log failed; stopping so no unlogged write is acknowledged");
                 return false;
             }
+            CoreMsg::TakeSnapshot => self.start_snapshot(),
+            CoreMsg::SnapshotDone { zxid, result } => self.on_snapshot_done(zxid, result),
         }
         true
     }

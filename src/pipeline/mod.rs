@@ -17,6 +17,7 @@ mod final_stage;
 mod prep;
 mod reads;
 pub mod request;
+pub mod snapshot_job;
 mod stats;
 mod sync;
 pub mod txn;
@@ -45,12 +46,48 @@ pub struct ServerInfo {
 /// requests slows readers down instead of growing memory without limit.
 pub const CORE_QUEUE: usize = 16 * 1024;
 
-/// Starts the core and sync tasks; returns the core's inbox.
+/// The sync stage's half of the pipeline, made before the core so that
+/// recovery can fill the core before anything runs.
+pub struct Pipeline {
+    pub core: Core,
+    core_tx: mpsc::Sender<CoreMsg>,
+    core_rx: mpsc::Receiver<CoreMsg>,
+    sync_rx: mpsc::UnboundedReceiver<Vec<LoggedTxn>>,
+}
+
+impl Pipeline {
+    pub fn new(cfg: CoreConfig, info: ServerInfo) -> Pipeline {
+        let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
+        let (sync_tx, sync_rx) = mpsc::unbounded_channel();
+        Pipeline {
+            core: Core::new(cfg, info, sync_tx),
+            core_tx,
+            core_rx,
+            sync_rx,
+        }
+    }
+
+    /// Starts the core and sync tasks; returns the core's inbox.
+    /// `snap_count` is ZooKeeper's snapCount (0: never snapshot).
+    pub fn spawn(self, log: Box<dyn TxnLog>, snap_count: u64) -> mpsc::Sender<CoreMsg> {
+        let Pipeline {
+            core,
+            core_tx,
+            core_rx,
+            sync_rx,
+        } = self;
+        tokio::spawn(sync::run_sync_stage(
+            log,
+            sync_rx,
+            core_tx.clone(),
+            snap_count,
+        ));
+        tokio::spawn(core.run(core_rx, core_tx.clone()));
+        core_tx
+    }
+}
+
+/// Starts a pipeline with nothing recovered.
 pub fn spawn(cfg: CoreConfig, info: ServerInfo, log: Box<dyn TxnLog>) -> mpsc::Sender<CoreMsg> {
-    let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
-    let (sync_tx, sync_rx) = mpsc::unbounded_channel();
-    let core = Core::new(cfg, info, sync_tx);
-    tokio::spawn(sync::run_sync_stage(log, sync_rx, core_tx.clone()));
-    tokio::spawn(core.run(core_rx));
-    core_tx
+    Pipeline::new(cfg, info).spawn(log, 0)
 }

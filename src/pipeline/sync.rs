@@ -14,12 +14,65 @@ use crate::persist::TxnLog;
 /// Most batches one commit may cover before it is forced, bounding latency.
 const MAX_BATCHES_PER_COMMIT: usize = 256;
 
+/// When to snapshot: after more than snapCount/2 + a random share of
+/// snapCount/2 txns, as ZooKeeper's `SyncRequestProcessor` does, so that the
+/// servers of an ensemble do not all snapshot at once.
+struct SnapSchedule {
+    snap_count: u64,
+    logged: u64,
+    roll_at: u64,
+    rng: u64,
+}
+
+impl SnapSchedule {
+    fn new(snap_count: u64) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15)
+            | 1;
+        let mut s = SnapSchedule {
+            snap_count,
+            logged: 0,
+            roll_at: 0,
+            rng: seed,
+        };
+        s.reroll();
+        s
+    }
+
+    fn reroll(&mut self) {
+        // xorshift64: the spread only needs to differ between servers.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let half = (self.snap_count / 2).max(1);
+        self.roll_at = half + self.rng % half;
+    }
+
+    /// Counts one logged txn; true when a snapshot is due.
+    fn logged_one(&mut self) -> bool {
+        if self.snap_count == 0 {
+            return false;
+        }
+        self.logged += 1;
+        if self.logged > self.roll_at {
+            self.logged = 0;
+            self.reroll();
+            return true;
+        }
+        false
+    }
+}
+
 /// Runs until the core drops its sender.
 pub async fn run_sync_stage(
     mut log: Box<dyn TxnLog>,
     mut batches: mpsc::UnboundedReceiver<Vec<LoggedTxn>>,
     core: mpsc::Sender<CoreMsg>,
+    snap_count: u64,
 ) {
+    let mut schedule = SnapSchedule::new(snap_count);
     while let Some(first) = batches.recv().await {
         let mut done = first;
         let mut n = 1;
@@ -32,15 +85,32 @@ pub async fn run_sync_stage(
                 Err(_) => break,
             }
         }
-        let result = done
-            .iter()
-            .try_for_each(|t| log.append(t))
-            .and_then(|()| log.commit());
+        let mut snapshot_due = false;
+        let mut result = Ok(());
+        for t in &done {
+            if let Err(e) = log.append(t) {
+                result = Err(e);
+                break;
+            }
+            if schedule.logged_one() {
+                // Roll right after this txn; the core snapshots from
+                // whatever it has applied, and replay covers the rest.
+                if let Err(e) = log.roll() {
+                    result = Err(e);
+                    break;
+                }
+                snapshot_due = true;
+            }
+        }
+        let result = result.and_then(|()| log.commit());
         let msg = match result {
             Ok(()) => CoreMsg::Durable(done),
             Err(e) => CoreMsg::LogFailed(e.to_string()),
         };
         if core.send(msg).await.is_err() {
+            return;
+        }
+        if snapshot_due && core.send(CoreMsg::TakeSnapshot).await.is_err() {
             return;
         }
     }
