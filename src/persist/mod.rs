@@ -4,7 +4,9 @@
 //! today and the on-disk log in ZooKeeper's `version-2/log.*` format slot in
 //! the same way.
 
+pub mod files;
 mod memory;
+pub mod purge;
 
 pub use memory::MemTxnLog;
 
