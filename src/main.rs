@@ -10,7 +10,7 @@ use ferrokeeper::server::{self, Settings};
 
 /// A drop-in Apache ZooKeeper server.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
     /// An Apache ZooKeeper zoo.cfg; without one the server runs on
     /// 127.0.0.1:2181 with data under ./data.
@@ -18,6 +18,24 @@ struct Args {
     /// The same, as a flag.
     #[arg(long = "config", value_name = "FILE", conflicts_with = "config")]
     config_flag: Option<PathBuf>,
+    #[command(subcommand)]
+    tool: Option<Tool>,
+}
+
+/// Offline tools for a data directory (the server need not run).
+#[derive(clap::Subcommand, Debug)]
+enum Tool {
+    /// Deletes old snapshots and txn logs, keeping the newest COUNT
+    /// snapshots and the logs they need (zkCleanup.sh / PurgeTxnLog).
+    Purge {
+        /// dataLogDir (the directory holding version-2/log.*).
+        data_log_dir: PathBuf,
+        /// dataDir (version-2/snapshot.*); defaults to dataLogDir.
+        snap_dir: Option<PathBuf>,
+        /// Snapshots to keep, at least 3.
+        #[arg(short = 'n', long = "count", default_value_t = 3)]
+        count: usize,
+    },
 }
 
 fn init_logging() {
@@ -32,6 +50,15 @@ fn init_logging() {
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging();
+    if let Some(tool) = args.tool {
+        return match ferrokeeper_tools::run(tool) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferrokeeper: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match args.config.or(args.config_flag) {
         None => Settings::standalone_default(),
         Some(path) => {
@@ -115,5 +142,34 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+mod ferrokeeper_tools {
+    //! The offline subcommands.
+    use super::Tool;
+    use ferrokeeper::persist::{files, purge};
+
+    pub fn run(tool: Tool) -> Result<(), String> {
+        match tool {
+            Tool::Purge {
+                data_log_dir,
+                snap_dir,
+                count,
+            } => {
+                let log_dir = data_log_dir.join(files::VERSION_DIR);
+                let snap_dir = snap_dir.unwrap_or(data_log_dir).join(files::VERSION_DIR);
+                let snaps = ferrokeeper::persist::valid_snapshots_newest_first(&snap_dir)
+                    .map_err(|e| e.to_string())?;
+                let purged =
+                    purge::purge(&log_dir, &snap_dir, &snaps, count).map_err(|e| e.to_string())?;
+                println!(
+                    "removed {} snapshot(s) and {} log file(s)",
+                    purged.snapshots.len(),
+                    purged.logs.len()
+                );
+                Ok(())
+            }
+        }
     }
 }

@@ -31,6 +31,18 @@ pub trait TxnLog: Send + 'static {
     }
 }
 
+/// Snapshots in `snap_dir` (a version-2 directory), newest first.
+///
+/// Until the snapshot reader lands this trusts file names only; validation
+/// (`Util.isValidSnapshot`) is added with it.
+pub fn valid_snapshots_newest_first(
+    snap_dir: &std::path::Path,
+) -> std::io::Result<Vec<(i64, std::path::PathBuf)>> {
+    let mut v = files::list(snap_dir, files::SNAPSHOT_PREFIX)?;
+    v.reverse();
+    Ok(v)
+}
+
 /// Where a snapshot's contents go, in ZooKeeper's order: sessions, the ACL
 /// cache, then every node in preorder (the root first, with path "").
 ///
