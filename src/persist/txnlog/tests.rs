@@ -439,16 +439,28 @@ fn rejects_out_of_order_and_mismatched_appends() {
 fn never_overwrites_a_file_holding_txns() {
     let tmp = tempfile::tempdir().unwrap();
     write_creates(tmp.path(), 1, 3, small_opts());
-    // A second writer that wrongly believes the log is empty.
-    let mut log = FileTxnLog::open(tmp.path(), 0, small_opts()).unwrap();
-    let e = log.append(&txn(1, create("/x", b""))).unwrap_err();
-    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+    // A second writer that wrongly believes the log is empty is refused.
+    let e = FileTxnLog::open(tmp.path(), 0, small_opts()).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("log.1"), "{e}");
-    // ... and stays failed rather than writing elsewhere.
-    assert!(log.append(&txn(2, create("/x", b""))).is_err());
+    // So is one that believes the log ends before a later file.
+    write_creates(tmp.path(), 10, 1, small_opts());
+    let e = FileTxnLog::open(tmp.path(), 5, small_opts()).unwrap_err();
+    assert!(e.to_string().contains("log.a"), "{e}");
+    FileTxnLog::open(tmp.path(), 10, small_opts()).unwrap();
+    // If the file appears after opening, the append refuses to overwrite it
+    // and the log stays failed rather than writing elsewhere.
+    let mut log = FileTxnLog::open(tmp.path(), 10, small_opts()).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    write_creates(other.path(), 11, 1, small_opts());
+    fs::rename(other.path().join("log.b"), tmp.path().join("log.b")).unwrap();
+    let e = log.append(&txn(11, create("/x", b""))).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+    assert!(e.to_string().contains("log.b"), "{e}");
+    assert!(log.append(&txn(12, create("/x", b""))).is_err());
     let (entries, err) = read_all(tmp.path(), 0, RecoveryMode::Strict);
     assert!(err.is_none());
-    assert_eq!(zxids(&entries), [1, 2, 3]);
+    assert_eq!(zxids(&entries), [1, 2, 3, 10, 11]);
 
     // A file holding only a header (a crash before the first commit) is
     // replaced, as ZooKeeper would.

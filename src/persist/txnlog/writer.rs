@@ -98,6 +98,10 @@ impl FileTxnLog {
     /// an empty database. Nothing is written until the first append, which
     /// starts a new file named after its zxid (ZooKeeper never appends to a
     /// file written by an earlier run).
+    ///
+    /// Fails if a log file starts after `last_zxid` (other than an empty one
+    /// at `last_zxid + 1`, left by a crash before its first commit): the log
+    /// was not recovered to its end.
     pub fn open(
         log_dir: impl Into<PathBuf>,
         last_zxid: i64,
@@ -105,6 +109,23 @@ impl FileTxnLog {
     ) -> io::Result<Self> {
         let dir = log_dir.into();
         ensure_dir(&dir)?;
+        // A file named after a later zxid would break the file selection of
+        // every later read (it would hide the file we are about to write).
+        // Only the file the next append reuses may exist, and only empty.
+        for f in super::reader::list_log_files(&dir)? {
+            let next = last_zxid.saturating_add(1);
+            if f.start_zxid > next || (f.start_zxid == next && holds_data(&f.path)?) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "txn log {}: starts at zxid 0x{:x}, after the last recovered zxid \
+                         0x{last_zxid:x}; refusing to append before it",
+                        f.path.display(),
+                        f.start_zxid
+                    ),
+                ));
+            }
+        }
         Ok(Self {
             dir,
             opts,
