@@ -78,6 +78,9 @@ fn main() -> ExitCode {
             }
         }
     }
+    for t in it.superseded_tails() {
+        eprintln!("dump_txnlog: {t}: superseded by the next log file, skipped");
+    }
     if it.truncated() {
         if let Some(t) = it.torn_tail() {
             eprintln!("dump_txnlog: {t}: truncated");

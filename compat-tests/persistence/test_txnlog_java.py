@@ -237,6 +237,45 @@ def test_torn_java_log_is_truncated_and_java_accepts_it(java, java_log, dump_txn
         zk_java.stop()
 
 
+def test_java_restart_after_torn_write_is_read(java, java_log, dump_txnlog, tmp_path):
+    """What a Java crash mid-write and a restart leave: an older file with a torn tail and a new
+    file that resumes right after its last whole txn. Java skips the tear; so do we (loudly)."""
+    data = copy_tree(str(java_log), str(tmp_path / "data"))
+    rc, out, _ = dump(dump_txnlog, data)
+    assert rc == 0
+    keys = txn_keys(out)
+    last = log_files(os.path.join(data, "version-2"))[-1]
+    with open(last, "r+b") as f:
+        content = f.read()
+        start = _entry_offsets(content)[-1]
+        f.seek(start + 5)
+        f.write(b"\0" * (_end_of_entries(content) - start - 5))
+    zk_java = start_java(java, data, tmp_path)
+    try:
+        zk = client(zk_java.address)
+        try:
+            zk.create("/after-tear", b"t")
+        finally:
+            zk.stop()
+            zk.close()
+    finally:
+        zk_java.stop()
+    files = log_files(os.path.join(data, "version-2"))
+    assert files[-2] == last
+    assert int(files[-1].rsplit(".", 1)[1], 16) == int(keys[-2][2], 16) + 1
+    rc, out, err = dump(dump_txnlog, data)
+    assert rc == 0, err
+    assert "superseded" in err and os.path.basename(last) in err and "offset %d" % start in err, err
+    ours = txn_keys(out)
+    assert ours[:len(keys) - 1] == keys[:-1]
+    new = [op for _, _, _, op in ours[len(keys) - 1:]]
+    assert new == ["createSession", "create", "closeSession"], new
+    # Strict and truncating modes agree: the superseded tail is no torn tail of the log.
+    rc2, out2, err2 = dump(dump_txnlog, data, "--truncate-torn-tail")
+    assert (rc2, out2) == (0, out), err2
+    assert os.path.getsize(last) == len(content)
+
+
 def _entry_offsets(content):
     """Offsets of the entries of a log file's bytes (after the 16-byte header)."""
     offsets = []

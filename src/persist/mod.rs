@@ -1,8 +1,9 @@
 //! Durability: where the sync stage writes prepared txns before final applies them.
 //!
-//! The sync stage only sees the [`TxnLog`] trait, so the in-memory log used
-//! today and the on-disk log in ZooKeeper's `version-2/log.*` format slot in
-//! the same way.
+//! The sync stage only sees the [`TxnLog`] trait, so the in-memory log
+//! ([`MemTxnLog`]) and the on-disk log in ZooKeeper's `version-2/log.*`
+//! format ([`FileTxnLog`], reader and recovery in [`txnlog`]) slot in the
+//! same way.
 
 mod memory;
 pub mod txnlog;

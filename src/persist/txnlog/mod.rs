@@ -1,7 +1,7 @@
 //! The transaction log in ZooKeeper's own on-disk format, so FerroKeeper and
 //! Java ZooKeeper 3.8 can take turns on the same `dataLogDir`.
 //!
-//! - [`format`]: the bytes — file header, entry framing, Adler-32, padding,
+//! - [`format`](mod@format): the bytes — file header, entry framing, Adler-32, padding,
 //!   file names, txn decoding as `SerializeUtils.deserializeTxn`;
 //! - [`writer`]: [`FileTxnLog`], the [`crate::persist::TxnLog`] that appends,
 //!   preallocates, group-commits with fsync and rolls;

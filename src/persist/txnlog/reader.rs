@@ -17,8 +17,14 @@
 //!   entry after it would be whole), so nothing acknowledged is lost by
 //!   cutting the file there. [`RecoveryMode::Strict`] reports it as an
 //!   error; [`RecoveryMode::TruncateTornTail`] cuts the file there.
+//! - **superseded torn tail**: the same in an older file when the next file
+//!   starts right after the last whole txn before the tear — what a crash
+//!   and restart leaves (ZooKeeper reads the tear as the end of that file
+//!   and its restart logs on in a new file; the later files were built on
+//!   the state without the torn txn). Skipped as ZooKeeper skips it, but
+//!   logged and listed ([`TxnLogIterator::superseded_tails`]); not cut.
 //! - **corruption**: anything else — a bad entry with a whole entry after
-//!   it, a bad entry in an older file, a checksum mismatch in a fully
+//!   it, a bad entry in an older file that is not superseded, a checksum mismatch in a fully
 //!   written entry, an undecodable txn behind a good checksum. Always an
 //!   error naming the file and offset; nothing is ever skipped.
 //!
@@ -356,6 +362,7 @@ pub struct TxnLogIterator {
     mode: RecoveryMode,
     previous_zxid: Option<i64>,
     torn: Option<TornTail>,
+    superseded: Vec<TornTail>,
     truncated: bool,
     done: bool,
 }
@@ -380,6 +387,7 @@ impl TxnLogIterator {
             mode,
             previous_zxid: None,
             torn: None,
+            superseded: Vec::new(),
             truncated: false,
             done: false,
         }
@@ -388,6 +396,14 @@ impl TxnLogIterator {
     /// The torn tail found, if the iteration reached one (in either mode).
     pub fn torn_tail(&self) -> Option<&TornTail> {
         self.torn.as_ref()
+    }
+
+    /// Torn tails in older files that a later file supersedes (it starts
+    /// right after the last whole txn before the tear): what a crash and
+    /// restart of ZooKeeper leaves. Skipped, as ZooKeeper skips them, logged,
+    /// and listed here; never truncated.
+    pub fn superseded_tails(&self) -> &[TornTail] {
+        &self.superseded
     }
 
     /// Whether [`RecoveryMode::TruncateTornTail`] cut a torn tail.
@@ -583,10 +599,11 @@ impl TxnLogIterator {
         })))
     }
 
-    /// Decides torn tail versus corruption for a bad entry.
-    fn classify(&mut self, bad: BadEntry) -> Result<(), TxnLogError> {
+    /// Decides torn tail versus corruption for a bad entry: `Ok(true)` to
+    /// read on in the next file, `Ok(false)` to end the iteration.
+    fn classify(&mut self, bad: BadEntry) -> Result<bool, TxnLogError> {
         let Some(cursor) = self.cursor.take() else {
-            return Ok(());
+            return Ok(false);
         };
         let path = cursor.path;
         let corrupt = |why: String| {
@@ -596,15 +613,10 @@ impl TxnLogIterator {
                 TxnLogErrorKind::Corrupt(format!("{}; {why}", bad.reason)),
             )
         };
-        if !cursor.is_last {
-            return Err(corrupt(
-                "this is not the newest log file, so it is no torn write".to_string(),
-            ));
-        }
         if !bad.looks_interrupted {
             return Err(corrupt("not an interrupted write".to_string()));
         }
-        // A torn write is the last write in the log: no whole entry follows.
+        // A torn write is the last write in its file: no whole entry follows.
         if let Some(at) = find_entry_after(&path, bad.offset, cursor.len)? {
             return Err(corrupt(format!(
                 "a whole entry follows at offset {at}, so it is no torn tail"
@@ -614,8 +626,33 @@ impl TxnLogIterator {
             file: path.clone(),
             offset: bad.offset,
             file_len: cursor.len,
-            reason: bad.reason,
+            reason: bad.reason.clone(),
         };
+        if !cursor.is_last {
+            // ZooKeeper reads a torn tail as the end of its file and, after a
+            // crash, restarts in a new file right after the last whole txn.
+            // Only then was the torn write superseded; anything else is a hole.
+            let next = self.files.as_slice().first().map(|f| f.start_zxid);
+            return match (self.previous_zxid, next) {
+                (Some(prev), Some(next))
+                    if bad.offset >= FILE_HEADER_LEN && Some(next) == prev.checked_add(1) =>
+                {
+                    tracing::warn!(
+                        "{torn}: superseded (the next log file resumes at zxid 0x{next:x}); \
+                         skipping it as ZooKeeper does"
+                    );
+                    self.superseded.push(torn);
+                    Ok(true)
+                }
+                _ => Err(corrupt(format!(
+                    "this is not the newest log file, and the next one does not resume right \
+                     after the last whole txn{}",
+                    self.previous_zxid
+                        .map(|z| format!(" (0x{z:x})"))
+                        .unwrap_or_default()
+                ))),
+            };
+        }
         self.torn = Some(torn.clone());
         match self.mode {
             RecoveryMode::Strict => Err(TxnLogError::new(
@@ -623,7 +660,7 @@ impl TxnLogIterator {
                 torn.offset,
                 TxnLogErrorKind::TornTail(torn),
             )),
-            RecoveryMode::TruncateTornTail => self.truncate_torn_tail(),
+            RecoveryMode::TruncateTornTail => self.truncate_torn_tail().map(|()| false),
         }
     }
 
@@ -640,8 +677,9 @@ impl TxnLogIterator {
                 Step::Continue => {}
                 Step::EndOfFile => self.cursor = None,
                 Step::Bad(bad) => {
-                    self.classify(bad)?;
-                    return Ok(None);
+                    if !self.classify(bad)? {
+                        return Ok(None);
+                    }
                 }
                 Step::Entry(entry) => {
                     let zxid = entry.header.zxid;

@@ -681,6 +681,40 @@ fn damaged_non_last_file_is_an_error_even_at_its_end() {
 }
 
 #[test]
+fn torn_tail_superseded_by_a_restart_is_skipped() {
+    // A crash tore entry 5 of log.1; the restarted server recovered to 4
+    // and logged on in log.5, as ZooKeeper does.
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, bytes, offsets) = five_entry_log(tmp.path(), 64 * 1024);
+    let mut torn = bytes.clone();
+    for b in &mut torn[offsets[4] as usize + 20..offsets[5] as usize] {
+        *b = 0;
+    }
+    fs::write(&path, &torn).unwrap();
+    write_creates(tmp.path(), 5, 2, small_opts());
+    for mode in [RecoveryMode::Strict, RecoveryMode::TruncateTornTail] {
+        let mut it = TxnLogIterator::open(tmp.path(), 0, mode).unwrap();
+        let got: Vec<i64> = it.by_ref().map(|e| e.unwrap().header.zxid).collect();
+        assert_eq!(got, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(it.superseded_tails().len(), 1);
+        assert_eq!(it.superseded_tails()[0].offset, offsets[4]);
+        assert_eq!(it.superseded_tails()[0].file, path);
+        assert!(it.torn_tail().is_none() && !it.truncated());
+        assert_eq!(fs::read(&path).unwrap(), torn);
+    }
+    // A later file that does not resume right after the tear: a hole.
+    fs::rename(tmp.path().join("log.5"), tmp.path().join("log.6")).unwrap();
+    let (entries, err) = read_all(tmp.path(), 0, RecoveryMode::TruncateTornTail);
+    assert_eq!(zxids(&entries), [1, 2, 3, 4]);
+    let err = err.unwrap();
+    assert!(matches!(err.kind, TxnLogErrorKind::Corrupt(_)), "{err}");
+    assert_eq!(
+        (err.file.as_path(), err.offset),
+        (path.as_path(), offsets[4])
+    );
+}
+
+#[test]
 fn torn_entry_followed_by_data_is_corruption() {
     let tmp = tempfile::tempdir().unwrap();
     let (path, mut bytes, offsets) = five_entry_log(tmp.path(), 0);
