@@ -12,7 +12,8 @@
 #    (zkCli.sh, Kazoo, the C client, Curator: compat-tests/run.sh);
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
-# 5. the differential harness's own tests.
+# 5. the on-disk txn log against Java ZooKeeper (compat-tests/formats);
+# 6. the differential harness's own tests.
 # The last line is "N passed, M failed" over every stage; exit 1 on any failure.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +84,10 @@ stage "differential test against Java ZooKeeper 3.8 (seeds $DIFF_SEEDS)"
 "$PY" compat-tests/differential/difftest.py --a java \
   --b "cmd:$REPO/target/release/ferrokeeper {cfg}" --seeds "$DIFF_SEEDS" --ops 200 2>&1 | tee "$WORK/diff.log"
 count_line "$WORK/diff.log"
+
+stage "on-disk txn log against Java ZooKeeper 3.8 (compat-tests/formats)"
+bash compat-tests/formats/run.sh 2>&1 | tee "$WORK/persistence.log"
+count_line "$WORK/persistence.log"
 
 stage "differential harness self-tests"
 # --confcutdir: the harness's tests need no server, unlike compat-tests/conftest.py.

@@ -1,6 +1,6 @@
 //! A `TxnLog` that keeps nothing: standalone without durability.
 
-use super::TxnLog;
+use super::{TxnLog, TxnLogStats};
 use crate::pipeline::LoggedTxn;
 
 /// Counts what it is given and forgets it. Used until the on-disk log exists,
@@ -47,5 +47,13 @@ impl TxnLog for MemTxnLog {
 
     fn last_zxid(&self) -> i64 {
         self.last_zxid
+    }
+
+    fn stats(&self) -> TxnLogStats {
+        TxnLogStats {
+            appends: self.appended,
+            commits: self.commits,
+            ..TxnLogStats::default()
+        }
     }
 }

@@ -109,9 +109,14 @@ impl TxnBody {
         }
     }
 
-    /// Decodes a body logged under `op`.
+    /// Decodes a body logged under `op`, ignoring anything after it.
     pub fn from_bytes(op: i32, mut input: &[u8]) -> Result<TxnBody, TxnDecodeError> {
-        let input = &mut input;
+        Self::decode(op, &mut input)
+    }
+
+    /// Decodes a body logged under `op` from the front of `input`, advancing
+    /// it past the body (a log entry may carry a `TxnDigest` after it).
+    pub fn decode(op: i32, input: &mut &[u8]) -> Result<TxnBody, TxnDecodeError> {
         let code = OpCode::try_from(op).map_err(|_| TxnDecodeError::UnknownType(op))?;
         Ok(match code {
             OpCode::Create => TxnBody::Create(CreateTxn::deserialize(input)?),
