@@ -7,6 +7,8 @@
 # 1. installs what the tests need (Debian: zookeeper, zookeeper-bin, Curator,
 #    a JDK; PyPI: kazoo, pytest) via compat-tests/install-deps.sh;
 # 2. cargo test: unit tests and in-process integration tests (tests/);
+#    then snapshot interop: Java ZooKeeper's snapshots read by FerroKeeper, FerroKeeper's
+#    read by Java's SnapshotFormatter and server (compat-tests/persistence/run.sh);
 # 3. builds the release server, starts it from a generated zoo.cfg on a free
 #    loopback port, and runs the real-client suites against it
 #    (zkCli.sh, Kazoo, the C client, Curator: compat-tests/run.sh);
@@ -51,6 +53,10 @@ p=$(grep -E '^test result:' "$WORK/cargo.log" | sed -E 's/.* ([0-9]+) passed.*/\
 f=$(grep -E '^test result:' "$WORK/cargo.log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$cargo_status" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
+
+stage "snapshot interop with Java ZooKeeper 3.8, both ways (compat-tests/persistence)"
+bash compat-tests/persistence/run.sh 2>&1 | tee "$WORK/persistence.log"
+count_line "$WORK/persistence.log"
 
 stage "start FerroKeeper for the real-client suites"
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

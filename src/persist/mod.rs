@@ -7,6 +7,7 @@
 pub mod files;
 mod memory;
 pub mod purge;
+pub mod snapshot;
 
 pub use memory::MemTxnLog;
 
