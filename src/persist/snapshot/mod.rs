@@ -46,6 +46,7 @@ mod error;
 mod load;
 mod reader;
 mod scan;
+mod sink;
 mod stream;
 mod writer;
 pub mod xsnappy;
@@ -61,6 +62,7 @@ pub use scan::{
     compression_from_name, find_newest_valid, find_valid_snapshots, quick_check,
     remove_stale_temp_files, zxid_from_name, NewestValid, Rejected, SnapshotFile, SnapshotScan,
 };
+pub use sink::sink_factory;
 pub use writer::SnapshotWriter;
 
 use std::path::{Path, PathBuf};
