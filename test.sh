@@ -7,12 +7,14 @@
 # 1. installs what the tests need (Debian: zookeeper, zookeeper-bin, Curator,
 #    a JDK; PyPI: kazoo, pytest) via compat-tests/install-deps.sh;
 # 2. cargo test: unit tests and in-process integration tests (tests/);
+#    then snapshot interop: Java ZooKeeper's snapshots read by FerroKeeper, FerroKeeper's
+#    read by Java's SnapshotFormatter and server (compat-tests/snapshot-interop/run.sh);
 # 3. builds the release server, starts it from a generated zoo.cfg on a free
 #    loopback port, and runs the real-client suites against it
 #    (zkCli.sh, Kazoo, the C client, Curator: compat-tests/run.sh);
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
-# 5. the on-disk txn log against Java ZooKeeper (compat-tests/formats);
+# 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
 # 6. the differential harness's own tests.
 # The last line is "N passed, M failed" over every stage; exit 1 on any failure.
 set -uo pipefail
@@ -53,6 +55,10 @@ f=$(grep -E '^test result:' "$WORK/cargo.log" | sed -E 's/.* ([0-9]+) failed.*/\
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$cargo_status" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
 
+stage "snapshot interop with Java ZooKeeper 3.8, both ways (compat-tests/snapshot-interop)"
+bash compat-tests/snapshot-interop/run.sh 2>&1 | tee "$WORK/snapshot-interop.log"
+count_line "$WORK/snapshot-interop.log"
+
 stage "start FerroKeeper for the real-client suites"
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/data"
@@ -85,9 +91,9 @@ stage "differential test against Java ZooKeeper 3.8 (seeds $DIFF_SEEDS)"
   --b "cmd:$REPO/target/release/ferrokeeper {cfg}" --seeds "$DIFF_SEEDS" --ops 200 2>&1 | tee "$WORK/diff.log"
 count_line "$WORK/diff.log"
 
-stage "on-disk txn log against Java ZooKeeper 3.8 (compat-tests/formats)"
-bash compat-tests/formats/run.sh 2>&1 | tee "$WORK/persistence.log"
-count_line "$WORK/persistence.log"
+stage "on-disk txn log against Java ZooKeeper 3.8 (compat-tests/txnlog-interop)"
+bash compat-tests/txnlog-interop/run.sh 2>&1 | tee "$WORK/txnlog-interop.log"
+count_line "$WORK/txnlog-interop.log"
 
 stage "differential harness self-tests"
 # --confcutdir: the harness's tests need no server, unlike compat-tests/conftest.py.

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 APT_PKGS=(zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java
-          libcurator-client-java default-jdk-headless python3 python3-pip)
+          libcurator-client-java libsnappy-java default-jdk-headless python3 python3-pip)
 PIP_PKGS=(kazoo pytest)
 
 SUDO=()
@@ -39,7 +39,8 @@ fi
 
 # Sanity: the tools the suites call.
 for f in /usr/share/zookeeper/bin/zkCli.sh /usr/lib/zookeeper/bin/cli_mt \
-         /usr/share/java/zookeeper.jar /usr/share/java/curator-recipes.jar; do
+         /usr/share/java/zookeeper.jar /usr/share/java/curator-recipes.jar \
+         /usr/share/java/snappy-java.jar; do
   [ -e "$f" ] || { echo "install-deps: missing $f after install" >&2; exit 1; }
 done
 command -v javac >/dev/null || { echo "install-deps: javac not found" >&2; exit 1; }

@@ -8,6 +8,7 @@
 pub mod files;
 mod memory;
 pub mod purge;
+pub mod snapshot;
 pub mod txnlog;
 
 pub use memory::MemTxnLog;
@@ -59,16 +60,19 @@ pub struct TxnLogStats {
     pub files: u64,
 }
 
-/// Snapshots in `snap_dir` (a version-2 directory), newest first.
-///
-/// Until the snapshot reader lands this trusts file names only; validation
-/// (`Util.isValidSnapshot`) is added with it.
+/// Snapshots in `snap_dir` (a version-2 directory) that pass ZooKeeper's quick validity
+/// check (`SnapStream.isValidSnapshot`, see [`snapshot::quick_check`]), newest first — what
+/// `FileSnap.findNValidSnapshots` gives `PurgeTxnLog`. Files that fail it are left out.
 pub fn valid_snapshots_newest_first(
     snap_dir: &std::path::Path,
 ) -> std::io::Result<Vec<(i64, std::path::PathBuf)>> {
-    let mut v = files::list(snap_dir, files::SNAPSHOT_PREFIX)?;
-    v.reverse();
-    Ok(v)
+    let scan = snapshot::find_valid_snapshots(snap_dir, usize::MAX)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(scan
+        .candidates
+        .into_iter()
+        .map(|f| (f.zxid, f.path))
+        .collect())
 }
 
 /// Where a snapshot's contents go, in ZooKeeper's order: sessions, the ACL

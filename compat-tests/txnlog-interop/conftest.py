@@ -40,7 +40,7 @@ def java():
 def _example(name):
     d = os.environ.get("FERRO_EXAMPLES_DIR", "")
     if not d:
-        pytest.fail("FERRO_EXAMPLES_DIR is not set (run compat-tests/formats/run.sh)")
+        pytest.fail("FERRO_EXAMPLES_DIR is not set (run compat-tests/txnlog-interop/run.sh)")
     path = os.path.join(d, name)
     if not os.access(path, os.X_OK):
         pytest.fail("%s is missing: cargo build --release --examples" % path)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - FerroKeeper's on-disk txn log against Debian's Java ZooKeeper 3.8 (no server needed).
 #
-#   compat-tests/formats/run.sh            builds the example binaries, runs the tests
+#   compat-tests/txnlog-interop/run.sh            builds the example binaries, runs the tests
 #   FERRO_EXAMPLES_DIR=DIR run.sh              uses dump_txnlog / write_txnlog from DIR
 #
 # Needs what compat-tests/install-deps.sh installs (a JVM, Debian's zookeeper, kazoo, pytest);
