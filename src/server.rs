@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 
 use crate::net::{self, ConnLimits, Listener};
-use crate::persist::MemTxnLog;
-use crate::pipeline::{self, CoreConfig, ServerInfo};
+use crate::persist::{MemTxnLog, TxnLog};
+use crate::pipeline::{CoreConfig, PersistSettings, Pipeline, ServerInfo};
+use tracing::{info, warn};
 
 /// Everything a standalone server needs, resolved from zoo.cfg.
 #[derive(Debug, Clone)]
@@ -16,6 +17,14 @@ pub struct Settings {
     pub core: CoreConfig,
     pub limits: ConnLimits,
     pub info: ServerInfo,
+    /// Where data is kept; `None` keeps nothing (tests, benchmarks of the
+    /// pipeline alone).
+    pub persist: Option<PersistSettings>,
+    /// snapCount: txns between snapshots (0: only the start-up snapshot).
+    pub snap_count: u64,
+    /// autopurge: (snapRetainCount, purgeInterval in hours); off when the
+    /// interval is 0.
+    pub autopurge: (usize, u64),
 }
 
 impl Settings {
@@ -30,6 +39,9 @@ impl Settings {
 
     fn fallback_default() -> Settings {
         Settings {
+            persist: None,
+            snap_count: 100_000,
+            autopurge: (3, 0),
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             core: CoreConfig::default(),
             limits: ConnLimits::default(),
@@ -65,12 +77,39 @@ impl RunningServer {
 }
 
 /// Binds and starts everything; returns once the port accepts connections.
+/// With persistence configured, the data directory is recovered first.
 pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
     let listener = Listener::bind(settings.client_addr).await?;
     let local_addr = listener.local_addr()?;
     let mut info = settings.info.clone();
     info.client_port = local_addr.port();
-    let core = pipeline::spawn(settings.core.clone(), info, Box::new(MemTxnLog::new()));
+    let mut pipeline = Pipeline::new(settings.core.clone(), info);
+    let log: Box<dyn TxnLog> = match &settings.persist {
+        None => Box::new(MemTxnLog::new()),
+        Some(p) => {
+            let p = p.clone();
+            let (log, recovered, core) = tokio::task::spawn_blocking(move || {
+                let mut core = pipeline.core;
+                core.recover(&p).map(|(log, r)| (log, r, core))
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            pipeline.core = core;
+            info!(
+                snapshot = ?recovered.snapshot,
+                replayed = recovered.replayed,
+                zxid = format_args!("0x{:x}", recovered.last_zxid),
+                "data recovered"
+            );
+            Box::new(log)
+        }
+    };
+    if let (Some(p), (retain, hours)) = (&settings.persist, settings.autopurge) {
+        if hours > 0 {
+            tokio::spawn(autopurge(p.clone(), retain, hours));
+        }
+    }
+    let core = pipeline.spawn(log, settings.snap_count);
     let accept = tokio::spawn(net::serve(listener, core, settings.limits.clone()));
     Ok(RunningServer { local_addr, accept })
 }
@@ -127,6 +166,7 @@ impl Settings {
                 .max(1) as u64,
             container_max_per_check: sysprop_ms("znode.container.maxPerMinute", 10_000).max(1)
                 as usize,
+            digest_enabled: cfg.digest_enabled,
             server_id: 1,
         };
         let limits = ConnLimits {
@@ -154,7 +194,31 @@ impl Settings {
             max = cfg.max_session_timeout_ms,
             backlog = cfg.client_port_listen_backlog,
         );
+        let mut log = crate::persist::txnlog::FileTxnLogOptions {
+            force_sync: cfg.force_sync,
+            ..Default::default()
+        };
+        log.pre_alloc_size = (cfg.pre_alloc_size_kb.max(0) as u64) * 1024;
+        log.fsync_warning_threshold =
+            std::time::Duration::from_millis(cfg.fsync_warning_threshold_ms.max(0) as u64);
+        if cfg.txn_log_size_limit_kb > 0 {
+            log.size_limit = Some(cfg.txn_log_size_limit_kb as u64 * 1024);
+        }
+        let persist = PersistSettings {
+            data_dir: cfg.data_dir.clone(),
+            data_log_dir: cfg.data_log_dir.clone(),
+            log,
+            compression: cfg.snapshot_compression,
+            trust_empty_snapshot: cfg.snapshot_trust_empty,
+            autocreate: cfg.data_dir_autocreate,
+        };
         Ok(Settings {
+            persist: Some(persist),
+            snap_count: cfg.snap_count.max(0) as u64,
+            autopurge: (
+                cfg.autopurge_snap_retain_count.max(3) as usize,
+                cfg.autopurge_purge_interval_hours.max(0) as u64,
+            ),
             client_addr,
             core,
             limits,
@@ -168,5 +232,32 @@ impl Settings {
                 conf_text,
             },
         })
+    }
+}
+
+/// ZooKeeper's DatadirCleanupManager: every `hours`, keep the newest
+/// `retain` snapshots and the logs they need.
+async fn autopurge(p: PersistSettings, retain: usize, hours: u64) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(hours * 3600));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let p = p.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let snap_dir = crate::persist::snapshot::snapshot_dir(&p.data_dir);
+            let log_dir = crate::persist::txnlog::version2_dir(&p.data_log_dir);
+            let snaps = crate::persist::valid_snapshots_newest_first(&snap_dir)?;
+            crate::persist::purge::purge(&log_dir, &snap_dir, &snaps, retain)
+        })
+        .await;
+        match done {
+            Ok(Ok(purged)) => info!(
+                snapshots = purged.snapshots.len(),
+                logs = purged.logs.len(),
+                "autopurge done"
+            ),
+            Ok(Err(e)) => warn!(error = %e, "autopurge failed"),
+            Err(e) => warn!(error = %e, "autopurge task failed"),
+        }
     }
 }

@@ -129,6 +129,7 @@ fn settings_from_cfg(text: &str) -> Settings {
     let cfg = ServerConfig::from_str(text, "test zoo.cfg").expect("config parses");
     let mut s = Settings::from_config(&cfg).expect("config is servable");
     s.info.four_letter_words = vec!["*".into()];
+    s.persist = None;
     s
 }
 

@@ -45,6 +45,9 @@ pub struct CoreConfig {
     pub auth: crate::acl::AuthConfig,
     /// `znode.container.maxNeverUsedIntervalMs`: 0 keeps never-used containers.
     pub container_max_never_used_ms: i64,
+    /// `zookeeper.digest.enabled`: keep the tree digest and write it into
+    /// snapshots.
+    pub digest_enabled: bool,
     /// How often containers and TTL nodes are checked for removal.
     pub container_check_interval_ms: u64,
     /// Most container/TTL deletions issued per check.
@@ -62,6 +65,7 @@ impl Default for CoreConfig {
             extended_types_enabled: false,
             auth: crate::acl::AuthConfig::default(),
             container_max_never_used_ms: 0,
+            digest_enabled: true,
             container_check_interval_ms: 60_000,
             container_max_per_check: 10_000,
             server_id: 1,
@@ -212,7 +216,7 @@ impl Core {
                     extended_types_enabled: cfg.extended_types_enabled,
                     emulate_353_ttl: false,
                 },
-                digest_enabled: true,
+                digest_enabled: cfg.digest_enabled,
             },
             crate::tree::AclRef(config_acl),
         );
@@ -242,22 +246,19 @@ impl Core {
         }
     }
 
+    /// Whether the tree keeps ZooKeeper's digest.
+    pub(super) fn digest_enabled(&self) -> bool {
+        self.cfg.digest_enabled
+    }
+
     /// Lets the core write snapshots through `factory`.
     pub fn set_snapshot_sink(&mut self, factory: super::snapshot_job::SinkFactory) {
         self.snapshot_sink = Some(factory);
     }
 
-    /// Replaces the fresh tree with one loaded from a snapshot taken at
-    /// `zxid`, with the sessions it recorded.
-    pub fn install_snapshot(
-        &mut self,
-        tree: DataTree,
-        acls: AclCache,
-        sessions: &[(i64, i32)],
-        zxid: i64,
-    ) {
-        self.tree = tree;
-        self.acls = acls;
+    /// Starts the sessions a snapshot recorded, as of its `zxid`: each
+    /// gets its whole timeout from now, as in ZooKeeper after a restart.
+    pub(super) fn install_recovered_sessions(&mut self, sessions: &[(i64, i32)], zxid: i64) {
         let now = self.now_ms();
         for &(id, timeout) in sessions {
             self.sessions.add(id, timeout, now);

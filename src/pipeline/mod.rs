@@ -16,6 +16,7 @@ mod core;
 mod final_stage;
 mod prep;
 mod reads;
+mod recovery;
 pub mod request;
 pub mod snapshot_job;
 mod stats;
@@ -23,6 +24,7 @@ mod sync;
 pub mod txn;
 
 pub use self::core::{ConnId, ConnectMsg, Core, CoreConfig, CoreMsg};
+pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use txn::{LoggedTxn, TxnBody};
 

@@ -128,6 +128,9 @@ impl Core {
 
     /// Writes the next chunk of the snapshot being taken, if any.
     pub(super) fn advance_snapshot(&mut self) {
+        let digest = self
+            .digest_enabled()
+            .then(|| (self.last_applied_zxid, self.tree.digest()));
         let Some(job) = self.snapshot.as_mut() else {
             return;
         };
@@ -153,7 +156,7 @@ impl Core {
             }
         }
         let chunk = if job.stack.is_empty() {
-            Chunk::Finish(Some((self.last_applied_zxid, self.tree.digest())))
+            Chunk::Finish(digest)
         } else {
             let mut nodes = Vec::with_capacity(NODES_PER_CHUNK);
             while nodes.len() < NODES_PER_CHUNK {

@@ -75,6 +75,9 @@ impl TestServer {
         let mut s = Settings::standalone_default();
         s.client_addr = "127.0.0.1:0".parse().unwrap();
         s.info.four_letter_words = vec!["*".into()];
+        // In memory: these tests are about the protocol, and must not
+        // write into ./data. tests/restart.rs covers the disk.
+        s.persist = None;
         tweak(&mut s);
         Self::start_settings(s).await
     }
