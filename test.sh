@@ -15,6 +15,8 @@
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
+#    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
+#    crash rounds (compat-tests/persistence);
 # 6. the differential harness's own tests.
 # The last line is "N passed, M failed" over every stage; exit 1 on any failure.
 set -uo pipefail
@@ -94,6 +96,17 @@ count_line "$WORK/diff.log"
 stage "on-disk txn log against Java ZooKeeper 3.8 (compat-tests/txnlog-interop)"
 bash compat-tests/txnlog-interop/run.sh 2>&1 | tee "$WORK/txnlog-interop.log"
 count_line "$WORK/txnlog-interop.log"
+
+stage "migration Java <-> FerroKeeper on one dataDir, and kill -9 crash rounds (compat-tests/persistence)"
+# Java's files served by FerroKeeper and back, with every Stat field equal;
+# then FerroKeeper killed -9 under concurrent writes, every acknowledged
+# write checked after restart.
+bash compat-tests/persistence/run.sh --server-a java --server-b fk --crash-server fk \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/migrate-a.log"
+count_line "$WORK/migrate-a.log"
+bash compat-tests/persistence/run.sh --server-a fk --server-b java --only migration \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/migrate-b.log"
+count_line "$WORK/migrate-b.log"
 
 stage "differential harness self-tests"
 # --confcutdir: the harness's tests need no server, unlike compat-tests/conftest.py.
