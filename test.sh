@@ -11,7 +11,8 @@
 #    read by Java's SnapshotFormatter and server (compat-tests/snapshot-interop/run.sh);
 # 3. builds the release server, starts it from a generated zoo.cfg on a free
 #    loopback port, and runs the real-client suites against it
-#    (zkCli.sh, Kazoo, the C client, Curator: compat-tests/run.sh);
+#    (zkCli.sh, Kazoo, the C client, Curator, and the four-letter words
+#    against Java 3.8.0 captures: compat-tests/run.sh);
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
@@ -83,7 +84,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-stage "real clients: zkCli.sh, Kazoo, C client, Curator"
+stage "real clients: zkCli.sh, Kazoo, C client, Curator; four-letter words"
 ZK_CONNECT=127.0.0.1:$PORT bash compat-tests/run.sh 2>&1 | tee "$WORK/compat.log"
 count_line "$WORK/compat.log"
 kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - run the ZooKeeper 3.8 compatibility suites against the server at $ZK_CONNECT.
 #
-#   ZK_CONNECT=127.0.0.1:PORT compat-tests/run.sh [SUITE...]      SUITE: zkcli kazoo cclient curator
+#   ZK_CONNECT=127.0.0.1:PORT compat-tests/run.sh [SUITE...]
+#                                       SUITE: zkcli kazoo cclient curator fourletter
 #
 # Prints one line per suite and, last, exactly "N passed, M failed"; exits 1 if anything failed
 # (a suite that crashes, times out or runs no test counts as a failure), 2 on usage errors.
@@ -15,7 +16,7 @@ fi
 export ZK_CONNECT
 PY=${PYTHON:-python3}
 SUITE_TIMEOUT=${COMPAT_SUITE_TIMEOUT:-240}
-ALL=(zkcli kazoo cclient curator)
+ALL=(zkcli kazoo cclient curator fourletter)
 SUITES=("$@")
 [ ${#SUITES[@]} -eq 0 ] && SUITES=("${ALL[@]}")
 RES="$HERE/.work/results"
@@ -91,7 +92,7 @@ echo "compat-tests against ZK_CONNECT=$ZK_CONNECT"
 for s in "${SUITES[@]}"; do
   t0=$(date +%s)
   case "$s" in
-    zkcli | kazoo | cclient) run_pytest_suite "$s" ;;
+    zkcli | kazoo | cclient | fourletter) run_pytest_suite "$s" ;;
     curator) run_curator ;;
     *) echo "run.sh: unknown suite '$s' (known: ${ALL[*]})" >&2; total_fail=$((total_fail + 1)) ;;
   esac

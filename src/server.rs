@@ -52,7 +52,11 @@ impl Settings {
                 data_log_dir: "./data".into(),
                 max_client_cnxns: 60,
                 four_letter_words: vec!["srvr".into()],
-                conf_text: String::new(),
+                tick_time_ms: 3000,
+                max_client_cnxns_configured: 60,
+                min_session_timeout_ms: 6000,
+                max_session_timeout_ms: 60000,
+                client_port_listen_backlog: -1,
             },
         }
     }
@@ -181,19 +185,15 @@ impl Settings {
         if words.is_empty() {
             words.push("srvr".into());
         }
-        let data_dir = cfg.data_dir.display().to_string();
-        let data_log_dir = cfg.data_log_dir.display().to_string();
-        let conf_text = format!(
-            "clientPort={port}\nsecureClientPort=-1\ndataDir={dd}/version-2\ndataDirSize=0\ndataLogDir={dl}/version-2\ndataLogSize=0\ntickTime={tick}\nmaxClientCnxns={mcc}\nminSessionTimeout={min}\nmaxSessionTimeout={max}\nclientPortListenBacklog={backlog}\nserverId=0\n",
-            port = client_addr.port(),
-            dd = data_dir,
-            dl = data_log_dir,
-            tick = tick,
-            mcc = cfg.max_client_cnxns,
-            min = cfg.min_session_timeout_ms,
-            max = cfg.max_session_timeout_ms,
-            backlog = cfg.client_port_listen_backlog,
-        );
+        // `File.getAbsolutePath`: relative to the working directory, not normalised.
+        let absolute = |p: &std::path::Path| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.to_path_buf())
+                .display()
+                .to_string()
+        };
+        let data_dir = absolute(&cfg.data_dir);
+        let data_log_dir = absolute(&cfg.data_log_dir);
         let mut log = crate::persist::txnlog::FileTxnLogOptions {
             force_sync: cfg.force_sync,
             ..Default::default()
@@ -229,7 +229,11 @@ impl Settings {
                 data_log_dir,
                 max_client_cnxns: cfg.max_client_cnxns.max(0) as u32,
                 four_letter_words: words,
-                conf_text,
+                tick_time_ms: tick,
+                max_client_cnxns_configured: cfg.max_client_cnxns,
+                min_session_timeout_ms: cfg.min_session_timeout_ms,
+                max_session_timeout_ms: cfg.max_session_timeout_ms,
+                client_port_listen_backlog: cfg.client_port_listen_backlog,
             },
         })
     }

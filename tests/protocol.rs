@@ -776,12 +776,44 @@ async fn four_letter_words() {
     .await;
     let srvr = four_letter(default.addr, "srvr").await;
     assert!(srvr.starts_with("Zookeeper version:"), "{srvr:?}");
-    for cmd in ["ruok", "stat", "mntr", "conf"] {
-        assert_eq!(
-            four_letter(default.addr, cmd).await,
-            format!("{cmd} is not executed because it is not in the whitelist.\n")
+    // Refusals byte for byte as Debian's Java ZooKeeper 3.8.0 sent them.
+    let java = |cmd: &str| {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/compat-tests/fourletter/java-3.8.0"
         );
+        std::fs::read_to_string(format!("{dir}/refused-{cmd}.txt")).expect("capture exists")
+    };
+    for cmd in ["ruok", "stat", "mntr"] {
+        assert_eq!(four_letter(default.addr, cmd).await, java(cmd));
     }
+    assert_eq!(
+        four_letter(default.addr, "conf").await,
+        "conf is not executed because it is not in the whitelist.\n"
+    );
+    // stmk takes the mask that follows in the same packet and echoes it,
+    // with no newline; gtmk reports it. Without the mask: no answer.
+    assert_eq!(four_letter(srv.addr, "gtmk").await, "306");
+    let mut stmk = Client::open(srv.addr).await;
+    let mut word = b"stmk".to_vec();
+    word.extend_from_slice(&1234i64.to_be_bytes());
+    stmk.send_raw(&word).await;
+    assert_eq!(stmk.read_to_end().await, b"1234");
+    assert_eq!(four_letter(srv.addr, "gtmk").await, "1234");
+    assert_eq!(four_letter(srv.addr, "stmk").await, "");
+    // cons lists the session and the asking connection itself.
+    let cons = four_letter(srv.addr, "cons").await;
+    let lines: Vec<&str> = cons.lines().collect();
+    assert_eq!(lines.len(), 3, "{cons:?}");
+    assert!(
+        lines[0].contains(",sid=0x") && lines[0].contains(",maxlat="),
+        "{cons:?}"
+    );
+    assert!(
+        lines[1].ends_with("[0](queued=0,recved=1,sent=0)"),
+        "{cons:?}"
+    );
+    assert!(cons.ends_with(")\n\n"), "{cons:?}");
     // The first connection still works after all that.
     c.assert_serving().await;
     // A four-letter word is only recognised as the first bytes; after a

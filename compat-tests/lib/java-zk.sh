@@ -10,6 +10,7 @@
 #   extendedTypesEnabled=true (TTL nodes), 4lw.commands.whitelist=*, maxClientCnxns=0,
 #   clientPortAddress=127.0.0.1, and JVM flag -Dznode.container.checkIntervalMs=1000 so that
 #   empty containers and expired TTL nodes are reaped within ~1 s instead of 60 s.
+# JAVA_ZK_4LW_WHITELIST (default "*") sets 4lw.commands.whitelist; "default" leaves it unset.
 set -euo pipefail
 
 J=/usr/share/java
@@ -37,6 +38,8 @@ start() {
   mkdir -p "$dir/data"
   dir=$(cd "$dir" && pwd)
   port=$(free_port)
+  local wl="4lw.commands.whitelist=${JAVA_ZK_4LW_WHITELIST:-*}"
+  [ "${JAVA_ZK_4LW_WHITELIST:-*}" = default ] && wl="# 4lw.commands.whitelist: default"
   cat >"$dir/zoo.cfg" <<CFG
 tickTime=2000
 initLimit=10
@@ -45,7 +48,7 @@ dataDir=$dir/data
 clientPort=$port
 clientPortAddress=127.0.0.1
 maxClientCnxns=0
-4lw.commands.whitelist=*
+$wl
 admin.enableServer=false
 extendedTypesEnabled=true
 CFG
@@ -58,7 +61,9 @@ CFG
   echo "$pid" >"$dir/zk.pid"
   # wait (bounded: 60 s) until the server answers "imok"
   for ((i = 0; i < 600; i++)); do
-    if [ "$(ruok "$port")" = imok ]; then echo "$pid $port"; return 0; fi
+    case "$(ruok "$port")" in
+      imok | "ruok is not executed"*) echo "$pid $port"; return 0 ;;
+    esac
     [ -d "/proc/$pid" ] || { tail -20 "$dir/zk.log" >&2; die "server exited"; }
     sleep 0.1
   done
@@ -83,5 +88,5 @@ stop() {
 case "${1:-}" in
   start) [ $# -eq 2 ] || die "usage: start DIR"; start "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: stop DIR"; stop "$(cd "$2" && pwd)" ;;
-  *) sed -n '2,13p' "$0"; exit 2 ;;
+  *) sed -n '2,14p' "$0"; exit 2 ;;
 esac

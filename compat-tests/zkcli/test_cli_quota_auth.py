@@ -38,7 +38,18 @@ def test_addauth_unknown_scheme_fails_session(zk_connect, node):
     out = cli.batch(zk_connect, f"create {node}", "addauth nosuchscheme whatever",
                     f"get {node}", "ls /")
     assert out[0] == f"Created {node}"
-    # the AuthFailed event is printed by the CLI's event thread: its position may vary
-    assert sorted(out[1:3]) == sorted(["WatchedEvent state:AuthFailed type:None path:null",
-                                       f"KeeperErrorCode = AuthFailed for {node}"])
-    assert out[3:] == ["Not connected"]
+    # The AuthFailed event comes from the CLI's event thread, and zkCli may send
+    # `get` before or after the server's AuthFailed reply closes the session
+    # (seen racing under load against Java and FerroKeeper alike). Either way
+    # the event is printed, and every later command fails in one of the ways
+    # the client reports a failed session; none succeeds.
+    event = "WatchedEvent state:AuthFailed type:None path:null"
+    assert event in out[1:], out
+    rest = [line for line in out[1:] if line != event]
+    allowed_get = {f"KeeperErrorCode = AuthFailed for {node}",
+                   f"KeeperErrorCode = ConnectionLoss for {node}", "Not connected"}
+    allowed_ls = {"KeeperErrorCode = AuthFailed for /", "KeeperErrorCode = ConnectionLoss for /",
+                  "Not connected"}
+    assert len(rest) == 2, out
+    assert rest[0] in allowed_get, out
+    assert rest[1] in allowed_ls, out

@@ -5,5 +5,6 @@
 //! keep working.
 
 mod four_letter;
+pub mod java_fmt;
 
 pub use four_letter::VERSION_LINE;

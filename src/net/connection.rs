@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 use jute::proto::ConnectRequest;
@@ -19,7 +20,7 @@ use tracing::{debug, info, warn};
 
 use super::four_letter::{self, TELNET_CLOSE};
 use super::outbox::Outbox;
-use crate::pipeline::{ClientOp, ConnectMsg, CoreMsg};
+use crate::pipeline::{AdminRequest, ClientOp, ConnectMsg, CoreMsg};
 
 /// Per-connection limits from the configuration.
 #[derive(Debug, Clone)]
@@ -69,7 +70,8 @@ pub async fn serve_connection(
         ReadEnd::Io(e) => debug!(client = %addr, error = %e, "connection read failed"),
         ReadEnd::Protocol(why) => warn!(client = %addr, "closing connection: {why}"),
     }
-    let _ = core.send(CoreMsg::Closed { conn }).await;
+    let dropped = matches!(end, ReadEnd::Eof | ReadEnd::Io(_));
+    let _ = core.send(CoreMsg::Closed { conn, dropped }).await;
     out.close();
     let _ = writer.await;
 }
@@ -98,15 +100,21 @@ async fn read_loop(
     }
     if let Some(cmd) = four_letter::detect(&first4) {
         info!(client = %addr, cmd, "four-letter word");
+        // stmk is followed by the mask, a long. ZooKeeper reads it with one
+        // non-blocking read: bytes not there yet mean no mask (and no reply).
+        let trace_mask = if cmd == "stmk" {
+            reader.take_long_after_word()
+        } else {
+            None
+        };
         let (tx, rx) = oneshot::channel();
-        if core
-            .send(CoreMsg::Admin {
-                cmd: cmd.to_string(),
-                reply: tx,
-            })
-            .await
-            .is_ok()
-        {
+        let req = AdminRequest {
+            cmd,
+            peer: addr,
+            trace_mask,
+            reply: tx,
+        };
+        if core.send(CoreMsg::Admin(req)).await.is_ok() {
             if let Ok(text) = rx.await {
                 out.push_raw(text.as_bytes());
             }
@@ -120,6 +128,7 @@ async fn read_loop(
         Ok(None) => return ReadEnd::Eof,
         Err(e) => return e,
     };
+    let received = Instant::now();
     let mut body: &[u8] = &frame;
     // Newer clients append a readOnly flag; older ones stop before it, and
     // the reply must then omit it too.
@@ -135,6 +144,8 @@ async fn read_loop(
         req,
         sent_read_only,
         established: tx,
+        size: frame.len() + 4,
+        received,
     };
     if core.send(CoreMsg::Connect(Box::new(msg))).await.is_err() {
         return ReadEnd::Closed;
@@ -151,6 +162,7 @@ async fn read_loop(
             Ok(None) => return ReadEnd::Eof,
             Err(e) => return e,
         };
+        let received = Instant::now();
         if frame.len() < 8 {
             return ReadEnd::Protocol(format!("request of {} bytes has no header", frame.len()));
         }
@@ -158,7 +170,15 @@ async fn read_loop(
         let xid = hdr.get_i32();
         let op = hdr.get_i32();
         let op = ClientOp::decode(op, hdr);
-        if core.send(CoreMsg::Request { conn, xid, op }).await.is_err() {
+        let size = frame.len() + 4;
+        let msg = CoreMsg::Request {
+            conn,
+            xid,
+            op,
+            size,
+            received,
+        };
+        if core.send(msg).await.is_err() {
             return ReadEnd::Closed;
         }
     }
@@ -198,6 +218,20 @@ impl FrameReader {
         let mut b = [0u8; 4];
         b.copy_from_slice(&self.buf[..4]);
         Ok(Some(b))
+    }
+
+    /// The big-endian long after a four-letter word, from what is buffered
+    /// plus one non-blocking read; None if fewer than 8 bytes are there.
+    fn take_long_after_word(&mut self) -> Option<i64> {
+        if self.buf.len() < 12 {
+            let mut more = [0u8; 8];
+            let want = 12 - self.buf.len();
+            if let Ok(n) = self.rd.try_read(&mut more[..want]) {
+                self.buf.extend_from_slice(&more[..n]);
+            }
+        }
+        let bytes: [u8; 8] = self.buf.get(4..12)?.try_into().ok()?;
+        Some(i64::from_be_bytes(bytes))
     }
 
     /// The next whole frame's payload; None on EOF between frames.

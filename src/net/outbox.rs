@@ -29,12 +29,13 @@ impl Outbox {
         Self::default()
     }
 
-    /// Appends one length-prefixed frame built by `fill`.
-    pub fn push_frame(&self, fill: impl FnOnce(&mut BytesMut)) {
+    /// Appends one length-prefixed frame built by `fill`; returns the
+    /// frame's length without its prefix (0 once the connection is closing).
+    pub fn push_frame(&self, fill: impl FnOnce(&mut BytesMut)) -> usize {
         if self.closing.is_cancelled() {
-            return;
+            return 0;
         }
-        {
+        let len = {
             let mut buf = match self.buf.lock() {
                 Ok(b) => b,
                 Err(poisoned) => poisoned.into_inner(),
@@ -42,20 +43,23 @@ impl Outbox {
             let start = buf.len();
             buf.put_i32(0);
             fill(&mut buf);
-            let len = (buf.len() - start - 4) as i32;
-            buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
-        }
+            let len = buf.len() - start - 4;
+            buf[start..start + 4].copy_from_slice(&(len as i32).to_be_bytes());
+            len
+        };
         self.wake.notify_one();
+        len
     }
 
-    /// Appends a reply: header, then the body when there is one.
-    pub fn push_reply(&self, header: &ReplyHeader, body: Option<&dyn ErasedRecord>) {
+    /// Appends a reply: header, then the body when there is one; returns
+    /// its length as [`Self::push_frame`] does.
+    pub fn push_reply(&self, header: &ReplyHeader, body: Option<&dyn ErasedRecord>) -> usize {
         self.push_frame(|buf| {
             header.serialize(buf);
             if let Some(b) = body {
                 b.serialize_erased(buf);
             }
-        });
+        })
     }
 
     /// Appends bytes as they are (four-letter-word answers have no framing).

@@ -103,7 +103,21 @@ impl Core {
             self.last_applied_zxid = header.zxid;
         }
         self.changes.applied_through(header.zxid);
+        self.log_zxid_digest(header.zxid);
         out
+    }
+
+    /// `DataTree.logZxidDigest`: every 128th zxid's tree digest is kept, the
+    /// last 1024 of them, for `hash`.
+    fn log_zxid_digest(&mut self, zxid: i64) {
+        const DIGEST_LOG_INTERVAL: i64 = 128;
+        const DIGEST_LOG_LIMIT: usize = 1024;
+        if zxid % DIGEST_LOG_INTERVAL == 0 {
+            self.digest_log.push_back((zxid, self.tree.digest()));
+            if self.digest_log.len() > DIGEST_LOG_LIMIT {
+                self.digest_log.pop_front();
+            }
+        }
     }
 
     fn apply_body(
@@ -174,6 +188,8 @@ impl Core {
                     .set_data(&t.path, t.data.clone(), t.version, zxid, time)
                 {
                     Ok(stat) => {
+                        let len = t.data.as_ref().map_or(0, Vec::len);
+                        self.metrics.write_stat(&t.path, len);
                         rc.stat = Some(to_wire_stat(stat));
                         events.push(TreeEvent::DataChanged {
                             path: t.path.clone(),
@@ -213,6 +229,7 @@ impl Core {
                 let removed = self.tree.kill_session(header.client_id, zxid, paths);
                 let watching = self.watches.watch_count() > 0;
                 for r in removed {
+                    self.metrics.write_stat(&r.path, 0);
                     let acl = if watching {
                         self.acl_list(r.acl)
                     } else {
@@ -299,6 +316,8 @@ impl Core {
             time,
         ) {
             Ok(id) => {
+                self.metrics
+                    .write_stat(path, data.as_ref().map_or(0, Vec::len));
                 rc.stat = Some(to_wire_stat(self.tree.node_stat(id)));
                 events.push(TreeEvent::Created {
                     path: path.to_string(),
@@ -319,6 +338,7 @@ impl Core {
         events: &mut Vec<TreeEvent>,
     ) -> Result<(), TreeError> {
         let acl_ref = self.tree.delete_node(path, zxid)?;
+        self.metrics.write_stat(path, 0);
         let acl = if self.watches.watch_count() > 0 {
             self.acl_list(acl_ref)
         } else {

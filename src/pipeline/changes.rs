@@ -29,6 +29,10 @@ pub struct OutstandingChanges {
     queue: VecDeque<(i64, String)>,
     /// The newest record per path.
     by_path: HashMap<String, ChangeRecord>,
+    /// Records queued and removed since the last `srst`
+    /// (`outstanding_changes_queued` / `_removed` in `mntr`).
+    pub queued_count: u64,
+    pub removed_count: u64,
 }
 
 /// Records saved before a multi so a failed multi can be undone.
@@ -41,6 +45,7 @@ impl OutstandingChanges {
 
     pub fn add(&mut self, rec: ChangeRecord) {
         self.queue.push_back((rec.zxid, rec.path.clone()));
+        self.queued_count += 1;
         self.by_path.insert(rec.path.clone(), rec);
     }
 
@@ -51,6 +56,7 @@ impl OutstandingChanges {
                 break;
             }
             if let Some((z, path)) = self.queue.pop_front() {
+                self.removed_count += 1;
                 if self.by_path.get(&path).is_some_and(|r| r.zxid == z) {
                     self.by_path.remove(&path);
                 }

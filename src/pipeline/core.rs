@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 use super::changes::OutstandingChanges;
+use super::metrics::{Metrics, SyncReport};
 use super::prep::Requester;
 use super::request::ClientOp;
 use super::stats::{ConnStats, ServerStats};
@@ -81,6 +82,10 @@ pub struct ConnectMsg {
     pub req: ConnectRequest,
     /// Whether the client sent the trailing readOnly flag (newer clients).
     pub sent_read_only: bool,
+    /// Bytes the request took on the wire, length prefix included.
+    pub size: usize,
+    /// When the connection read it.
+    pub received: Instant,
     /// Resolved when the session is established (true) or refused (false).
     pub established: oneshot::Sender<bool>,
 }
@@ -92,17 +97,21 @@ pub enum CoreMsg {
         conn: ConnId,
         xid: i32,
         op: ClientOp,
+        /// Bytes the request took on the wire, length prefix included.
+        size: usize,
+        /// When the connection read it: latencies count from here.
+        received: Instant,
     },
     Closed {
         conn: ConnId,
+        /// The client went away (EOF or a read error) rather than the
+        /// server closing the connection (`connection_drop_count`).
+        dropped: bool,
     },
-    /// A four-letter word or admin command; the reply is the text to send.
-    Admin {
-        cmd: String,
-        reply: oneshot::Sender<String>,
-    },
+    /// A four-letter word; the reply is the text to send.
+    Admin(AdminRequest),
     /// From sync: these txns are durable, in zxid order.
-    Durable(Vec<LoggedTxn>),
+    Durable(Vec<LoggedTxn>, SyncReport),
     LogFailed(String),
     /// From sync: snapCount txns were logged and the log rolled; take a
     /// snapshot now.
@@ -112,6 +121,17 @@ pub enum CoreMsg {
         zxid: i64,
         result: Result<std::path::PathBuf, String>,
     },
+}
+
+/// A four-letter word and the connection that sent it.
+pub struct AdminRequest {
+    pub cmd: &'static str,
+    /// The asking connection's peer; it shows in `cons`, `stat`, `srvr`.
+    pub peer: SocketAddr,
+    /// `stmk`: the trace mask that followed the word, if all 8 bytes had
+    /// arrived with it.
+    pub trace_mask: Option<i64>,
+    pub reply: oneshot::Sender<String>,
 }
 
 pub(super) struct Conn {
@@ -136,6 +156,8 @@ pub(super) enum Origin {
     Connect {
         conn: ConnId,
         established: oneshot::Sender<bool>,
+        /// When the ConnectRequest was read (None for a revalidation).
+        at: Option<Instant>,
     },
     /// Session expiry, container and TTL cleanup: nobody to answer.
     Internal,
@@ -176,7 +198,7 @@ pub struct Core {
     pub(super) fifo: VecDeque<Pending>,
     pub(super) durable: VecDeque<LoggedTxn>,
     pub(super) to_sync: Vec<LoggedTxn>,
-    pub(super) sync_tx: mpsc::UnboundedSender<Vec<LoggedTxn>>,
+    pub(super) sync_tx: mpsc::UnboundedSender<(Instant, Vec<LoggedTxn>)>,
     pub(super) started: Instant,
     pub(super) stats: ServerStats,
     pub(super) next_container_check_ms: u64,
@@ -185,15 +207,27 @@ pub struct Core {
     pub(super) snapshot: Option<super::snapshot_job::SnapshotJob>,
     /// Opens snapshot files; `None` when nothing is persisted.
     pub(super) snapshot_sink: Option<super::snapshot_job::SinkFactory>,
+    /// When the snapshot being written was started (`snapshottime`).
+    pub(super) snapshot_started: Option<Instant>,
     /// The core's own inbox, for the snapshot writer to report back.
     pub(super) self_tx: Option<mpsc::Sender<CoreMsg>>,
+    /// Counters and summaries of `mntr` beyond [`ServerStats`].
+    pub(super) metrics: Metrics,
+    /// ZooKeeper's text trace mask (`gtmk`, `stmk`): kept and reported; no
+    /// FerroKeeper log depends on it.
+    pub(super) trace_mask: i64,
+    /// Tree digests of every 128th zxid, the last 1024 (`hash`).
+    pub(super) digest_log: VecDeque<(i64, i64)>,
 }
+
+/// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
+pub(super) const DEFAULT_TRACE_MASK: i64 = 2 | 16 | 32 | 256;
 
 /// Most messages handled in one pass before txns are handed to sync and
 /// replies flushed; bounds the latency a burst can add.
 const MAX_MSGS_PER_PASS: usize = 1024;
 
-fn wall_ms() -> i64 {
+pub(super) fn wall_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -204,7 +238,7 @@ impl Core {
     pub fn new(
         cfg: CoreConfig,
         info: super::ServerInfo,
-        sync_tx: mpsc::UnboundedSender<Vec<LoggedTxn>>,
+        sync_tx: mpsc::UnboundedSender<(Instant, Vec<LoggedTxn>)>,
     ) -> Self {
         let sessions = SessionTracker::new(cfg.tick_ms, cfg.server_id, wall_ms() as u64);
         let mut acls = AclCache::new();
@@ -242,7 +276,11 @@ impl Core {
             cfg,
             snapshot: None,
             snapshot_sink: None,
+            snapshot_started: None,
             self_tx: None,
+            metrics: Metrics::default(),
+            trace_mask: DEFAULT_TRACE_MASK,
+            digest_log: VecDeque::new(),
         }
     }
 
@@ -303,10 +341,10 @@ impl Core {
                 biased;
                 msg = rx.recv() => {
                     let Some(msg) = msg else { break };
-                    if !self.handle(msg) { break; }
+                    if !self.handle(msg, rx.len()) { break; }
                     for _ in 1..MAX_MSGS_PER_PASS {
                         match rx.try_recv() {
-                            Ok(msg) => if !self.handle(msg) { return; },
+                            Ok(msg) => if !self.handle(msg, rx.len()) { return; },
                             Err(_) => break,
                         }
                     }
@@ -322,17 +360,32 @@ impl Core {
         info!("core task stopped");
     }
 
-    /// Returns false when the server must stop.
-    fn handle(&mut self, msg: CoreMsg) -> bool {
+    /// Returns false when the server must stop. `queued` is how many
+    /// messages still wait in the inbox (`prep_processor_queue_size`).
+    fn handle(&mut self, msg: CoreMsg, queued: usize) -> bool {
         match msg {
             CoreMsg::Connect(c) => self.on_connect(*c),
-            CoreMsg::Request { conn, xid, op } => self.on_request(conn, xid, op),
-            CoreMsg::Closed { conn } => self.on_closed(conn),
-            CoreMsg::Admin { cmd, reply } => {
-                let text = self.admin_command(&cmd);
-                let _ = reply.send(text);
+            CoreMsg::Request {
+                conn,
+                xid,
+                op,
+                size,
+                received,
+            } => self.on_request(conn, xid, op, size, received, queued),
+            CoreMsg::Closed { conn, dropped } => {
+                if dropped {
+                    self.metrics.connection_drop_count += 1;
+                }
+                self.on_closed(conn)
             }
-            CoreMsg::Durable(txns) => self.durable.extend(txns),
+            CoreMsg::Admin(req) => {
+                let text = self.admin_command(req.cmd, req.peer, req.trace_mask);
+                let _ = req.reply.send(text);
+            }
+            CoreMsg::Durable(txns, report) => {
+                self.metrics.sync_done(&report);
+                self.durable.extend(txns);
+            }
             CoreMsg::LogFailed(e) => {
                 error!(error = %e, "txn log failed; stopping so no unlogged write is acknowledged");
                 return false;
@@ -347,7 +400,7 @@ impl Core {
         let now = self.now_ms();
         for session in self.sessions.take_expired(now) {
             info!(session = format_args!("0x{session:x}"), "session expired");
-            self.stats.expired_sessions += 1;
+            self.metrics.stale_sessions_expired += 1;
             self.submit_internal_close(session);
         }
         if now >= self.next_container_check_ms {
@@ -453,6 +506,7 @@ impl Core {
             type_: body.op_code() as i32,
         };
         self.to_sync.push(LoggedTxn { header, body });
+        self.metrics.sync_processor_request_queued += 1;
         self.fifo.push_back(Pending::Txn { zxid, origin });
     }
 
@@ -461,7 +515,7 @@ impl Core {
             return;
         }
         let batch = std::mem::take(&mut self.to_sync);
-        if self.sync_tx.send(batch).is_err() {
+        if self.sync_tx.send((Instant::now(), batch)).is_err() {
             error!("sync stage is gone; no further writes can be acknowledged");
         }
     }
@@ -474,7 +528,12 @@ impl Core {
             req,
             sent_read_only,
             established,
+            size,
+            received,
         } = c;
+        self.stats.packets_received += 1;
+        self.metrics.bytes_received += size as u64;
+        self.metrics.connection_request_count += 1;
         if req.last_zxid_seen > self.last_applied_zxid {
             info!(
                 client = %addr,
@@ -489,6 +548,8 @@ impl Core {
             .time_out
             .max(self.cfg.min_session_timeout_ms)
             .min(self.cfg.max_session_timeout_ms);
+        let mut stats = ConnStats::new();
+        stats.packets_received = 1;
         self.conns.insert(
             conn,
             Conn {
@@ -498,10 +559,11 @@ impl Core {
                 auth: vec![crate::acl::connection_id(addr.ip())],
                 sent_read_only,
                 timeout_ms: timeout,
-                stats: ConnStats::new(),
+                stats,
             },
         );
         if req.session_id == 0 {
+            self.metrics.prep_processor_request_queued += 1;
             let session = self.sessions.next_id();
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.session = session;
@@ -514,10 +576,15 @@ impl Core {
                 0,
                 zxid,
                 body,
-                Origin::Connect { conn, established },
+                Origin::Connect {
+                    conn,
+                    established,
+                    at: Some(received),
+                },
             );
         } else {
             let session = req.session_id;
+            self.metrics.connection_revalidate_count += 1;
             let password_ok = req.passwd.as_deref() == Some(&session_password(session)[..]);
             if let Some(old) = self.session_conns.get(&session).copied() {
                 if old != conn {
@@ -542,7 +609,11 @@ impl Core {
             // Revalidation answers in order with the rest of the pipeline.
             self.fifo.push_back(Pending::Txn {
                 zxid: 0,
-                origin: Origin::Connect { conn, established },
+                origin: Origin::Connect {
+                    conn,
+                    established,
+                    at: None,
+                },
             });
             if !valid {
                 if let Some(c) = self.conns.get_mut(&conn) {
@@ -569,17 +640,54 @@ impl Core {
         }
     }
 
-    fn on_request(&mut self, conn_id: ConnId, xid: i32, op: ClientOp) {
+    /// `queued`: messages still in the inbox behind this one.
+    fn on_request(
+        &mut self,
+        conn_id: ConnId,
+        xid: i32,
+        op: ClientOp,
+        size: usize,
+        received: Instant,
+        queued: usize,
+    ) {
         let now = self.now_ms();
         let Some(conn) = self.conns.get_mut(&conn_id) else {
             return;
         };
         conn.stats.packets_received += 1;
         self.stats.packets_received += 1;
+        self.metrics.bytes_received += size as u64;
         let session = conn.session;
         if session == 0 {
             return;
         }
+        if matches!(op, ClientOp::Auth(_)) {
+            // Answered by the connection in ZooKeeper: never reaches prep.
+            self.prep_request(conn_id, xid, op, session, now, received);
+            return;
+        }
+        let prep_start = Instant::now();
+        let m = &mut self.metrics;
+        m.prep_processor_request_queued += 1;
+        m.prep_processor_queue_size.add(queued as u64);
+        m.prep_processor_queue_time_ms
+            .add(prep_start.saturating_duration_since(received).as_millis() as u64);
+        self.prep_request(conn_id, xid, op, session, now, received);
+        let prep_ms = prep_start.elapsed().as_millis() as u64;
+        self.metrics.prep_process_time.add(prep_ms);
+    }
+
+    /// Prep for one request of an established session: answered at once
+    /// (auth), queued as a read, or turned into a txn.
+    fn prep_request(
+        &mut self,
+        conn_id: ConnId,
+        xid: i32,
+        op: ClientOp,
+        session: SessionId,
+        now: u64,
+        received: Instant,
+    ) {
         if self.sessions.touch(session, now) == TouchOutcome::Gone
             && !matches!(op, ClientOp::CloseSession)
         {
@@ -609,6 +717,8 @@ impl Core {
                 });
             }
             op if op.is_write() || matches!(op, ClientOp::Malformed(_)) => {
+                let closing = matches!(op, ClientOp::CloseSession);
+                let prep_start = Instant::now();
                 let request_op = match &op {
                     ClientOp::Malformed(code) => *code,
                     ClientOp::Create { op, .. } => *op as i32,
@@ -643,15 +753,20 @@ impl Core {
                         conn: conn_id,
                         xid,
                         op: request_op,
-                        at: Instant::now(),
+                        at: received,
                     },
                 );
+                if closing {
+                    self.metrics
+                        .close_session_prep_time
+                        .add(prep_start.elapsed().as_millis() as u64);
+                }
             }
             op => self.fifo.push_back(Pending::Read {
                 conn: conn_id,
                 xid,
                 op,
-                at: Instant::now(),
+                at: received,
             }),
         }
     }
@@ -683,6 +798,7 @@ impl Core {
                 );
             }
             Err(_) => {
+                self.stats.auth_failed += 1;
                 warn!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
                 conn.out.push_reply(
                     &ReplyHeader {

@@ -31,13 +31,17 @@ impl Core {
                     return;
                 };
                 debug_assert_eq!(txn.zxid(), zxid);
+                let propagation = super::core::wall_ms() - txn.header.time;
+                if propagation >= 0 {
+                    self.metrics.propagation_latency.add(propagation as u64);
+                }
                 let mut events = Vec::new();
                 let outcome = self.apply_txn(&txn.header, &txn.body, &mut events);
                 self.deliver_events(&events);
                 self.answer_txn(origin, &txn, outcome);
             }
             Pending::Read { conn, xid, op, at } => {
-                self.record_latency(conn, op_code_of(&op), at);
+                self.record_response(conn, xid, lop_name(op_code_of(&op)), at, false);
                 self.answer_read(conn, xid, op)
             }
             Pending::Error {
@@ -63,10 +67,10 @@ impl Core {
     ) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.packets_sent += 1;
-            c.stats.last_zxid = zxid;
-            c.stats.last_cxid = xid;
             self.stats.packets_sent += 1;
-            c.out.push_reply(&ReplyHeader { xid, zxid, err }, body);
+            let size = c.out.push_reply(&ReplyHeader { xid, zxid, err }, body);
+            self.stats.client_response.record(size);
+            self.metrics.response_bytes += size as u64;
         }
     }
 
@@ -78,12 +82,25 @@ impl Core {
                     self.close_session_conn(txn.header.client_id);
                 }
             }
-            Origin::Connect { conn, established } => {
+            Origin::Connect {
+                conn,
+                established,
+                at,
+            } => {
+                if let Some(at) = at {
+                    self.record_response(conn, 0, "SESS", at, true);
+                }
                 self.send_connect_response(conn, true);
                 let _ = established.send(true);
             }
             Origin::Client { conn, xid, op, at } => {
-                self.record_latency(conn, op, at);
+                // A write refused in prep is an error txn: ZooKeeper's final
+                // processor throws before naming the op.
+                let lop = match txn.body {
+                    TxnBody::Error(_) if op != OpCode::Multi as i32 => "NA",
+                    _ => lop_name(op),
+                };
+                self.record_response(conn, xid, lop, at, true);
                 // A multi answers with per-op results, unless it failed as a
                 // whole in prep (an ErrorTxn): then, like any request, only
                 // the header carries the error.
@@ -141,7 +158,10 @@ impl Core {
     /// Answers a reconnect: ZooKeeper answers an invalid session or a wrong
     /// password with timeout 0, session 0 and a zeroed password, then closes.
     fn finish_revalidation(&mut self, origin: Origin) {
-        if let Origin::Connect { conn, established } = origin {
+        if let Origin::Connect {
+            conn, established, ..
+        } = origin
+        {
             let valid = self.conns.get(&conn).is_some_and(|c| c.session != 0);
             self.send_connect_response(conn, valid);
             let _ = established.send(valid);
@@ -154,9 +174,11 @@ impl Core {
     }
 
     fn send_connect_response(&mut self, conn: ConnId, valid: bool) {
-        let Some(c) = self.conns.get(&conn) else {
+        let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
+        c.stats.packets_sent += 1;
+        self.stats.packets_sent += 1;
         let (timeout, session, passwd) = if valid {
             (c.timeout_ms, c.session, session_password(c.session))
         } else {
@@ -178,11 +200,29 @@ impl Core {
         }
     }
 
-    fn record_latency(&mut self, conn: ConnId, op: i32, at: std::time::Instant) {
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.stats.last_op = op;
+    /// `FinalRequestProcessor.updateStats`: the server's and the
+    /// connection's latency statistics, before the reply goes out. `write`:
+    /// the request went through a txn (`updatelatency`, else `readlatency`).
+    fn record_response(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        lop: &'static str,
+        at: std::time::Instant,
+        write: bool,
+    ) {
+        let latency = at.elapsed().as_millis() as u64;
+        self.stats.latency.add(latency);
+        if write {
+            self.metrics.updatelatency.add(latency);
+        } else {
+            self.metrics.readlatency.add(latency);
         }
-        self.stats.record_latency(at.elapsed().as_millis() as u64);
+        let now = self.now_ms();
+        let zxid = self.last_applied_zxid;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.response(xid, zxid, lop, latency, now);
+        }
     }
 
     /// Fires watches for `events` in order, dropping events a watcher may not
@@ -227,8 +267,19 @@ impl Core {
     }
 
     fn notify(&mut self, fired: &[(WatcherId, EventType)], path: &str, acl: &[ACL]) {
+        if let Some((_, ty)) = fired.first() {
+            let watchers = fired.len() as u64;
+            match ty {
+                EventType::NodeCreated => self.metrics.node_created_watch_count.add(watchers),
+                EventType::NodeDeleted => self.metrics.node_deleted_watch_count.add(watchers),
+                EventType::NodeDataChanged => self.metrics.node_changed_watch_count.add(watchers),
+                EventType::NodeChildrenChanged => {
+                    self.metrics.node_children_watch_count.add(watchers)
+                }
+            }
+        }
         for (w, ty) in fired {
-            let Some(c) = self.conns.get(&w.0) else {
+            let Some(c) = self.conns.get_mut(&w.0) else {
                 continue;
             };
             if self.cfg.auth.check_acl(acl, Perms::READ, &c.auth).is_err() {
@@ -239,7 +290,7 @@ impl Core {
                 state: KeeperState::SyncConnected as i32,
                 path: path.to_string(),
             };
-            c.out.push_reply(
+            let size = c.out.push_reply(
                 &ReplyHeader {
                     xid: NOTIFICATION_XID,
                     zxid: -1,
@@ -247,18 +298,22 @@ impl Core {
                 },
                 Some(&ev),
             );
+            c.stats.packets_sent += 1;
+            self.stats.packets_sent += 1;
+            self.stats.client_response.record(size);
+            self.metrics.watch_bytes += size as u64;
         }
     }
 
     /// Pushes an event to one connection, unfiltered (setWatches replays).
     pub(super) fn push_event(&mut self, conn: ConnId, ty: i32, path: &str) {
-        if let Some(c) = self.conns.get(&conn) {
+        if let Some(c) = self.conns.get_mut(&conn) {
             let ev = WatcherEvent {
                 type_: ty,
                 state: KeeperState::SyncConnected as i32,
                 path: path.to_string(),
             };
-            c.out.push_reply(
+            let size = c.out.push_reply(
                 &ReplyHeader {
                     xid: NOTIFICATION_XID,
                     zxid: -1,
@@ -266,6 +321,10 @@ impl Core {
                 },
                 Some(&ev),
             );
+            c.stats.packets_sent += 1;
+            self.stats.packets_sent += 1;
+            self.stats.client_response.record(size);
+            self.metrics.watch_bytes += size as u64;
         }
     }
 }
@@ -279,12 +338,55 @@ fn op_code_of(op: &super::request::ClientOp) -> i32 {
         C::GetAcl(_) => OpCode::GetACL,
         C::GetChildren(_) => OpCode::GetChildren,
         C::GetChildren2(_) => OpCode::GetChildren2,
+        C::GetAllChildrenNumber(_) => OpCode::GetAllChildrenNumber,
+        C::GetEphemerals(_) => OpCode::GetEphemerals,
         C::Sync(_) => OpCode::Sync,
         C::Ping => OpCode::Ping,
         C::MultiRead(_) => OpCode::MultiRead,
+        C::SetWatches(_) => OpCode::SetWatches,
+        C::SetWatches2(_) => OpCode::SetWatches2,
+        C::AddWatch(_) => OpCode::AddWatch,
+        C::RemoveWatches(_) => OpCode::RemoveWatches,
+        C::CheckWatches(_) => OpCode::CheckWatches,
+        C::WhoAmI => OpCode::WhoAmI,
+        C::Unimplemented(code) | C::Malformed(code) => return *code,
         _ => OpCode::Notification,
     };
     code as i32
+}
+
+/// The short op name `FinalRequestProcessor` records as a connection's last
+/// operation (`lop` in `cons`); "NA" for anything it has no name for.
+pub(super) fn lop_name(op: i32) -> &'static str {
+    match OpCode::try_from(op) {
+        Ok(OpCode::Ping) => "PING",
+        Ok(OpCode::CreateSession) => "SESS",
+        Ok(OpCode::Multi) => "MULT",
+        Ok(OpCode::MultiRead) => "MLTR",
+        Ok(OpCode::Create | OpCode::Create2 | OpCode::CreateTTL | OpCode::CreateContainer) => {
+            "CREA"
+        }
+        Ok(OpCode::Delete | OpCode::DeleteContainer) => "DELE",
+        Ok(OpCode::SetData) => "SETD",
+        Ok(OpCode::Reconfig) => "RECO",
+        Ok(OpCode::SetACL) => "SETA",
+        Ok(OpCode::CloseSession) => "CLOS",
+        Ok(OpCode::Sync) => "SYNC",
+        Ok(OpCode::Check) => "CHEC",
+        Ok(OpCode::Exists) => "EXIS",
+        Ok(OpCode::GetData) => "GETD",
+        Ok(OpCode::SetWatches) => "SETW",
+        Ok(OpCode::SetWatches2) => "STW2",
+        Ok(OpCode::AddWatch) => "ADDW",
+        Ok(OpCode::GetACL) => "GETA",
+        Ok(OpCode::GetChildren | OpCode::GetChildren2) => "GETC",
+        Ok(OpCode::GetAllChildrenNumber) => "GETACN",
+        Ok(OpCode::CheckWatches) => "CHKW",
+        Ok(OpCode::RemoveWatches) => "REMW",
+        Ok(OpCode::WhoAmI) => "HOMI",
+        Ok(OpCode::GetEphemerals) => "GETE",
+        _ => "NA",
+    }
 }
 
 /// One multi sub-result, typed as `FinalRequestProcessor` types it.

@@ -14,6 +14,8 @@ mod apply;
 mod changes;
 mod core;
 mod final_stage;
+mod metrics;
+mod mntr;
 mod prep;
 mod reads;
 mod recovery;
@@ -23,7 +25,7 @@ mod stats;
 mod sync;
 pub mod txn;
 
-pub use self::core::{ConnId, ConnectMsg, Core, CoreConfig, CoreMsg};
+pub use self::core::{AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreMsg};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use txn::{LoggedTxn, TxnBody};
@@ -37,11 +39,19 @@ use crate::persist::TxnLog;
 pub struct ServerInfo {
     pub client_port: u16,
     pub client_address: String,
+    /// dataDir and dataLogDir, absolute; ZooKeeper keeps its files in their
+    /// `version-2` subdirectories, which is what `conf` and `dirs` report.
     pub data_dir: String,
     pub data_log_dir: String,
     pub max_client_cnxns: u32,
     pub four_letter_words: Vec<String>,
-    pub conf_text: String,
+    /// `conf`: tickTime, maxClientCnxns (as configured), the negotiated
+    /// session timeout bounds and clientPortListenBacklog.
+    pub tick_time_ms: u64,
+    pub max_client_cnxns_configured: i32,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+    pub client_port_listen_backlog: i32,
 }
 
 /// Capacity of the queue from connections to the core. Bounded so a flood of
@@ -54,7 +64,7 @@ pub struct Pipeline {
     pub core: Core,
     core_tx: mpsc::Sender<CoreMsg>,
     core_rx: mpsc::Receiver<CoreMsg>,
-    sync_rx: mpsc::UnboundedReceiver<Vec<LoggedTxn>>,
+    sync_rx: mpsc::UnboundedReceiver<(std::time::Instant, Vec<LoggedTxn>)>,
 }
 
 impl Pipeline {

@@ -69,8 +69,11 @@ impl Core {
         if watch {
             self.watches.add_data_watch(path, WatcherId(conn));
         }
+        let data = self.tree.node_data(id).map(<[u8]>::to_vec);
+        self.metrics
+            .read_stat(path, data.as_ref().map_or(0, Vec::len));
         Ok(GetDataResponse {
-            data: self.tree.node_data(id).map(<[u8]>::to_vec),
+            data,
             stat: to_wire_stat(self.tree.node_stat(id)),
         })
     }
@@ -86,7 +89,12 @@ impl Core {
         if watch {
             self.watches.add_child_watch(path, WatcherId(conn));
         }
-        let children = self.tree.child_names(id).map(str::to_string).collect();
+        let children: Vec<String> = self.tree.child_names(id).map(str::to_string).collect();
+        let bytes = children
+            .iter()
+            .map(|c| crate::tree::path::java_length(c))
+            .sum();
+        self.metrics.read_stat(path, bytes);
         Ok((children, id))
     }
 
@@ -103,6 +111,7 @@ impl Core {
                     self.watches.add_data_watch(&req.path, WatcherId(conn));
                 }
                 let id = id.ok_or(ErrorCode::NoNode)?;
+                self.metrics.read_stat(&req.path, 0);
                 Ok(Some(Box::new(ExistsResponse {
                     stat: to_wire_stat(self.tree.node_stat(id)),
                 })))

@@ -77,6 +77,7 @@ impl Core {
             }
         }
 
+        let t_start = std::time::Instant::now();
         let mut found = Recovered::default();
         let mut sessions: Vec<(i64, i32)> = Vec::new();
         let (loaded, rejected) =
@@ -90,11 +91,14 @@ impl Core {
             Some(l) => {
                 info!(file = %l.path.display(), nodes = l.nodes, sessions = l.sessions, "snapshot loaded");
                 match l.digest_check {
-                    DigestCheck::Mismatch { snapshot, tree } => warn!(
+                    DigestCheck::Mismatch { snapshot, tree } => {
+                        self.metrics.digest_mismatches_count += 1;
+                        warn!(
                         "digest in {} does not match the loaded tree (0x{snapshot:x} vs 0x{tree:x}); \
                          ZooKeeper's own fuzzy snapshots can do this, continuing",
                         l.path.display()
-                    ),
+                    )
+                    }
                     DigestCheck::Pending(d) => pending_digest = Some(d),
                     _ => {}
                 }
@@ -121,6 +125,10 @@ impl Core {
         }
         self.install_recovered_sessions(&sessions, snap_zxid);
 
+        self.metrics
+            .startup_snap_load_time
+            .add(t_start.elapsed().as_millis() as u64);
+        let t_logs = std::time::Instant::now();
         let mut it = TxnLogIterator::open(&log_dir, snap_zxid, RecoveryMode::TruncateTornTail)
             .map_err(io_err)?;
         for entry in it.by_ref() {
@@ -135,6 +143,7 @@ impl Core {
                 if d.zxid == zxid {
                     pending_digest = None;
                     if d.digest != self.tree.digest() {
+                        self.metrics.digest_mismatches_count += 1;
                         warn!(
                             zxid = format_args!("0x{zxid:x}"),
                             "tree digest after replay differs from the snapshot's"
@@ -152,6 +161,10 @@ impl Core {
         }
         let last_zxid = self.last_zxid();
         found.last_zxid = last_zxid;
+        self.metrics
+            .startup_txns_load_time
+            .add(t_logs.elapsed().as_millis() as u64);
+        self.metrics.startup_txns_loaded.add(found.replayed);
 
         // ZooKeeper's loadData: ephemerals whose session is gone are removed
         // without a txn.
@@ -183,6 +196,9 @@ impl Core {
         info!(file = %path.display(), "start-up snapshot written");
 
         let log = FileTxnLog::open(&log_dir, last_zxid, p.log.clone())?;
+        self.metrics
+            .dbinittime
+            .add(t_start.elapsed().as_millis() as u64);
         self.set_snapshot_sink(snapshot::sink_factory(snap_dir, p.compression));
         Ok((log, found))
     }

@@ -118,6 +118,7 @@ impl Core {
         let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
         std::thread::spawn(move || run_writer(sink, rx, core_tx, zxid));
         info!(zxid = format_args!("0x{zxid:x}"), "snapshot started");
+        self.snapshot_started = Some(std::time::Instant::now());
         self.snapshot = Some(SnapshotJob {
             stack: vec![String::new()],
             held: None,
@@ -205,6 +206,11 @@ impl Core {
         result: Result<std::path::PathBuf, String>,
     ) {
         self.snapshot = None;
+        if let (Some(t), Ok(_)) = (self.snapshot_started.take(), &result) {
+            self.metrics
+                .snapshottime
+                .add(t.elapsed().as_millis() as u64);
+        }
         match result {
             Ok(path) => {
                 info!(zxid = format_args!("0x{zxid:x}"), file = %path.display(), "snapshot written")

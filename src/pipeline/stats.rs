@@ -1,14 +1,25 @@
-//! Counters the four-letter words and (later) metrics report.
+//! Counters the four-letter words report (`ServerStats`, the per-connection
+//! statistics of `ServerCnxn`); `metrics.rs` has the rest of `mntr`.
 
-/// Per-connection counters (`cons`).
+use super::metrics::Summary;
+
+/// Per-connection counters (`cons`); reset by `crst`.
 #[derive(Debug, Clone)]
 pub struct ConnStats {
     pub established_wall_ms: i64,
     pub packets_received: u64,
     pub packets_sent: u64,
-    pub last_cxid: i32,
+    /// -1 until a reply to a request with a real xid (pings don't count).
+    pub last_cxid: i64,
+    /// -1 until the first reply.
     pub last_zxid: i64,
-    pub last_op: i32,
+    /// `lop`: ZooKeeper's short name of the last op answered ("NA" before).
+    pub last_op: &'static str,
+    /// `lresp`: when the last reply went out, ms on the core's clock.
+    pub last_response_ms: u64,
+    /// `llat`, `minlat`, `avglat`, `maxlat`.
+    pub last_latency_ms: u64,
+    pub latency: Summary,
 }
 
 impl ConnStats {
@@ -20,21 +31,48 @@ impl ConnStats {
                 .unwrap_or(0),
             packets_received: 0,
             packets_sent: 0,
-            last_cxid: 0,
-            last_zxid: 0,
-            last_op: 0,
+            last_cxid: -1,
+            last_zxid: -1,
+            last_op: "NA",
+            last_response_ms: 0,
+            last_latency_ms: 0,
+            latency: Summary::default(),
         }
     }
-}
 
-impl ConnStats {
+    /// `ServerCnxn.updateStatsForResponse`.
+    pub fn response(
+        &mut self,
+        cxid: i32,
+        zxid: i64,
+        op: &'static str,
+        latency_ms: u64,
+        now_ms: u64,
+    ) {
+        if cxid >= 0 {
+            self.last_cxid = i64::from(cxid);
+        }
+        self.last_zxid = zxid;
+        self.last_op = op;
+        self.last_response_ms = now_ms;
+        self.last_latency_ms = latency_ms;
+        self.latency.add(latency_ms);
+    }
+
+    /// `avglat`: integer division, as `ServerCnxn.getAvgLatency`.
+    pub fn avg_latency(&self) -> u64 {
+        match self.latency.count() {
+            0 => 0,
+            n => self.latency.total() / n,
+        }
+    }
+
     /// `crst`: counters restart, the connection's identity stays.
     pub fn reset(&mut self) {
-        self.packets_received = 0;
-        self.packets_sent = 0;
-        self.last_cxid = 0;
-        self.last_zxid = 0;
-        self.last_op = 0;
+        *self = ConnStats {
+            established_wall_ms: self.established_wall_ms,
+            ..ConnStats::new()
+        };
     }
 }
 
@@ -44,48 +82,66 @@ impl Default for ConnStats {
     }
 }
 
+/// `BufferStats`: sizes of the responses sent (`*_client_response_size`).
+#[derive(Debug, Clone, Copy)]
+pub struct BufferStats {
+    pub last: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Default for BufferStats {
+    /// -1 everywhere until the first response, as in ZooKeeper.
+    fn default() -> Self {
+        BufferStats {
+            last: -1,
+            min: -1,
+            max: -1,
+        }
+    }
+}
+
+impl BufferStats {
+    pub fn record(&mut self, size: usize) {
+        let size = size as i64;
+        self.last = size;
+        if self.min == -1 || size < self.min {
+            self.min = size;
+        }
+        if size > self.max {
+            self.max = size;
+        }
+    }
+}
+
 /// Server-wide counters (`srvr`, `stat`, `mntr`); reset by `srst`.
 #[derive(Debug, Clone, Default)]
 pub struct ServerStats {
     pub packets_received: u64,
     pub packets_sent: u64,
-    pub expired_sessions: u64,
-    pub latency_count: u64,
-    pub latency_total_ms: u64,
-    pub latency_min_ms: u64,
-    pub latency_max_ms: u64,
+    /// Every request's latency (`Latency min/avg/max`).
+    pub latency: Summary,
+    pub client_response: BufferStats,
+    pub auth_failed: u64,
 }
 
 impl ServerStats {
-    pub fn record_latency(&mut self, ms: u64) {
-        if self.latency_count == 0 || ms < self.latency_min_ms {
-            self.latency_min_ms = ms;
-        }
-        self.latency_max_ms = self.latency_max_ms.max(ms);
-        self.latency_total_ms += ms;
-        self.latency_count += 1;
-    }
-
-    /// (min, avg, max) in ms, 0 when nothing was measured.
-    pub fn latency(&self) -> (u64, f64, u64) {
-        if self.latency_count == 0 {
-            return (0, 0.0, 0);
-        }
-        (
-            self.latency_min_ms,
-            self.latency_total_ms as f64 / self.latency_count as f64,
-            self.latency_max_ms,
+    /// "min/avg/max" as `srvr` prints it.
+    pub fn latency_summary(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.latency.min(),
+            crate::admin::java_fmt::java_double(self.latency.avg()),
+            self.latency.max()
         )
     }
 
-    /// "min/avg/max" as `srvr` prints it.
-    pub fn latency_summary(&self) -> String {
-        let (min, avg, max) = self.latency();
-        format!("{min}/{avg:.4}/{max}")
-    }
-
-    /// `srst`.
+    /// `srst` (`ServerStats.reset`): latency, packet counts and response
+    /// sizes; the auth-failure count stays, as in ZooKeeper.
     pub fn reset(&mut self) {
-        *self = ServerStats::default();
+        self.latency.reset();
+        self.packets_received = 0;
+        self.packets_sent = 0;
+        self.client_response = BufferStats::default();
     }
 }

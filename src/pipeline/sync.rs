@@ -5,9 +5,12 @@
 //! and covered by one commit: that is the group commit. Final only sees a txn
 //! after the commit that covers it has returned.
 
+use std::time::Instant;
+
 use tokio::sync::mpsc;
 
 use super::core::CoreMsg;
+use super::metrics::SyncReport;
 use super::txn::LoggedTxn;
 use crate::persist::TxnLog;
 
@@ -65,20 +68,30 @@ impl SnapSchedule {
     }
 }
 
-/// Runs until the core drops its sender.
+fn ms_between(from: Instant, to: Instant) -> u64 {
+    to.saturating_duration_since(from).as_millis() as u64
+}
+
+/// Runs until the core drops its sender. Each batch comes with the instant
+/// the core handed it over; the report sent back with the durable txns says
+/// how long batches waited and how long the commit took (`mntr`).
 pub async fn run_sync_stage(
     mut log: Box<dyn TxnLog>,
-    mut batches: mpsc::UnboundedReceiver<Vec<LoggedTxn>>,
+    mut batches: mpsc::UnboundedReceiver<(Instant, Vec<LoggedTxn>)>,
     core: mpsc::Sender<CoreMsg>,
     snap_count: u64,
 ) {
     let mut schedule = SnapSchedule::new(snap_count);
-    while let Some(first) = batches.recv().await {
+    while let Some((sent, first)) = batches.recv().await {
+        let taken = Instant::now();
+        let mut report = SyncReport::default();
+        report.queued.push((ms_between(sent, taken), first.len()));
         let mut done = first;
         let mut n = 1;
         while n < MAX_BATCHES_PER_COMMIT {
             match batches.try_recv() {
-                Ok(more) => {
+                Ok((sent, more)) => {
+                    report.queued.push((ms_between(sent, taken), more.len()));
                     done.extend(more);
                     n += 1;
                 }
@@ -102,9 +115,15 @@ pub async fn run_sync_stage(
                 snapshot_due = true;
             }
         }
+        let before = log.stats();
         let result = result.and_then(|()| log.commit());
+        let after = log.stats();
+        if after.fsyncs > before.fsyncs {
+            report.fsync_ms = Some((after.fsync_nanos - before.fsync_nanos) / 1_000_000);
+        }
+        report.flush_ms = ms_between(taken, Instant::now());
         let msg = match result {
-            Ok(()) => CoreMsg::Durable(done),
+            Ok(()) => CoreMsg::Durable(done, report),
             Err(e) => CoreMsg::LogFailed(e.to_string()),
         };
         if core.send(msg).await.is_err() {

@@ -178,6 +178,15 @@ impl SessionTracker {
         self.sessions.iter().map(|(&id, s)| (id, s.timeout_ms))
     }
 
+    /// When a session's bucket falls due (tracker clock), unless it is
+    /// unknown or already closing.
+    pub fn expires_at(&self, id: SessionId) -> Option<u64> {
+        self.sessions
+            .get(&id)
+            .filter(|s| !s.closing)
+            .map(|s| s.expires_at_ms)
+    }
+
     /// Expiry buckets in time order, for the `dump` four-letter word.
     pub fn buckets(&self) -> impl Iterator<Item = (u64, &HashSet<SessionId>)> {
         self.buckets.iter().map(|(&at, ids)| (at, ids))

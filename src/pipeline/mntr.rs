@@ -1,0 +1,616 @@
+//! `mntr`: the key set and order of Debian's Java ZooKeeper 3.8.0 running
+//! standalone (captured in `compat-tests/fourletter/java-3.8.0/mntr.txt`),
+//! with FerroKeeper's own values.
+//!
+//! ZooKeeper prints `zk_version` and `zk_server_state`, then its metrics
+//! registry: gauges, gauge sets, counters, counter sets, basic summaries
+//! (`avg_/min_/max_/cnt_/sum_`), summaries with percentiles (plus
+//! `p50_/p95_/p99_/p999_`), basic summary sets, summary sets — each group in
+//! `ConcurrentHashMap` order, which the arrays below reproduce verbatim.
+//! Keys that only exist at run time (per namespace) are ordered with
+//! [`concurrent_hash_map_order`].
+//!
+//! Every key is kept. Each one is either measured (M) or a constant that is
+//! true of FerroKeeper (C), because the event it counts cannot happen here or
+//! the machinery it times does not exist here (a summary with no samples
+//! prints 0s, as ZooKeeper's does):
+//!
+//! | key | | FerroKeeper's value |
+//! |---|---|---|
+//! | version, server_state | M | version line; always `standalone` |
+//! | ephemerals_count, znode_count, watch_count, approximate_data_size, global_sessions | M | the tree, watch table and session tracker |
+//! | num_alive_connections | M | client connections, plus the one asking (ZooKeeper counts it too) |
+//! | avg/min/max_latency | M | every request's latency, from the read off the socket to the reply |
+//! | outstanding_requests | M | requests in the core's FIFO, not yet answered |
+//! | packets_sent / packets_received | M | replies, notifications, connect responses / requests, connects, 4lw words |
+//! | last/min/max_client_response_size | M | size of each reply and notification (header + body); -1 before the first |
+//! | auth_failed_count | M | failed addauth |
+//! | open/max_file_descriptor_count | M | entries of /proc/self/fd; soft "Max open files" of /proc/self/limits |
+//! | uptime | M | ms since the server started |
+//! | local_sessions | C 0 | no local sessions (standalone, all sessions are global) |
+//! | connection_drop_probability | C 0.0 | no connection throttle, nothing is dropped on purpose |
+//! | outstanding_tls_handshake, non_mtls_remote/local_conn_count | C 0 | no TLS port |
+//! | quota_{count,bytes}_{limit,usage}_per_namespace (gauge sets) | M | from the /zookeeper/quota subtree, as `QuotaMetricsUtils` reads it |
+//! | watch_bytes, response_bytes | M | bytes of notifications / of replies (header + body) |
+//! | bytes_received_count | M | bytes read: requests and connects with their length prefix, 4 per 4lw word |
+//! | connection_request_count, connection_revalidate_count | M | ConnectRequests; those re-attaching a session |
+//! | connection_drop_count | M | connections the client ended (EOF or read error) rather than the server |
+//! | prep_processor_request_queued | M | requests that entered prep: every request but addauth, and ConnectRequests that create a session |
+//! | outstanding_changes_queued / _removed | M | change records added in prep / dropped once applied |
+//! | sync_processor_request_queued | M | txns handed to the sync stage (reads never go there, unlike ZooKeeper's SyncRequestProcessor) |
+//! | stale_sessions_expired | M | sessions expired by the session tracker |
+//! | proposal_count, commit_count, diff_count, snap_count, looking_count, revalidate_count, learner_proposal/commit_received_count, quit_leading_due_to_disloyal_voter, ensemble_auth_success/fail/skip, request_commit_queued, requests_not_forwarded_to_commit_processor, skip_learner_request_to_next_processor_count | C 0 | quorum only; FerroKeeper is standalone |
+//! | throttled_ops, stale_requests, stale_requests_dropped, stale_replies, request_throttle_wait_count | C 0 | no request throttler |
+//! | large_requests_rejected | C 0 | no large-request limit (frames over jute.maxbuffer close the connection, which ZooKeeper does not count here either) |
+//! | connection_rejected | C 0 | no connection throttle (maxClientCnxns refusals are not counted here by ZooKeeper either) |
+//! | sessionless_connections_expired | C 0 | connections without a session are not timed out |
+//! | cnxn_closed_without_zk_server_running, unsuccessful_handshake, tls_handshake_exceeded, insecure_admin_count | C 0 | Netty/TLS/AdminServer only |
+//! | dead_watchers_queued/cleared, add_dead_watcher_stall_time | C 0 | watches of a closed connection are removed at once; no dead-watcher cleaner |
+//! | response_packet_cache_hits/misses, response_packet_get_children_cache_hits/misses | C 0 | no serialized-response cache |
+//! | digest_mismatches_count | M | digest comparisons at recovery that disagreed (no quorum, so none later) |
+//! | unrecoverable_error_count | C 0 | a failing txn log stops the server instead |
+//! | node_{created,deleted,changed,children}_watch_count | M | watchers triggered per event that triggered any (a delete samples once, data and child watchers together) |
+//! | prep_processor_queue_size / prep_processor_queue_time_ms | M | messages still in the core's inbox when a request is taken / ms a request waited there |
+//! | prep_process_time, close_session_prep_time | M | ms in prep per request / per closeSession |
+//! | readlatency, updatelatency | M | latency of requests answered without / through a txn |
+//! | propagation_latency | M | wall-clock ms from a txn's header time to its application |
+//! | sync_processor_batch_size, sync_processor_queue_flush_time_ms | M | txns per group commit; ms per group commit (append + commit) |
+//! | sync_processor_queue_size, sync_processor_queue_time_ms, sync_process_time, sync_processor_queue_and_flush_time_ms | M | per txn: txns still queued behind it when its group was taken, ms its batch waited, ms of its group commit, both together |
+//! | fsynctime | M | ms per txn log fsync (none with the in-memory log or forceSync=no) |
+//! | snapshottime, dbinittime, startup_snap_load_time, startup_txns_loaded, startup_txns_load_time | M | snapshot durations; recovery at start (no samples when nothing is persisted) |
+//! | proposal_process_time | C no samples | ZooKeeper times prep's hand-off to a separate processor thread; FerroKeeper's prep queues the txn in the same step |
+//! | request_throttle_queue_time_ms | C no samples | no request throttler |
+//! | connection_token_deficit | C no samples | no connection throttle |
+//! | session_queues_drained, requests_in_session_queue, pending_session_queue_size, reads_after_write_in_session_queue, reads_issued_from_session_queue, read/write/commit_commit_proc_req_queued, read/write_commit_proc_issued, concurrent_request_processing_in_commit_processor, time_waiting_empty_pool_in_commit_processor_read_ms, write_batch_time_in_commit_processor, commit_process_time, read/write_commitproc_time_ms, local/server_write_committed_time_ms, read/write_final_proc_time_ms | C no samples | CommitProcessor, which standalone servers do not run (ZooKeeper's are 0 too) |
+//! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, quorum_ack_latency, proposal_latency, proposal_ack_creation_latency, commit_propagation_latency, om_proposal/commit_process_time_ms | C no samples | quorum only |
+//! | netty_queued_buffer_capacity | C no samples | Netty only |
+//! | jvm_pause_time_ms | C no samples | no JVM, no GC pauses |
+//! | dead_watchers_cleaner_latency | C no samples | no dead-watcher cleaner |
+//! | read_per_namespace, write_per_namespace (summary sets) | M | bytes per read/write by top-level znode, as `DataTree.updateReadStat`/`updateWriteStat` count them |
+//! | quota_exceeded_error_per_namespace (counter set) | C no keys | hard quotas are not enforced, so none is ever exceeded |
+//! | learner_handler_qp_size/time_ms, ack_latency (summary sets) | C no keys | quorum only |
+
+use std::fmt::Write as _;
+
+use super::core::Core;
+use super::metrics::{PercentileSummary, Summary};
+use crate::admin::java_fmt::{concurrent_hash_map_order, java_double};
+use crate::admin::VERSION_LINE;
+use crate::tree::{DataTree, StatsTrack, LIMIT_NODE, QUOTA_ZOOKEEPER, STAT_NODE};
+
+const GAUGES: [&str; 24] = [
+    "ephemerals_count",
+    "num_alive_connections",
+    "avg_latency",
+    "outstanding_requests",
+    "znode_count",
+    "global_sessions",
+    "non_mtls_remote_conn_count",
+    "last_client_response_size",
+    "packets_sent",
+    "packets_received",
+    "max_client_response_size",
+    "connection_drop_probability",
+    "watch_count",
+    "auth_failed_count",
+    "min_latency",
+    "max_file_descriptor_count",
+    "approximate_data_size",
+    "open_file_descriptor_count",
+    "local_sessions",
+    "uptime",
+    "max_latency",
+    "outstanding_tls_handshake",
+    "min_client_response_size",
+    "non_mtls_local_conn_count",
+];
+const COUNTERS: [&str; 47] = [
+    "proposal_count",
+    "watch_bytes",
+    "outstanding_changes_removed",
+    "throttled_ops",
+    "stale_requests_dropped",
+    "large_requests_rejected",
+    "insecure_admin_count",
+    "connection_rejected",
+    "cnxn_closed_without_zk_server_running",
+    "sessionless_connections_expired",
+    "looking_count",
+    "dead_watchers_queued",
+    "stale_requests",
+    "connection_drop_count",
+    "learner_proposal_received_count",
+    "digest_mismatches_count",
+    "dead_watchers_cleared",
+    "response_packet_cache_hits",
+    "bytes_received_count",
+    "add_dead_watcher_stall_time",
+    "request_throttle_wait_count",
+    "requests_not_forwarded_to_commit_processor",
+    "response_packet_cache_misses",
+    "ensemble_auth_success",
+    "prep_processor_request_queued",
+    "learner_commit_received_count",
+    "stale_replies",
+    "connection_request_count",
+    "response_bytes",
+    "ensemble_auth_fail",
+    "diff_count",
+    "response_packet_get_children_cache_misses",
+    "connection_revalidate_count",
+    "quit_leading_due_to_disloyal_voter",
+    "snap_count",
+    "unrecoverable_error_count",
+    "unsuccessful_handshake",
+    "commit_count",
+    "stale_sessions_expired",
+    "response_packet_get_children_cache_hits",
+    "sync_processor_request_queued",
+    "outstanding_changes_queued",
+    "request_commit_queued",
+    "ensemble_auth_skip",
+    "skip_learner_request_to_next_processor_count",
+    "tls_handshake_exceeded",
+    "revalidate_count",
+];
+const BASIC_SUMMARIES: [&str; 41] = [
+    "socket_closing_time",
+    "proposal_process_time",
+    "leader_unavailable_time",
+    "node_created_watch_count",
+    "session_queues_drained",
+    "write_commit_proc_req_queued",
+    "connection_token_deficit",
+    "read_commit_proc_req_queued",
+    "node_deleted_watch_count",
+    "startup_txns_load_time",
+    "sync_processor_queue_size",
+    "follower_sync_time",
+    "prep_processor_queue_size",
+    "fsynctime",
+    "inflight_snap_count",
+    "reads_issued_from_session_queue",
+    "learner_request_processor_queue_size",
+    "snapshottime",
+    "unavailable_time",
+    "startup_txns_loaded",
+    "reads_after_write_in_session_queue",
+    "requests_in_session_queue",
+    "write_commit_proc_issued",
+    "prep_process_time",
+    "pending_session_queue_size",
+    "time_waiting_empty_pool_in_commit_processor_read_ms",
+    "commit_process_time",
+    "dbinittime",
+    "inflight_diff_count",
+    "netty_queued_buffer_capacity",
+    "election_time",
+    "commit_commit_proc_req_queued",
+    "sync_processor_batch_size",
+    "node_children_watch_count",
+    "write_batch_time_in_commit_processor",
+    "read_commit_proc_issued",
+    "concurrent_request_processing_in_commit_processor",
+    "observer_sync_time",
+    "node_changed_watch_count",
+    "sync_process_time",
+    "startup_snap_load_time",
+];
+const SUMMARIES: [&str; 23] = [
+    "prep_processor_queue_time_ms",
+    "jvm_pause_time_ms",
+    "close_session_prep_time",
+    "read_commitproc_time_ms",
+    "updatelatency",
+    "local_write_committed_time_ms",
+    "request_throttle_queue_time_ms",
+    "readlatency",
+    "quorum_ack_latency",
+    "om_commit_process_time_ms",
+    "read_final_proc_time_ms",
+    "commit_propagation_latency",
+    "dead_watchers_cleaner_latency",
+    "write_final_proc_time_ms",
+    "proposal_ack_creation_latency",
+    "proposal_latency",
+    "om_proposal_process_time_ms",
+    "sync_processor_queue_and_flush_time_ms",
+    "propagation_latency",
+    "server_write_committed_time_ms",
+    "sync_processor_queue_time_ms",
+    "sync_processor_queue_flush_time_ms",
+    "write_commitproc_time_ms",
+];
+
+/// A gauge's value: Java prints integers as they are and other numbers
+/// with `Double.toString`.
+enum Value {
+    Int(i64),
+    Double(f64),
+}
+
+impl Core {
+    /// The `mntr` reply. `asking` is 1 when a client connection asked (it
+    /// counts as alive, as in ZooKeeper).
+    pub(super) fn render_mntr(&self, asking: usize) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        line(&mut out, "version", VERSION_LINE);
+        line(&mut out, "server_state", "standalone");
+        for key in GAUGES {
+            match self.gauge(key, asking) {
+                Value::Int(v) => line(&mut out, key, v),
+                Value::Double(v) => line(&mut out, key, java_double(v)),
+            }
+        }
+        for (set, values) in quota_gauge_sets(&self.tree) {
+            for (ns, v) in values {
+                line(&mut out, &format!("{ns}_{set}"), v);
+            }
+        }
+        for key in COUNTERS {
+            line(&mut out, key, self.counter(key));
+        }
+        let empty = Summary::default();
+        for key in BASIC_SUMMARIES {
+            summary_lines(&mut out, key, self.basic_summary(key).unwrap_or(&empty));
+        }
+        let empty = PercentileSummary::default();
+        for key in SUMMARIES {
+            let s = self.summary(key).unwrap_or(&empty);
+            summary_lines(&mut out, key, &s.summary);
+            let [p50, p95, p99, p999] = s.percentiles();
+            for (p, v) in [("p50", p50), ("p95", p95), ("p99", p99), ("p999", p999)] {
+                line(&mut out, &format!("{p}_{key}"), v);
+            }
+        }
+        for (set, name) in [
+            (&self.metrics.read_per_namespace, "read_per_namespace"),
+            (&self.metrics.write_per_namespace, "write_per_namespace"),
+        ] {
+            let mut keys: Vec<&str> = set.iter().map(|(k, _)| k).collect();
+            concurrent_hash_map_order(&mut keys);
+            for ns in keys {
+                if let Some((_, s)) = set.iter().find(|(k, _)| *k == ns) {
+                    summary_lines(&mut out, &format!("{ns}_{name}"), s);
+                }
+            }
+        }
+        out
+    }
+
+    fn gauge(&self, key: &str, asking: usize) -> Value {
+        let s = &self.stats;
+        let v = match key {
+            "ephemerals_count" => self.tree.ephemerals_count() as i64,
+            "num_alive_connections" => (self.conns.len() + asking) as i64,
+            "avg_latency" => return Value::Double(s.latency.avg()),
+            "outstanding_requests" => self.fifo.len() as i64,
+            "znode_count" => self.tree.node_count() as i64,
+            "global_sessions" => self.sessions.len() as i64,
+            "last_client_response_size" => s.client_response.last,
+            "packets_sent" => s.packets_sent as i64,
+            "packets_received" => s.packets_received as i64,
+            "max_client_response_size" => s.client_response.max,
+            "connection_drop_probability" => return Value::Double(0.0),
+            "watch_count" => self.watches.watch_count() as i64,
+            "auth_failed_count" => s.auth_failed as i64,
+            "min_latency" => s.latency.min() as i64,
+            "max_file_descriptor_count" => max_file_descriptors(),
+            "approximate_data_size" => self.tree.approximate_data_size(),
+            "open_file_descriptor_count" => open_file_descriptors(),
+            "uptime" => self.started.elapsed().as_millis() as i64,
+            "max_latency" => s.latency.max() as i64,
+            "min_client_response_size" => s.client_response.min,
+            // local_sessions, outstanding_tls_handshake, non_mtls_*: see the table
+            _ => 0,
+        };
+        Value::Int(v)
+    }
+
+    fn counter(&self, key: &str) -> u64 {
+        let m = &self.metrics;
+        match key {
+            "watch_bytes" => m.watch_bytes,
+            "digest_mismatches_count" => m.digest_mismatches_count,
+            "outstanding_changes_removed" => self.changes.removed_count,
+            "connection_drop_count" => m.connection_drop_count,
+            "bytes_received_count" => m.bytes_received,
+            "prep_processor_request_queued" => m.prep_processor_request_queued,
+            "connection_request_count" => m.connection_request_count,
+            "response_bytes" => m.response_bytes,
+            "connection_revalidate_count" => m.connection_revalidate_count,
+            "stale_sessions_expired" => m.stale_sessions_expired,
+            "sync_processor_request_queued" => m.sync_processor_request_queued,
+            "outstanding_changes_queued" => self.changes.queued_count,
+            // every other counter counts what cannot happen here: see the table
+            _ => 0,
+        }
+    }
+
+    fn basic_summary(&self, key: &str) -> Option<&Summary> {
+        let m = &self.metrics;
+        Some(match key {
+            "node_created_watch_count" => &m.node_created_watch_count,
+            "node_deleted_watch_count" => &m.node_deleted_watch_count,
+            "node_changed_watch_count" => &m.node_changed_watch_count,
+            "node_children_watch_count" => &m.node_children_watch_count,
+            "prep_processor_queue_size" => &m.prep_processor_queue_size,
+            "prep_process_time" => &m.prep_process_time,
+            "sync_processor_queue_size" => &m.sync_processor_queue_size,
+            "sync_process_time" => &m.sync_process_time,
+            "sync_processor_batch_size" => &m.sync_processor_batch_size,
+            "fsynctime" => &m.fsynctime,
+            "snapshottime" => &m.snapshottime,
+            "dbinittime" => &m.dbinittime,
+            "startup_snap_load_time" => &m.startup_snap_load_time,
+            "startup_txns_load_time" => &m.startup_txns_load_time,
+            "startup_txns_loaded" => &m.startup_txns_loaded,
+            // no samples: see the table
+            _ => return None,
+        })
+    }
+
+    fn summary(&self, key: &str) -> Option<&PercentileSummary> {
+        let m = &self.metrics;
+        Some(match key {
+            "prep_processor_queue_time_ms" => &m.prep_processor_queue_time_ms,
+            "close_session_prep_time" => &m.close_session_prep_time,
+            "updatelatency" => &m.updatelatency,
+            "readlatency" => &m.readlatency,
+            "propagation_latency" => &m.propagation_latency,
+            "sync_processor_queue_and_flush_time_ms" => &m.sync_processor_queue_and_flush_time_ms,
+            "sync_processor_queue_time_ms" => &m.sync_processor_queue_time_ms,
+            "sync_processor_queue_flush_time_ms" => &m.sync_processor_queue_flush_time_ms,
+            // no samples: see the table
+            _ => return None,
+        })
+    }
+}
+
+fn line(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "zk_{key}\t{value}");
+}
+
+/// `AvgMinMaxCounter.values()`.
+fn summary_lines(out: &mut String, key: &str, s: &Summary) {
+    line(out, &format!("avg_{key}"), java_double(s.avg()));
+    line(out, &format!("min_{key}"), s.min());
+    line(out, &format!("max_{key}"), s.max());
+    line(out, &format!("cnt_{key}"), s.count());
+    line(out, &format!("sum_{key}"), s.total());
+}
+
+/// The four quota gauge sets in the order ZooKeeper's registry prints them,
+/// each as (namespace, value) in map order (`QuotaMetricsUtils`): leaves
+/// under /zookeeper/quota named zookeeper_limits give the limits (the hard
+/// limit if set, else the soft one), leaves named zookeeper_stats the usage,
+/// summed per top-level namespace.
+fn quota_gauge_sets(tree: &DataTree) -> [(&'static str, Vec<(String, i64)>); 4] {
+    let mut count_limit: Vec<(String, i64)> = Vec::new();
+    let mut bytes_limit: Vec<(String, i64)> = Vec::new();
+    let mut count_usage: Vec<(String, i64)> = Vec::new();
+    let mut bytes_usage: Vec<(String, i64)> = Vec::new();
+    let add =
+        |v: &mut Vec<(String, i64)>, ns: &str, n: i64| match v.iter_mut().find(|(k, _)| k == ns) {
+            Some(e) => e.1 += n,
+            None => v.push((ns.to_string(), n)),
+        };
+    let mut stack: Vec<String> = vec![QUOTA_ZOOKEEPER.to_string()];
+    while let Some(path) = stack.pop() {
+        let Some(id) = tree.lookup(&path) else {
+            continue;
+        };
+        if tree.num_children(id) > 0 {
+            for name in tree.child_names(id) {
+                stack.push(format!("{path}/{name}"));
+            }
+            continue;
+        }
+        let is_limit = path.ends_with(&format!("/{LIMIT_NODE}"));
+        let is_stat = path.ends_with(&format!("/{STAT_NODE}"));
+        if !is_limit && !is_stat {
+            continue;
+        }
+        // `Quotas.trimQuotaPath`, then `PathUtils.getTopNamespace`.
+        let trimmed = &path[QUOTA_ZOOKEEPER.len()..];
+        let Some(ns) = trimmed.split('/').nth(1) else {
+            continue;
+        };
+        let Some(data) = tree.node_data(id) else {
+            continue;
+        };
+        let Ok(st) = StatsTrack::parse(data) else {
+            continue;
+        };
+        let hard_or = |hard: i64, soft: i64| if hard > -1 { hard } else { soft };
+        if is_limit {
+            add(
+                &mut count_limit,
+                ns,
+                hard_or(st.count_hard_limit(), st.count()),
+            );
+            add(
+                &mut bytes_limit,
+                ns,
+                hard_or(st.byte_hard_limit(), st.bytes()),
+            );
+        } else {
+            add(&mut count_usage, ns, st.count());
+            add(&mut bytes_usage, ns, st.bytes());
+        }
+    }
+    let mut sets = [
+        ("quota_bytes_limit_per_namespace", bytes_limit),
+        ("quota_count_usage_per_namespace", count_usage),
+        ("quota_count_limit_per_namespace", count_limit),
+        ("quota_bytes_usage_per_namespace", bytes_usage),
+    ];
+    for (_, values) in sets.iter_mut() {
+        let mut names: Vec<String> = values.iter().map(|(k, _)| k.clone()).collect();
+        concurrent_hash_map_order(&mut names);
+        let mut ordered = Vec::with_capacity(values.len());
+        for n in names {
+            if let Some(e) = values.iter().find(|(k, _)| *k == n) {
+                ordered.push(e.clone());
+            }
+        }
+        *values = ordered;
+    }
+    sets
+}
+
+/// Entries of /proc/self/fd (`UnixOperatingSystemMXBean.getOpenFileDescriptorCount`).
+fn open_file_descriptors() -> i64 {
+    std::fs::read_dir("/proc/self/fd").map_or(-1, |d| d.count() as i64)
+}
+
+/// The soft limit on open files (`getMaxFileDescriptorCount`).
+fn max_file_descriptors() -> i64 {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return -1;
+    };
+    limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map_or(-1, |soft| match soft {
+            "unlimited" => i64::MAX,
+            n => n.parse().unwrap_or(-1),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{CoreConfig, ServerInfo};
+
+    const JAVA_MNTR: &str = include_str!("../../compat-tests/fourletter/java-3.8.0/mntr.txt");
+
+    fn core() -> Core {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        Core::new(CoreConfig::default(), ServerInfo::default(), tx)
+    }
+
+    /// Keys but those naming a namespace (they depend on the data).
+    fn static_keys(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.split('\t').next())
+            .filter(|k| !k.ends_with("_per_namespace"))
+            .collect()
+    }
+
+    #[test]
+    fn keys_and_order_are_those_of_java_3_8_0() {
+        let ours = core().render_mntr(1);
+        assert_eq!(static_keys(&ours), static_keys(JAVA_MNTR));
+        assert!(ours.ends_with('\n'));
+    }
+
+    #[test]
+    fn every_measured_metric_reaches_its_key() {
+        let mut c = core();
+        let m = &mut c.metrics;
+        for n in [
+            &mut m.bytes_received,
+            &mut m.response_bytes,
+            &mut m.watch_bytes,
+            &mut m.connection_request_count,
+            &mut m.connection_revalidate_count,
+            &mut m.connection_drop_count,
+            &mut m.prep_processor_request_queued,
+            &mut m.sync_processor_request_queued,
+            &mut m.stale_sessions_expired,
+            &mut m.digest_mismatches_count,
+        ] {
+            *n = 7;
+        }
+        for s in [
+            &mut m.node_created_watch_count,
+            &mut m.node_deleted_watch_count,
+            &mut m.node_changed_watch_count,
+            &mut m.node_children_watch_count,
+            &mut m.prep_processor_queue_size,
+            &mut m.prep_process_time,
+            &mut m.sync_processor_queue_size,
+            &mut m.sync_process_time,
+            &mut m.sync_processor_batch_size,
+            &mut m.fsynctime,
+            &mut m.snapshottime,
+            &mut m.dbinittime,
+            &mut m.startup_snap_load_time,
+            &mut m.startup_txns_load_time,
+            &mut m.startup_txns_loaded,
+        ] {
+            s.add(7);
+        }
+        for s in [
+            &mut m.readlatency,
+            &mut m.updatelatency,
+            &mut m.propagation_latency,
+            &mut m.prep_processor_queue_time_ms,
+            &mut m.close_session_prep_time,
+            &mut m.sync_processor_queue_time_ms,
+            &mut m.sync_processor_queue_flush_time_ms,
+            &mut m.sync_processor_queue_and_flush_time_ms,
+        ] {
+            s.add(7);
+        }
+        c.changes.queued_count = 7;
+        c.changes.removed_count = 7;
+        let out = c.render_mntr(1);
+        let sevens: Vec<&str> = out
+            .lines()
+            .filter(|l| l.ends_with("\t7") || l.ends_with("\t7.0"))
+            .filter_map(|l| l.split('\t').next())
+            .filter(|k| {
+                !["zk_p50_", "zk_p95_", "zk_p99_", "zk_p999_"]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            })
+            .collect();
+        // 12 counters; 23 summaries × avg, min, max, sum (cnt is 1)
+        assert_eq!(sevens.len(), 12 + 23 * 4, "{sevens:#?}");
+    }
+
+    #[test]
+    fn hash_map_order_reproduces_the_java_gauge_order() {
+        // registration order of ZooKeeperServer.registerMetrics
+        let mut keys = vec![
+            "avg_latency",
+            "max_latency",
+            "min_latency",
+            "packets_received",
+            "packets_sent",
+            "num_alive_connections",
+            "outstanding_requests",
+            "uptime",
+            "znode_count",
+            "watch_count",
+            "ephemerals_count",
+            "approximate_data_size",
+            "global_sessions",
+            "local_sessions",
+            "open_file_descriptor_count",
+            "max_file_descriptor_count",
+            "connection_drop_probability",
+            "last_client_response_size",
+            "max_client_response_size",
+            "min_client_response_size",
+            "outstanding_tls_handshake",
+            "auth_failed_count",
+            "non_mtls_remote_conn_count",
+            "non_mtls_local_conn_count",
+        ];
+        concurrent_hash_map_order(&mut keys);
+        assert_eq!(keys, GAUGES);
+        let mut sets = vec![
+            "quota_count_limit_per_namespace",
+            "quota_bytes_limit_per_namespace",
+            "quota_count_usage_per_namespace",
+            "quota_bytes_usage_per_namespace",
+        ];
+        concurrent_hash_map_order(&mut sets);
+        let printed = quota_gauge_sets(&core().tree).map(|(name, _)| name);
+        assert_eq!(sets, printed);
+    }
+}
