@@ -14,5 +14,6 @@ pub mod persist;
 pub mod pipeline;
 pub mod server;
 pub mod session;
+pub mod tools;
 pub mod tree;
 pub mod watch;

@@ -19,45 +19,31 @@ struct Args {
     #[arg(long = "config", value_name = "FILE", conflicts_with = "config")]
     config_flag: Option<PathBuf>,
     #[command(subcommand)]
-    tool: Option<Tool>,
+    tool: Option<ferrokeeper::tools::Tool>,
 }
 
-/// Offline tools for a data directory (the server need not run).
-#[derive(clap::Subcommand, Debug)]
-enum Tool {
-    /// Deletes old snapshots and txn logs, keeping the newest COUNT
-    /// snapshots and the logs they need (zkCleanup.sh / PurgeTxnLog).
-    Purge {
-        /// dataLogDir (the directory holding version-2/log.*).
-        data_log_dir: PathBuf,
-        /// dataDir (version-2/snapshot.*); defaults to dataLogDir.
-        snap_dir: Option<PathBuf>,
-        /// Snapshots to keep, at least 3.
-        #[arg(short = 'n', long = "count", default_value_t = 3)]
-        count: usize,
-    },
-}
-
-fn init_logging() {
+/// Logging for the server (stdout, `info` unless FERROKEEPER_LOG says
+/// otherwise) or for a tool (stderr, errors only: the tools report what they
+/// find themselves).
+fn init_logging(for_tool: bool) {
+    let default = if for_tool { "error" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERROKEEPER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if for_tool {
+        builder.with_writer(std::io::stderr).init();
+    } else {
+        builder.init();
+    }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging();
+    init_logging(args.tool.is_some());
     if let Some(tool) = args.tool {
-        return match ferrokeeper_tools::run(tool) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ferrokeeper: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return ExitCode::from(ferrokeeper::tools::run(tool));
     }
     let settings = match args.config.or(args.config_flag) {
         None => Settings::standalone_default(),
@@ -142,34 +128,5 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
-    }
-}
-
-mod ferrokeeper_tools {
-    //! The offline subcommands.
-    use super::Tool;
-    use ferrokeeper::persist::{files, purge};
-
-    pub fn run(tool: Tool) -> Result<(), String> {
-        match tool {
-            Tool::Purge {
-                data_log_dir,
-                snap_dir,
-                count,
-            } => {
-                let log_dir = data_log_dir.join(files::VERSION_DIR);
-                let snap_dir = snap_dir.unwrap_or(data_log_dir).join(files::VERSION_DIR);
-                let snaps = ferrokeeper::persist::valid_snapshots_newest_first(&snap_dir)
-                    .map_err(|e| e.to_string())?;
-                let purged =
-                    purge::purge(&log_dir, &snap_dir, &snaps, count).map_err(|e| e.to_string())?;
-                println!(
-                    "removed {} snapshot(s) and {} log file(s)",
-                    purged.snapshots.len(),
-                    purged.logs.len()
-                );
-                Ok(())
-            }
-        }
     }
 }

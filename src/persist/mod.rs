@@ -6,6 +6,7 @@
 //! same way.
 
 pub mod files;
+pub mod inspect;
 mod memory;
 pub mod purge;
 pub mod snapshot;

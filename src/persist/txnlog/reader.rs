@@ -431,6 +431,12 @@ impl TxnLogIterator {
         self.previous_zxid
     }
 
+    /// The file being read: right after [`Iterator::next`] yields an entry,
+    /// the file that entry is in. `None` between files and once ended.
+    pub fn current_file(&self) -> Option<&Path> {
+        self.cursor.as_ref().map(|c| c.path.as_path())
+    }
+
     /// Opens the next file and checks its header: `None` when there are no
     /// more files, else the step the header amounts to (a bad header, or
     /// `Continue` to read entries).
