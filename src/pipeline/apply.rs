@@ -95,7 +95,7 @@ impl Core {
     pub(super) fn apply_txn(
         &mut self,
         header: &TxnHeader,
-        body: &TxnBody,
+        body: &mut TxnBody,
         events: &mut Vec<TreeEvent>,
     ) -> ApplyOutcome {
         let out = self.apply_body(header, body, events);
@@ -120,10 +120,12 @@ impl Core {
         }
     }
 
+    /// Data payloads move out of `body` into the tree (they are not needed
+    /// after the txn is logged), so a write's data is never copied here.
     fn apply_body(
         &mut self,
         header: &TxnHeader,
-        body: &TxnBody,
+        body: &mut TxnBody,
         events: &mut Vec<TreeEvent>,
     ) -> ApplyOutcome {
         let mut rc = ApplyOutcome {
@@ -138,7 +140,7 @@ impl Core {
                 self.apply_create(
                     &mut rc,
                     &t.path,
-                    &t.data,
+                    t.data.take(),
                     &t.acl,
                     owner,
                     t.parent_c_version,
@@ -151,7 +153,7 @@ impl Core {
                 self.apply_create(
                     &mut rc,
                     &t.path,
-                    &t.data,
+                    t.data.take(),
                     &t.acl,
                     tree::CONTAINER_EPHEMERAL_OWNER,
                     t.parent_c_version,
@@ -166,7 +168,7 @@ impl Core {
                 self.apply_create(
                     &mut rc,
                     &t.path,
-                    &t.data,
+                    t.data.take(),
                     &t.acl,
                     owner,
                     t.parent_c_version,
@@ -185,7 +187,7 @@ impl Core {
                 rc.path = t.path.clone();
                 match self
                     .tree
-                    .set_data(&t.path, t.data.clone(), t.version, zxid, time)
+                    .set_data(&t.path, t.data.take(), t.version, zxid, time)
                 {
                     Ok(stat) => {
                         let len = t.data.as_ref().map_or(0, Vec::len);
@@ -251,8 +253,8 @@ impl Core {
             TxnBody::Multi(subs) => {
                 let failed = subs.iter().any(|s| matches!(s, TxnBody::Error(_)));
                 let mut post_failed = false;
-                for sub in subs {
-                    let effective;
+                for sub in subs.iter_mut() {
+                    let mut effective;
                     let sub_body = if let TxnBody::Error(_) = sub {
                         post_failed = true;
                         sub
@@ -263,7 +265,7 @@ impl Core {
                             0
                         };
                         effective = TxnBody::Error(jute::txn::ErrorTxn { err: ec });
-                        &effective
+                        &mut effective
                     } else {
                         sub
                     };
@@ -296,7 +298,7 @@ impl Core {
         &mut self,
         rc: &mut ApplyOutcome,
         path: &str,
-        data: &Option<Vec<u8>>,
+        data: Option<Vec<u8>>,
         acl: &[jute::data::ACL],
         owner: i64,
         parent_cversion: i32,
@@ -306,9 +308,10 @@ impl Core {
     ) {
         rc.path = path.to_string();
         let acl_ref = self.acls.convert_acls(acl);
+        let data_len = data.as_ref().map_or(0, Vec::len);
         match self.tree.create_node(
             path,
-            data.clone(),
+            data,
             AclRef(acl_ref),
             owner,
             parent_cversion,
@@ -316,8 +319,7 @@ impl Core {
             time,
         ) {
             Ok(id) => {
-                self.metrics
-                    .write_stat(path, data.as_ref().map_or(0, Vec::len));
+                self.metrics.write_stat(path, data_len);
                 rc.stat = Some(to_wire_stat(self.tree.node_stat(id)));
                 events.push(TreeEvent::Created {
                     path: path.to_string(),

@@ -6,7 +6,11 @@
 //! [`ChangeRecord`] per path it touches (ZooKeeper's `outstandingChanges`).
 //! Final drops the records once the txn that made them is applied.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+// foldhash (hashbrown's default): much cheaper than SipHash on path keys,
+// and still seeded per process against crafted collisions.
+use hashbrown::HashMap;
 
 use jute::data::ACL;
 

@@ -8,7 +8,11 @@
 //! each pass's txns as one batch and applies them when they come back
 //! durable.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+// foldhash (hashbrown's default): much cheaper than SipHash on path keys,
+// and still seeded per process against crafted collisions.
+use hashbrown::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -196,6 +200,8 @@ pub struct Core {
     pub(super) last_assigned_zxid: i64,
     pub(super) last_applied_zxid: i64,
     pub(super) fifo: VecDeque<Pending>,
+    /// See [`PassClock`].
+    pub(super) clock: PassClock,
     pub(super) durable: VecDeque<LoggedTxn>,
     pub(super) to_sync: Vec<LoggedTxn>,
     pub(super) sync_tx: mpsc::UnboundedSender<(Instant, Vec<LoggedTxn>)>,
@@ -222,6 +228,16 @@ pub struct Core {
 
 /// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
 pub(super) const DEFAULT_TRACE_MASK: i64 = 2 | 16 | 32 | 256;
+
+/// The clocks as read at the start of a pass of the core's loop.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PassClock {
+    pub instant: Instant,
+    /// ms since the core started (session expiry).
+    pub mono_ms: u64,
+    /// ms since the epoch (txn times).
+    pub wall_ms: i64,
+}
 
 /// Most messages handled in one pass before txns are handed to sync and
 /// replies flushed; bounds the latency a burst can add.
@@ -270,6 +286,11 @@ impl Core {
             to_sync: Vec::new(),
             sync_tx,
             started: Instant::now(),
+            clock: PassClock {
+                instant: Instant::now(),
+                mono_ms: 0,
+                wall_ms: wall_ms(),
+            },
             stats: ServerStats::default(),
             next_container_check_ms,
             info,
@@ -307,9 +328,9 @@ impl Core {
 
     /// Applies one logged txn during recovery — the same apply as for live
     /// requests, with nobody to answer and no watches to fire.
-    pub fn replay(&mut self, txn: &LoggedTxn) {
+    pub fn replay(&mut self, mut txn: LoggedTxn) {
         let mut events = Vec::new();
-        let _ = self.apply_txn(&txn.header, &txn.body, &mut events);
+        let _ = self.apply_txn(&txn.header, &mut txn.body, &mut events);
         self.last_assigned_zxid = self.last_assigned_zxid.max(txn.header.zxid);
     }
 
@@ -319,8 +340,22 @@ impl Core {
     }
 
     /// Milliseconds since the core started: the clock for session expiry.
+    /// Milliseconds since the core started, as of this pass of its loop.
     pub(super) fn now_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+        self.clock.mono_ms
+    }
+
+    /// Reads the clocks once for a whole pass of the loop: every request
+    /// handled in the pass shares these instants (session touches, txn
+    /// times, queue and latency figures in ms), instead of several clock
+    /// reads per request.
+    fn tick_clock(&mut self) {
+        let instant = Instant::now();
+        self.clock = PassClock {
+            instant,
+            mono_ms: instant.saturating_duration_since(self.started).as_millis() as u64,
+            wall_ms: wall_ms(),
+        };
     }
 
     fn next_deadline_ms(&self) -> u64 {
@@ -341,6 +376,7 @@ impl Core {
                 biased;
                 msg = rx.recv() => {
                     let Some(msg) = msg else { break };
+                    self.tick_clock();
                     if !self.handle(msg, rx.len()) { break; }
                     for _ in 1..MAX_MSGS_PER_PASS {
                         match rx.try_recv() {
@@ -349,7 +385,10 @@ impl Core {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(deadline.into()) => self.on_timer(),
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    self.tick_clock();
+                    self.on_timer();
+                }
                 // A snapshot in progress: write a chunk when no request waits.
                 _ = std::future::ready(()), if snapshot_work => {}
             }
@@ -412,10 +451,10 @@ impl Core {
     fn submit_internal_close(&mut self, session: SessionId) {
         let zxid = self.next_zxid();
         let body = self.prep_write(
-            &ClientOp::CloseSession,
+            &mut ClientOp::CloseSession,
             &Requester { session, auth: &[] },
             zxid,
-            wall_ms(),
+            self.clock.wall_ms,
         );
         // prep_close_session cannot fail; an expired session is closing already.
         let body = body.unwrap_or_else(|e| TxnBody::Error(ErrorTxn { err: e as i32 }));
@@ -502,7 +541,7 @@ impl Core {
             client_id: session,
             cxid,
             zxid,
-            time: wall_ms(),
+            time: self.clock.wall_ms,
             type_: body.op_code() as i32,
         };
         self.to_sync.push(LoggedTxn { header, body });
@@ -666,15 +705,16 @@ impl Core {
             self.prep_request(conn_id, xid, op, session, now, received);
             return;
         }
-        let prep_start = Instant::now();
+        let prep_start = self.clock.instant;
         let m = &mut self.metrics;
         m.prep_processor_request_queued += 1;
         m.prep_processor_queue_size.add(queued as u64);
         m.prep_processor_queue_time_ms
             .add(prep_start.saturating_duration_since(received).as_millis() as u64);
         self.prep_request(conn_id, xid, op, session, now, received);
-        let prep_ms = prep_start.elapsed().as_millis() as u64;
-        self.metrics.prep_process_time.add(prep_ms);
+        // Time within prep is below the clock's per-pass resolution: every
+        // request of a pass starts and ends prep at the pass's instant.
+        self.metrics.prep_process_time.add(0);
     }
 
     /// Prep for one request of an established session: answered at once
@@ -718,7 +758,6 @@ impl Core {
             }
             op if op.is_write() || matches!(op, ClientOp::Malformed(_)) => {
                 let closing = matches!(op, ClientOp::CloseSession);
-                let prep_start = Instant::now();
                 let request_op = match &op {
                     ClientOp::Malformed(code) => *code,
                     ClientOp::Create { op, .. } => *op as i32,
@@ -740,7 +779,8 @@ impl Core {
                     session,
                     auth: &auth,
                 };
-                let body = match self.prep_write(&op, &who, zxid, wall_ms()) {
+                let mut op = op;
+                let body = match self.prep_write(&mut op, &who, zxid, self.clock.wall_ms) {
                     Ok(body) => body,
                     Err(e) => TxnBody::Error(ErrorTxn { err: e as i32 }),
                 };
@@ -757,9 +797,8 @@ impl Core {
                     },
                 );
                 if closing {
-                    self.metrics
-                        .close_session_prep_time
-                        .add(prep_start.elapsed().as_millis() as u64);
+                    // See prep_process_time: below the per-pass clock.
+                    self.metrics.close_session_prep_time.add(0);
                 }
             }
             op => self.fifo.push_back(Pending::Read {

@@ -36,7 +36,8 @@ impl Core {
                     self.metrics.propagation_latency.add(propagation as u64);
                 }
                 let mut events = Vec::new();
-                let outcome = self.apply_txn(&txn.header, &txn.body, &mut events);
+                let mut txn = txn;
+                let outcome = self.apply_txn(&txn.header, &mut txn.body, &mut events);
                 self.deliver_events(&events);
                 self.answer_txn(origin, &txn, outcome);
             }
@@ -211,7 +212,7 @@ impl Core {
         at: std::time::Instant,
         write: bool,
     ) {
-        let latency = at.elapsed().as_millis() as u64;
+        let latency = self.clock.instant.saturating_duration_since(at).as_millis() as u64;
         self.stats.latency.add(latency);
         if write {
             self.metrics.updatelatency.add(latency);

@@ -51,7 +51,7 @@
 //! | unrecoverable_error_count | C 0 | a failing txn log stops the server instead |
 //! | node_{created,deleted,changed,children}_watch_count | M | watchers triggered per event that triggered any (a delete samples once, data and child watchers together) |
 //! | prep_processor_queue_size / prep_processor_queue_time_ms | M | messages still in the core's inbox when a request is taken / ms a request waited there |
-//! | prep_process_time, close_session_prep_time | M | ms in prep per request / per closeSession |
+//! | prep_process_time, close_session_prep_time | M | ms in prep per request / per closeSession, read once per pass of the core loop: prep takes microseconds, so 0 |
 //! | readlatency, updatelatency | M | latency of requests answered without / through a txn |
 //! | propagation_latency | M | wall-clock ms from a txn's header time to its application |
 //! | sync_processor_batch_size, sync_processor_queue_flush_time_ms | M | txns per group commit; ms per group commit (append + commit) |

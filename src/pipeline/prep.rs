@@ -8,7 +8,7 @@
 use jute::consts::{CreateMode, ErrorCode, OpCode, Perms};
 use jute::data::{Id, ACL};
 use jute::multi::MultiOp;
-use jute::proto::{CreateRequest, CreateTTLRequest};
+use jute::proto::CreateRequest;
 use jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTTLTxn,
     CreateTxn, DeleteTxn, ErrorTxn, SetACLTxn, SetDataTxn,
@@ -138,21 +138,31 @@ impl Core {
     /// `Err` means the caller logs an `ErrorTxn` with that code instead.
     pub(super) fn prep_write(
         &mut self,
-        op: &ClientOp,
+        op: &mut ClientOp,
         who: &Requester<'_>,
         zxid: i64,
         time: i64,
     ) -> PrepResult<TxnBody> {
+        // The request's data moves into the txn: a write's payload is copied
+        // once, off the wire, and never again.
         match op {
             ClientOp::Create { op, req } => self.prep_create(*op, req, None, who, zxid, time),
             ClientOp::CreateTtl(req) => {
-                let as_create = CreateRequest {
+                let mut as_create = CreateRequest {
                     path: req.path.clone(),
-                    data: req.data.clone(),
+                    data: req.data.take(),
                     acl: req.acl.clone(),
                     flags: req.flags,
                 };
-                self.prep_create(OpCode::CreateTTL, &as_create, Some(req), who, zxid, time)
+                let ttl = req.ttl;
+                self.prep_create(
+                    OpCode::CreateTTL,
+                    &mut as_create,
+                    Some(ttl),
+                    who,
+                    zxid,
+                    time,
+                )
             }
             ClientOp::Delete(req) => {
                 self.check_session(who.session)?;
@@ -196,7 +206,7 @@ impl Core {
                 self.changes.add(node);
                 Ok(TxnBody::SetData(SetDataTxn {
                     path: req.path.clone(),
-                    data: req.data.clone(),
+                    data: req.data.take(),
                     version,
                 }))
             }
@@ -241,13 +251,13 @@ impl Core {
     fn prep_create(
         &mut self,
         op: OpCode,
-        req: &CreateRequest,
-        ttl_req: Option<&CreateTTLRequest>,
+        req: &mut CreateRequest,
+        ttl: Option<i64>,
         who: &Requester<'_>,
         zxid: i64,
         time: i64,
     ) -> PrepResult<TxnBody> {
-        let ttl = ttl_req.map_or(-1, |r| r.ttl);
+        let ttl = ttl.unwrap_or(-1);
         let mode = CreateMode::from_flag(req.flags).ok_or(ErrorCode::BadArguments)?;
         // validateCreateRequest
         if mode.is_ttl() && !self.cfg.extended_types_enabled {
@@ -290,13 +300,13 @@ impl Core {
         let body = match op {
             OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
                 path: path.clone(),
-                data: req.data.clone(),
+                data: req.data.take(),
                 acl: acl.clone(),
                 parent_c_version: new_cversion,
             }),
             OpCode::CreateTTL => TxnBody::CreateTtl(CreateTTLTxn {
                 path: path.clone(),
-                data: req.data.clone(),
+                data: req.data.take(),
                 acl: acl.clone(),
                 parent_c_version: new_cversion,
                 ttl,
@@ -304,7 +314,7 @@ impl Core {
             _ => {
                 let txn = CreateTxn {
                     path: path.clone(),
-                    data: req.data.clone(),
+                    data: req.data.take(),
                     acl: acl.clone(),
                     ephemeral: mode.is_ephemeral(),
                     parent_c_version: new_cversion,
@@ -361,12 +371,12 @@ impl Core {
                 }));
                 continue;
             }
-            let client_op = multi_op_to_client_op(op);
+            let mut client_op = multi_op_to_client_op(op);
             if let ClientOp::Malformed(_) = client_op {
                 self.changes.rollback(zxid, saved);
                 return Err(ErrorCode::MarshallingError);
             }
-            match self.prep_write(&client_op, who, zxid, time) {
+            match self.prep_write(&mut client_op, who, zxid, time) {
                 Ok(body) => subs.push(body),
                 Err(code) => {
                     failed = true;

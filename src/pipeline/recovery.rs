@@ -134,7 +134,7 @@ impl Core {
         for entry in it.by_ref() {
             let entry = entry.map_err(io_err)?;
             let zxid = entry.header.zxid;
-            self.replay(&LoggedTxn {
+            self.replay(LoggedTxn {
                 header: entry.header,
                 body: entry.body,
             });

@@ -6,7 +6,6 @@
 //! both tables; we do the same. ZooKeeper's ordering is hash order; ours is
 //! sorted, which is a valid hash order and keeps tests and diffs stable.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -81,7 +80,7 @@ impl WatchManager {
         WatchesSummary {
             num_connections: by_watcher.len(),
             num_paths: self.data.by_path().len(),
-            total_watches: by_watcher.values().map(HashSet::len).sum(),
+            total_watches: by_watcher.values().map(|s| s.len()).sum(),
         }
     }
 

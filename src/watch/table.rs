@@ -5,7 +5,9 @@
 //! the `match` arms on [`WatchSemantics`], so the 3.8 and 3.9 rules can be read
 //! side by side.
 
-use std::collections::{HashMap, HashSet};
+// foldhash (hashbrown's default): much cheaper than SipHash on path keys,
+// and still seeded per process against crafted collisions.
+use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{EventType, WatchSemantics, WatcherId};
