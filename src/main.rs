@@ -18,6 +18,13 @@ struct Args {
     /// The same, as a flag.
     #[arg(long = "config", value_name = "FILE", conflicts_with = "config")]
     config_flag: Option<PathBuf>,
+    /// Start even if the txn log is damaged before its end: keep the txns
+    /// before the damage, cut the file there and set later log files aside
+    /// (renamed corrupt-log.*). Without it such damage stops the start.
+    /// Acknowledged writes after the damage are lost: run `ferrokeeper
+    /// check` first.
+    #[arg(long)]
+    truncate_corrupt_log: bool,
     #[command(subcommand)]
     tool: Option<ferrokeeper::tools::Tool>,
 }
@@ -78,6 +85,12 @@ fn main() -> ExitCode {
             }
         }
     };
+    let mut settings = settings;
+    if args.truncate_corrupt_log {
+        if let Some(p) = settings.persist.as_mut() {
+            p.truncate_corrupt_log = true;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

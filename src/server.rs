@@ -211,6 +211,7 @@ impl Settings {
             compression: cfg.snapshot_compression,
             trust_empty_snapshot: cfg.snapshot_trust_empty,
             autocreate: cfg.data_dir_autocreate,
+            truncate_corrupt_log: false,
         };
         Ok(Settings {
             persist: Some(persist),

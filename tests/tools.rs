@@ -619,6 +619,7 @@ fn a_server_written_data_dir_checks_clean() {
         compression: SnapshotCompression::Gzip,
         trust_empty_snapshot: false,
         autocreate: true,
+        truncate_corrupt_log: false,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -689,4 +690,94 @@ fn a_server_written_data_dir_checks_clean() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("  compression = gz\n"), "{}", out.all());
     assert!(out.stdout.contains("----\n/app\n"), "{}", out.all());
+}
+
+/// A zoo.cfg serving `dir` on a free loopback port; returns (cfg path, port).
+fn server_cfg(dir: &Path) -> (PathBuf, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let cfg = dir.join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n",
+            dir.display()
+        ),
+    )
+    .expect("write zoo.cfg");
+    (cfg, port)
+}
+
+/// `srvr`'s Zxid line once the server answers; `None` if it never does
+/// within the bound.
+fn served_zxid(port: u16, bound: Duration) -> Option<String> {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + bound;
+    while std::time::Instant::now() < deadline {
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let mut out = String::new();
+            if c.write_all(b"srvr").is_ok() && c.read_to_string(&mut out).is_ok() {
+                if let Some(z) = out.lines().find_map(|l| l.strip_prefix("Zxid: ")) {
+                    return Some(z.to_string());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50)); // polling a port with a deadline
+    }
+    None
+}
+
+#[test]
+fn damage_mid_log_stops_the_start_unless_the_operator_asks_to_truncate() {
+    let tmp = build();
+    let v2 = v2(&tmp);
+    // Recovery starts from snapshot 0x14 and replays log.15, log.1f, log.24.
+    for s in ["snapshot.1e", "snapshot.23"] {
+        std::fs::remove_file(v2.join(s)).expect("remove snapshot");
+    }
+    let log = v2.join("log.1f");
+    let mut bytes = std::fs::read(&log).expect("read");
+    let offsets = entry_offsets(&bytes);
+    let at = offsets[1]; // the entry of zxid 0x20
+    let len = i32::from_be_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]);
+    bytes[at + 12 + len as usize / 2] ^= 0x40;
+    std::fs::write(&log, &bytes).expect("write");
+    let (cfg, port) = server_cfg(tmp.path());
+
+    // Refused: the start stops, naming the file and the offset.
+    let out = ferrokeeper(&[s(&cfg)]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let want = format!("txn log {} at offset {at}", log.display());
+    assert!(out.stderr.contains(&want), "{want}\n{}", out.all());
+    assert_eq!(
+        std::fs::read(&log).expect("read"),
+        bytes,
+        "a refused start changed the log"
+    );
+
+    // Asked for: everything before the damage is served; the rest is set aside.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokeeper"))
+        .args(["--truncate-corrupt-log", s(&cfg)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ferrokeeper");
+    let zxid = served_zxid(port, Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        zxid.as_deref(),
+        Some("0x1f"),
+        "served zxid after truncation"
+    );
+    assert_eq!(
+        std::fs::metadata(&log).expect("stat").len(),
+        at as u64,
+        "log.1f cut at the damage"
+    );
+    let files = names(&v2);
+    assert!(files.contains(&"corrupt-log.24".to_string()), "{files:?}");
+    assert!(!files.contains(&"log.24".to_string()), "{files:?}");
 }

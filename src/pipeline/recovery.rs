@@ -32,6 +32,11 @@ pub struct PersistSettings {
     pub trust_empty_snapshot: bool,
     /// `zookeeper.datadir.autocreate` (on unless disabled).
     pub autocreate: bool,
+    /// The operator's override (`ferrokeeper --truncate-corrupt-log`): on
+    /// damage in the middle of the log, keep what precedes it instead of
+    /// refusing to start. Everything after the damage is set aside, not
+    /// deleted, and the loss is logged.
+    pub truncate_corrupt_log: bool,
 }
 
 /// What recovery found, for the start-up log.
@@ -131,8 +136,25 @@ impl Core {
         let t_logs = std::time::Instant::now();
         let mut it = TxnLogIterator::open(&log_dir, snap_zxid, RecoveryMode::TruncateTornTail)
             .map_err(io_err)?;
+        let mut corrupt = None;
         for entry in it.by_ref() {
-            let entry = entry.map_err(io_err)?;
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e)
+                    if p.truncate_corrupt_log
+                        && !matches!(e.kind, txnlog::TxnLogErrorKind::Io(_)) =>
+                {
+                    corrupt = Some(e);
+                    break;
+                }
+                Err(e) => {
+                    return Err(std::io::Error::other(format!(
+                        "{e}; the start is stopped so that nothing after this point is lost \
+                         silently (`ferrokeeper check` shows the damage; \
+                         `ferrokeeper --truncate-corrupt-log` keeps what precedes it)"
+                    )))
+                }
+            };
             let zxid = entry.header.zxid;
             self.replay(LoggedTxn {
                 header: entry.header,
@@ -152,6 +174,7 @@ impl Core {
                 }
             }
         }
+        drop_after_corruption(&log_dir, corrupt, self.last_zxid())?;
         for t in it.superseded_tails() {
             warn!("{t} (a later log file continues after it; skipped as ZooKeeper does)");
         }
@@ -202,4 +225,44 @@ impl Core {
         self.set_snapshot_sink(snapshot::sink_factory(snap_dir, p.compression));
         Ok((log, found))
     }
+}
+
+/// The operator asked to start despite damage at `e`: the damaged file is
+/// cut at the damage, later log files are renamed `corrupt-log.*` (kept for
+/// forensics, invisible to ZooKeeper's and our readers), and the loss is
+/// logged as an error.
+fn drop_after_corruption(
+    log_dir: &Path,
+    e: Option<txnlog::TxnLogError>,
+    last_zxid: i64,
+) -> std::io::Result<()> {
+    let Some(e) = e else { return Ok(()) };
+    tracing::error!(
+        "{e}: truncating the log there on the operator's request; txns after zxid \
+         0x{last_zxid:x} are discarded"
+    );
+    let file = std::fs::OpenOptions::new().write(true).open(&e.file)?;
+    file.set_len(e.offset)?;
+    file.sync_all()?;
+    let damaged_start = txnlog::zxid_from_log_name(
+        e.file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default(),
+    );
+    for f in txnlog::list_log_files(log_dir).map_err(io_err)? {
+        if damaged_start.is_some_and(|d| f.start_zxid > d) {
+            // A new prefix, not a suffix: ZooKeeper (and we) read any
+            // `log.<hex>.*` as a log file.
+            let name = f
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let aside = f.path.with_file_name(format!("corrupt-{name}"));
+            tracing::error!(file = %f.path.display(), to = %aside.display(), "log file after the damage set aside");
+            std::fs::rename(&f.path, &aside)?;
+        }
+    }
+    Ok(())
 }
