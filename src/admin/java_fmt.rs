@@ -97,7 +97,7 @@ pub fn java_date_utc(wall_ms: i64) -> String {
 
 /// Days since 1970-01-01 → (year, month 1-12, day 1-31); Howard Hinnant's
 /// `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -286,27 +286,12 @@ impl Core {
             if self.cfg.auth.check_acl(acl, Perms::READ, &c.auth).is_err() {
                 continue;
             }
-            let ev = WatcherEvent {
-                type_: ty.as_i32(),
-                state: KeeperState::SyncConnected as i32,
-                path: path.to_string(),
-            };
-            let size = c.out.push_reply(
-                &ReplyHeader {
-                    xid: NOTIFICATION_XID,
-                    zxid: -1,
-                    err: 0,
-                },
-                Some(&ev),
-            );
-            c.stats.packets_sent += 1;
-            self.stats.packets_sent += 1;
-            self.stats.client_response.record(size);
-            self.metrics.watch_bytes += size as u64;
+            self.push_event(w.0, ty.as_i32(), path);
         }
     }
 
-    /// Pushes an event to one connection, unfiltered (setWatches replays).
+    /// Pushes an event to one connection, unfiltered here (notify filters
+    /// by ACL first; setWatches replays are never filtered).
     pub(super) fn push_event(&mut self, conn: ConnId, ty: i32, path: &str) {
         if let Some(c) = self.conns.get_mut(&conn) {
             let ev = WatcherEvent {
