@@ -12,6 +12,7 @@
 //! epoch 1, two log files (rolled once). For each txn it prints
 //! `zxid 0x<zxid> <op>`; the last line is `N txns`.
 
+use ferrokeeper::persist::inspect::log::op_name;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -141,25 +142,6 @@ fn scenario() -> Vec<Option<(i64, TxnBody)>> {
             }),
         )),
     ]
-}
-
-/// `Request.op2String`, as ZooKeeper's TxnLogToolkit prints it.
-fn op_name(b: &TxnBody) -> &'static str {
-    match b {
-        TxnBody::Create(_) => "create",
-        TxnBody::Create2(_) => "create2",
-        TxnBody::CreateContainer(_) => "createContainer",
-        TxnBody::CreateTtl(_) => "createTtl",
-        TxnBody::Delete(_) => "delete",
-        TxnBody::DeleteContainer(_) => "deleteContainer",
-        TxnBody::SetData(_) => "setData",
-        TxnBody::SetAcl(_) => "setACL",
-        TxnBody::Check(_) => "check",
-        TxnBody::CreateSession(_) => "createSession",
-        TxnBody::CloseSession(_) => "closeSession",
-        TxnBody::Error(_) => "error",
-        TxnBody::Multi(_) => "multi",
-    }
 }
 
 fn main() -> ExitCode {

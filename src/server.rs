@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+use std::time::Duration;
+
 use tokio::task::JoinHandle;
 
 use crate::net::{self, ConnLimits, Listener};
@@ -110,7 +112,11 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
     };
     if let (Some(p), (retain, hours)) = (&settings.persist, settings.autopurge) {
         if hours > 0 {
-            tokio::spawn(autopurge(p.clone(), retain, hours));
+            tokio::spawn(autopurge(
+                p.clone(),
+                retain,
+                Duration::from_secs(hours * 3600),
+            ));
         }
     }
     let core = pipeline.spawn(log, settings.snap_count);
@@ -240,10 +246,11 @@ impl Settings {
     }
 }
 
-/// ZooKeeper's DatadirCleanupManager: every `hours`, keep the newest
-/// `retain` snapshots and the logs they need.
-async fn autopurge(p: PersistSettings, retain: usize, hours: u64) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(hours * 3600));
+/// ZooKeeper's DatadirCleanupManager: every `period` (purgeInterval hours in
+/// zoo.cfg), keep the newest `retain` snapshots and the logs they need. Runs
+/// until aborted; the first purge is one period after the start.
+pub async fn autopurge(p: PersistSettings, retain: usize, period: Duration) {
+    let mut every = tokio::time::interval(period);
     every.tick().await;
     loop {
         every.tick().await;

@@ -781,3 +781,42 @@ fn damage_mid_log_stops_the_start_unless_the_operator_asks_to_truncate() {
     assert!(files.contains(&"corrupt-log.24".to_string()), "{files:?}");
     assert!(!files.contains(&"log.24".to_string()), "{files:?}");
 }
+
+#[tokio::test]
+async fn autopurge_runs_on_its_interval_and_keeps_what_purge_keeps() {
+    let tmp = build();
+    let v2 = v2(&tmp);
+    let persist = PersistSettings {
+        data_dir: tmp.path().to_path_buf(),
+        data_log_dir: tmp.path().to_path_buf(),
+        log: log_options(),
+        compression: SnapshotCompression::None,
+        trust_empty_snapshot: false,
+        autocreate: false,
+        truncate_corrupt_log: false,
+    };
+    let task = tokio::spawn(ferrokeeper::server::autopurge(
+        persist,
+        3,
+        Duration::from_millis(50),
+    ));
+    // Wait for the purge to happen (bounded), polling the directory.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while names(&v2).contains(&"snapshot.a".to_string()) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    task.abort();
+    assert_eq!(
+        names(&v2),
+        [
+            "log.15",
+            "log.1f",
+            "log.24",
+            "log.b",
+            "snapshot.14",
+            "snapshot.1e",
+            "snapshot.23"
+        ],
+        "the oldest snapshot and the log before log.b purged"
+    );
+}

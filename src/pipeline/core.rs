@@ -770,10 +770,12 @@ impl Core {
                     _ => OpCode::CloseSession as i32,
                 };
                 let zxid = self.next_zxid();
+                // The connection's auth ids are lent to prep, not copied
+                // (prep needs `&mut self`), and returned right after.
                 let auth = self
                     .conns
-                    .get(&conn_id)
-                    .map(|c| c.auth.clone())
+                    .get_mut(&conn_id)
+                    .map(|c| std::mem::take(&mut c.auth))
                     .unwrap_or_default();
                 let who = Requester {
                     session,
@@ -784,6 +786,9 @@ impl Core {
                     Ok(body) => body,
                     Err(e) => TxnBody::Error(ErrorTxn { err: e as i32 }),
                 };
+                if let Some(c) = self.conns.get_mut(&conn_id) {
+                    c.auth = auth;
+                }
                 self.enqueue_txn(
                     session,
                     xid,
