@@ -185,6 +185,7 @@ fn run(data_dir: &std::path::Path) -> std::io::Result<()> {
                 type_: body.op_code() as i32,
             },
             body,
+            digest: None,
         };
         log.append(&txn)?;
         println!("zxid 0x{zxid:x} {}", op_name(&txn.body));

@@ -84,6 +84,7 @@ fn history_txn(z: i64) -> LoggedTxn {
             type_: body.op_code() as i32,
         },
         body,
+        digest: None,
     }
 }
 

@@ -259,6 +259,16 @@ class Server:
             raise ServerError("%s on port %d did not answer srvr" % (self.name, self.port))
         return z
 
+    def digest_mismatches(self):
+        """`zk_digest_mismatches_count` from mntr: txns (and snapshots) whose logged tree
+        digest disagreed with the tree this server built, at load or while serving."""
+        m = re.search(r"^zk_digest_mismatches_count\s+(\d+)\s*$",
+                      four_letter(self.port, "mntr"), re.M)
+        if not m:
+            raise ServerError("%s on port %d did not report zk_digest_mismatches_count"
+                              % (self.name, self.port))
+        return int(m.group(1))
+
     def log_tail(self, n=30):
         try:
             with open(self.log_path, "rb") as f:

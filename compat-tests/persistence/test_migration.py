@@ -98,6 +98,7 @@ def test_migration(settings, testdir, make_server, note, layout):
     owner.ping()  # the session was active just before the stop
     zxid_a = a.zxid()
     assert zxid_a > max(all_zxids(dump_a))
+    assert a.digest_mismatches() == 0, "A disagrees with the digests it logged itself"
     a.stop()
     owner.drop()  # the TCP connection only: the session stays open
     assert_layout(data, logdir)
@@ -160,6 +161,9 @@ def test_migration(settings, testdir, make_server, note, layout):
     close(dumper)
     zxid_b = b.zxid()
     assert zxid_b > z
+    # B replayed A's logs, comparing the tree digest A logged with each txn, then
+    # compared its own on every write.
+    assert b.digest_mismatches() == 0, "B's tree disagrees with the digests in A's logs"
     b.stop()
     assert_layout(data, logdir)
     assert_history(b, zxid_b, "after B")
@@ -171,6 +175,7 @@ def test_migration(settings, testdir, make_server, note, layout):
     dump_a2 = dump_tree(dumper, a2.port)
     close(dumper)
     assert_same_tree(dump_b2, dump_a2, "%s -> %s" % (b.name, a2.name))
+    assert a2.digest_mismatches() == 0, "A2's tree disagrees with the digests in B's logs"
     a2.stop()
     note("%s -> %s -> %s: %d nodes, zxid %#x after A, %#x after B, %d txn logs, %.1f s"
          % (a.kind, b.kind, a2.kind, len(nodes), zxid_a, zxid_b,

@@ -7,7 +7,7 @@
 
 use jute::consts::{ErrorCode, OpCode};
 use jute::data::Stat;
-use jute::txn::TxnHeader;
+use jute::txn::{TxnDigest, TxnHeader};
 
 use super::core::Core;
 use super::txn::TxnBody;
@@ -105,6 +105,42 @@ impl Core {
         self.changes.applied_through(header.zxid);
         self.log_zxid_digest(header.zxid);
         out
+    }
+
+    /// `DataTree.compareDigest`: after a txn is applied, the tree's digest
+    /// must be the one logged with it (prep's precalculation for live
+    /// txns, the writer's for replayed ones). A mismatch means the trees of
+    /// two servers — or prep and final of this one — disagree; like
+    /// ZooKeeper it is counted (`digest_mismatches_count`) and reported, and
+    /// the server goes on.
+    pub(super) fn compare_digest(&mut self, header: &TxnHeader, digest: Option<&TxnDigest>) {
+        let Some(d) = digest else {
+            return;
+        };
+        // A digest of another calculator version cannot be compared.
+        if !self.digest_enabled() || d.version != tree::DIGEST_VERSION {
+            return;
+        }
+        let actual = self.tree.digest();
+        if d.tree_digest != actual {
+            self.metrics.digest_mismatches_count += 1;
+            if !self.digest_mismatch_seen {
+                self.digest_mismatch_seen = true;
+                tracing::error!(
+                    zxid = format_args!("0x{:x}", header.zxid),
+                    txn_type = header.type_,
+                    logged = d.tree_digest,
+                    actual,
+                    "first digest mismatch: the tree after this txn differs from the digest \
+                     logged with it"
+                );
+            } else {
+                tracing::warn!(
+                    zxid = format_args!("0x{:x}", header.zxid),
+                    "digest mismatch"
+                );
+            }
+        }
     }
 
     /// `DataTree.logZxidDigest`: every 128th zxid's tree digest is kept, the

@@ -5,6 +5,11 @@
 //! against the tree *as it will be*, so each prepared txn leaves a
 //! [`ChangeRecord`] per path it touches (ZooKeeper's `outstandingChanges`).
 //! Final drops the records once the txn that made them is applied.
+//!
+//! Each record also carries the node's digest as of that change, and the
+//! queue the tree digest after it: ZooKeeper's `PrecalculatedDigest`. That is
+//! how prep knows the digest the tree will have once a txn is applied, which
+//! the log writes after the txn (`TxnDigest`) and final checks on apply.
 
 use std::collections::VecDeque;
 
@@ -14,7 +19,16 @@ use hashbrown::HashMap;
 
 use jute::data::ACL;
 
-use crate::tree::StatPersisted;
+use crate::tree::{DigestPrefix, StatPersisted};
+
+/// A node's digest as of a change record, and what is needed to recompute
+/// it when only the stat changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeDigest {
+    pub prefix: DigestPrefix,
+    /// `DigestCalculator.calculateDigest` of the node; 0 once deleted.
+    pub value: i64,
+}
 
 /// The state of one path as of a prepared but unapplied txn.
 #[derive(Debug, Clone)]
@@ -25,12 +39,24 @@ pub struct ChangeRecord {
     pub stat: Option<StatPersisted>,
     pub child_count: i32,
     pub acl: Vec<ACL>,
+    /// Set on every record prep adds while digests are enabled; `None` on a
+    /// record read from the tree (its digest is computed when needed).
+    pub digest: Option<NodeDigest>,
+}
+
+/// One queued record: its txn's zxid, its path, and the tree digest once
+/// everything queued up to and including it is applied.
+#[derive(Debug)]
+struct Queued {
+    zxid: i64,
+    path: String,
+    tree_digest: i64,
 }
 
 #[derive(Debug, Default)]
 pub struct OutstandingChanges {
     /// Every record in prepare order; several may name one path.
-    queue: VecDeque<(i64, String)>,
+    queue: VecDeque<Queued>,
     /// The newest record per path.
     by_path: HashMap<String, ChangeRecord>,
     /// Records queued and removed since the last `srst`
@@ -47,22 +73,30 @@ impl OutstandingChanges {
         self.by_path.get(path)
     }
 
-    pub fn add(&mut self, rec: ChangeRecord) {
-        self.queue.push_back((rec.zxid, rec.path.clone()));
+    /// Queues `rec`, after which the tree's digest will be `tree_digest`.
+    pub fn add(&mut self, rec: ChangeRecord, tree_digest: i64) {
+        self.queue.push_back(Queued {
+            zxid: rec.zxid,
+            path: rec.path.clone(),
+            tree_digest,
+        });
         self.queued_count += 1;
         self.by_path.insert(rec.path.clone(), rec);
     }
 
+    /// The tree digest once every queued record is applied; `None` when
+    /// nothing is outstanding (the tree's own digest is then current).
+    pub fn pending_tree_digest(&self) -> Option<i64> {
+        self.queue.back().map(|q| q.tree_digest)
+    }
+
     /// Forgets every record made by txns up to `zxid`, now applied.
     pub fn applied_through(&mut self, zxid: i64) {
-        while let Some((z, _)) = self.queue.front() {
-            if *z > zxid {
-                break;
-            }
-            if let Some((z, path)) = self.queue.pop_front() {
+        while self.queue.front().is_some_and(|q| q.zxid <= zxid) {
+            if let Some(q) = self.queue.pop_front() {
                 self.removed_count += 1;
-                if self.by_path.get(&path).is_some_and(|r| r.zxid == z) {
-                    self.by_path.remove(&path);
+                if self.by_path.get(&q.path).is_some_and(|r| r.zxid == q.zxid) {
+                    self.by_path.remove(&q.path);
                 }
             }
         }
@@ -91,15 +125,12 @@ impl OutstandingChanges {
     /// Undoes the records of a failed multi at `zxid`, restoring earlier
     /// records that are still outstanding.
     pub fn rollback(&mut self, zxid: i64, saved: SavedRecords) {
-        while let Some((z, _)) = self.queue.back() {
-            if *z != zxid {
-                break;
-            }
-            if let Some((_, path)) = self.queue.pop_back() {
-                self.by_path.remove(&path);
+        while self.queue.back().is_some_and(|q| q.zxid == zxid) {
+            if let Some(q) = self.queue.pop_back() {
+                self.by_path.remove(&q.path);
             }
         }
-        let Some(&(first, _)) = self.queue.front() else {
+        let Some(first) = self.queue.front().map(|q| q.zxid) else {
             return;
         };
         for (path, rec) in saved {
@@ -117,7 +148,7 @@ impl OutstandingChanges {
         let mut seen = std::collections::HashSet::new();
         self.queue
             .iter()
-            .filter(move |(_, p)| seen.insert(p.as_str()))
-            .filter_map(|(_, p)| self.by_path.get(p))
+            .filter(move |q| seen.insert(q.path.as_str()))
+            .filter_map(|q| self.by_path.get(&q.path))
     }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use jute::consts::{ErrorCode, OpCode};
 use jute::data::Id;
 use jute::proto::{ConnectRequest, ReplyHeader};
-use jute::txn::{DeleteTxn, ErrorTxn, TxnHeader};
+use jute::txn::{DeleteTxn, ErrorTxn, TxnDigest, TxnHeader};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
@@ -224,6 +224,9 @@ pub struct Core {
     pub(super) trace_mask: i64,
     /// Tree digests of every 128th zxid, the last 1024 (`hash`).
     pub(super) digest_log: VecDeque<(i64, i64)>,
+    /// Whether a digest mismatch was reported in full already (later ones
+    /// are one line each, as in ZooKeeper).
+    pub(super) digest_mismatch_seen: bool,
 }
 
 /// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
@@ -302,6 +305,7 @@ impl Core {
             metrics: Metrics::default(),
             trace_mask: DEFAULT_TRACE_MASK,
             digest_log: VecDeque::new(),
+            digest_mismatch_seen: false,
         }
     }
 
@@ -327,16 +331,34 @@ impl Core {
     }
 
     /// Applies one logged txn during recovery — the same apply as for live
-    /// requests, with nobody to answer and no watches to fire.
-    pub fn replay(&mut self, mut txn: LoggedTxn) {
+    /// requests, with nobody to answer and no watches to fire. The logged
+    /// digest is compared unless `fuzzy`: while replay has not yet passed
+    /// the zxid of the snapshot's digest, the tree is a fuzzy snapshot plus
+    /// part of the log and matches no logged digest (ZooKeeper skips the
+    /// comparison then too).
+    pub fn replay(&mut self, mut txn: LoggedTxn, fuzzy: bool) {
         let mut events = Vec::new();
         let _ = self.apply_txn(&txn.header, &mut txn.body, &mut events);
+        if !fuzzy {
+            self.compare_digest(&txn.header, txn.digest.as_ref());
+        }
         self.last_assigned_zxid = self.last_assigned_zxid.max(txn.header.zxid);
     }
 
     /// The zxid of the last applied txn.
     pub fn last_zxid(&self) -> i64 {
         self.last_applied_zxid
+    }
+
+    /// The tree's digest now (`DataTree.getTreeDigest`).
+    pub fn tree_digest(&self) -> i64 {
+        self.tree.digest()
+    }
+
+    /// Txns (and snapshots) whose logged digest disagreed with the tree
+    /// (`digest_mismatches_count`).
+    pub fn digest_mismatches(&self) -> u64 {
+        self.metrics.digest_mismatches_count
     }
 
     /// Milliseconds since the core started: the clock for session expiry.
@@ -498,20 +520,8 @@ impl Core {
         {
             return Err(ErrorCode::BadVersion);
         }
-        let mut parent = self.record_for(&parent_path)?;
-        parent.zxid = zxid;
-        parent.child_count -= 1;
-        if let Some(s) = parent.stat.as_mut() {
-            s.pzxid = zxid;
-        }
-        self.changes.add(parent);
-        self.changes.add(super::changes::ChangeRecord {
-            zxid,
-            path: path.to_string(),
-            stat: None,
-            child_count: -1,
-            acl: Vec::new(),
-        });
+        let parent = self.record_for(&parent_path)?;
+        self.prep_remove(parent, node, zxid);
         Ok(TxnBody::DeleteContainer(DeleteTxn {
             path: path.to_string(),
         }))
@@ -544,7 +554,18 @@ impl Core {
             time: self.clock.wall_ms,
             type_: body.op_code() as i32,
         };
-        self.to_sync.push(LoggedTxn { header, body });
+        // ZooKeeper gives every txn but an error the tree digest it will
+        // leave behind (`setTxnDigest`).
+        let digest =
+            (self.digest_enabled() && !matches!(body, TxnBody::Error(_))).then(|| TxnDigest {
+                version: crate::tree::DIGEST_VERSION,
+                tree_digest: self.prepared_tree_digest(),
+            });
+        self.to_sync.push(LoggedTxn {
+            header,
+            body,
+            digest,
+        });
         self.metrics.sync_processor_request_queued += 1;
         self.fifo.push_back(Pending::Txn { zxid, origin });
     }

@@ -38,6 +38,7 @@ impl Core {
                 let mut events = Vec::new();
                 let mut txn = txn;
                 let outcome = self.apply_txn(&txn.header, &mut txn.body, &mut events);
+                self.compare_digest(&txn.header, txn.digest.as_ref());
                 self.deliver_events(&events);
                 self.answer_txn(origin, &txn, outcome);
             }

@@ -14,12 +14,12 @@ use jute::txn::{
     CreateTxn, DeleteTxn, ErrorTxn, SetACLTxn, SetDataTxn,
 };
 
-use super::changes::ChangeRecord;
+use super::changes::{ChangeRecord, NodeDigest};
 use super::core::Core;
 use super::request::ClientOp;
 use super::txn::TxnBody;
 use crate::session::SessionId;
-use crate::tree::{self, EphemeralType, StatPersisted};
+use crate::tree::{self, DigestPrefix, EphemeralType, StatPersisted};
 
 /// The client op a multi's sub-op stands for.
 ///
@@ -79,6 +79,16 @@ pub struct Requester<'a> {
 
 type PrepResult<T> = Result<T, ErrorCode>;
 
+/// How a change record moves the tree digest (ZooKeeper's `DigestOpCode`).
+enum DigestChange<'a> {
+    /// A new node holding this data.
+    Add(Option<&'a [u8]>),
+    /// The node's stat changed; its data too when `Some(new data)`.
+    Update(Option<Option<&'a [u8]>>),
+    /// The node is gone; the record carries the node's digest from before.
+    Remove,
+}
+
 fn parent_of(path: &str) -> Option<&str> {
     let slash = path.rfind('/')?;
     if path.contains('\0') {
@@ -110,7 +120,80 @@ impl Core {
             stat: Some(self.tree.node_stat_persisted(id)),
             child_count: self.tree.num_children(id) as i32,
             acl: self.acl_list(self.tree.node_acl(id)),
+            digest: None,
         })
+    }
+
+    /// The tree digest once everything prepared so far is applied
+    /// (`getCurrentTreeDigest`).
+    pub(super) fn prepared_tree_digest(&self) -> i64 {
+        self.changes
+            .pending_tree_digest()
+            .unwrap_or_else(|| self.tree.digest())
+    }
+
+    /// The node digest of `rec` before the change being prepared: the
+    /// record's own when an outstanding change set it, else the tree's node.
+    fn digest_before(&self, rec: &ChangeRecord) -> NodeDigest {
+        if let Some(d) = rec.digest {
+            return d;
+        }
+        match self.tree.lookup(&rec.path) {
+            Some(id) => {
+                let prefix = DigestPrefix::of(&rec.path, self.tree.node_data(id));
+                NodeDigest {
+                    prefix,
+                    value: prefix.with_stat(&self.tree.node_stat_persisted(id)),
+                }
+            }
+            None => NodeDigest {
+                prefix: DigestPrefix::of(&rec.path, None),
+                value: 0,
+            },
+        }
+    }
+
+    /// Queues a change record with its precalculated digest
+    /// (`precalculateDigest` + `addChangeRecord`).
+    fn record_change(&mut self, mut rec: ChangeRecord, change: DigestChange<'_>) {
+        if !self.digest_enabled() {
+            rec.digest = None;
+            self.changes.add(rec, 0);
+            return;
+        }
+        let stat = rec.stat.unwrap_or_default();
+        let (before, after) = match change {
+            DigestChange::Add(data) => {
+                let prefix = DigestPrefix::of(&rec.path, data);
+                let value = prefix.with_stat(&stat);
+                (0, NodeDigest { prefix, value })
+            }
+            DigestChange::Update(new_data) => {
+                let old = self.digest_before(&rec);
+                let prefix = match new_data {
+                    Some(data) => DigestPrefix::of(&rec.path, data),
+                    None => old.prefix,
+                };
+                let value = prefix.with_stat(&stat);
+                (old.value, NodeDigest { prefix, value })
+            }
+            DigestChange::Remove => {
+                let old = self.digest_before(&rec);
+                (
+                    old.value,
+                    NodeDigest {
+                        prefix: old.prefix,
+                        value: 0,
+                    },
+                )
+            }
+        };
+        let tree_digest = self
+            .prepared_tree_digest()
+            .wrapping_sub(before)
+            .wrapping_add(after.value);
+        rec.digest = Some(after);
+        self.changes.add(rec, tree_digest);
     }
 
     fn validate_path(path: &str) -> PrepResult<()> {
@@ -167,7 +250,7 @@ impl Core {
             ClientOp::Delete(req) => {
                 self.check_session(who.session)?;
                 let parent_path = self.parent_for_delete(&req.path)?;
-                let mut parent = self.record_for(&parent_path)?;
+                let parent = self.record_for(&parent_path)?;
                 self.check_acl(&parent.acl, Perms::DELETE, who.auth)?;
                 let node = self.record_for(&req.path)?;
                 let stat = node.stat.as_ref().ok_or(ErrorCode::NoNode)?;
@@ -175,19 +258,7 @@ impl Core {
                 if node.child_count > 0 {
                     return Err(ErrorCode::NotEmpty);
                 }
-                parent.zxid = zxid;
-                parent.child_count -= 1;
-                if let Some(s) = parent.stat.as_mut() {
-                    s.pzxid = zxid;
-                }
-                self.changes.add(parent);
-                self.changes.add(ChangeRecord {
-                    zxid,
-                    path: req.path.clone(),
-                    stat: None,
-                    child_count: -1,
-                    acl: Vec::new(),
-                });
+                self.prep_remove(parent, node, zxid);
                 Ok(TxnBody::Delete(DeleteTxn {
                     path: req.path.clone(),
                 }))
@@ -203,7 +274,7 @@ impl Core {
                 stat.mtime = time;
                 stat.mzxid = zxid;
                 node.zxid = zxid;
-                self.changes.add(node);
+                self.record_change(node, DigestChange::Update(Some(req.data.as_deref())));
                 Ok(TxnBody::SetData(SetDataTxn {
                     path: req.path.clone(),
                     data: req.data.take(),
@@ -222,7 +293,7 @@ impl Core {
                 node.zxid = zxid;
                 // Like ZooKeeper, the record keeps the old ACL: requests
                 // prepared before this txn applies are checked against it.
-                self.changes.add(node);
+                self.record_change(node, DigestChange::Update(None));
                 Ok(TxnBody::SetAcl(SetACLTxn {
                     path: req.path.clone(),
                     acl,
@@ -246,6 +317,28 @@ impl Core {
             ClientOp::Malformed(_) => Err(ErrorCode::MarshallingError),
             _ => Err(ErrorCode::Unimplemented),
         }
+    }
+
+    /// The records of a delete (and a container's deletion): the parent
+    /// loses a child and takes the zxid as pzxid; the node is gone.
+    pub(super) fn prep_remove(&mut self, mut parent: ChangeRecord, node: ChangeRecord, zxid: i64) {
+        parent.zxid = zxid;
+        parent.child_count -= 1;
+        if let Some(s) = parent.stat.as_mut() {
+            s.pzxid = zxid;
+        }
+        self.record_change(parent, DigestChange::Update(None));
+        self.record_change(
+            ChangeRecord {
+                zxid,
+                path: node.path,
+                stat: None,
+                child_count: -1,
+                acl: Vec::new(),
+                digest: node.digest,
+            },
+            DigestChange::Remove,
+        );
     }
 
     fn prep_create(
@@ -297,35 +390,6 @@ impl Core {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion.wrapping_add(1);
-        let body = match op {
-            OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
-                path: path.clone(),
-                data: req.data.take(),
-                acl: acl.clone(),
-                parent_c_version: new_cversion,
-            }),
-            OpCode::CreateTTL => TxnBody::CreateTtl(CreateTTLTxn {
-                path: path.clone(),
-                data: req.data.take(),
-                acl: acl.clone(),
-                parent_c_version: new_cversion,
-                ttl,
-            }),
-            _ => {
-                let txn = CreateTxn {
-                    path: path.clone(),
-                    data: req.data.take(),
-                    acl: acl.clone(),
-                    ephemeral: mode.is_ephemeral(),
-                    parent_c_version: new_cversion,
-                };
-                if op == OpCode::Create2 {
-                    TxnBody::Create2(txn)
-                } else {
-                    TxnBody::Create(txn)
-                }
-            }
-        };
         let ephemeral_owner = if mode.is_container() {
             tree::CONTAINER_EPHEMERAL_OWNER
         } else if mode.is_ttl() {
@@ -341,14 +405,47 @@ impl Core {
             s.cversion = new_cversion;
             s.pzxid = zxid;
         }
-        self.changes.add(parent);
-        self.changes.add(ChangeRecord {
-            zxid,
-            path,
-            stat: Some(StatPersisted::new_for_create(zxid, time, ephemeral_owner)),
-            child_count: 0,
-            acl,
-        });
+        self.record_change(parent, DigestChange::Update(None));
+        self.record_change(
+            ChangeRecord {
+                zxid,
+                path: path.clone(),
+                stat: Some(StatPersisted::new_for_create(zxid, time, ephemeral_owner)),
+                child_count: 0,
+                acl: acl.clone(),
+                digest: None,
+            },
+            DigestChange::Add(req.data.as_deref()),
+        );
+        let body = match op {
+            OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
+                path,
+                data: req.data.take(),
+                acl,
+                parent_c_version: new_cversion,
+            }),
+            OpCode::CreateTTL => TxnBody::CreateTtl(CreateTTLTxn {
+                path,
+                data: req.data.take(),
+                acl,
+                parent_c_version: new_cversion,
+                ttl,
+            }),
+            _ => {
+                let txn = CreateTxn {
+                    path,
+                    data: req.data.take(),
+                    acl,
+                    ephemeral: mode.is_ephemeral(),
+                    parent_c_version: new_cversion,
+                };
+                if op == OpCode::Create2 {
+                    TxnBody::Create2(txn)
+                } else {
+                    TxnBody::Create(txn)
+                }
+            }
+        };
         Ok(body)
     }
 
@@ -402,13 +499,30 @@ impl Core {
             }
         }
         for p in &paths {
-            self.changes.add(ChangeRecord {
-                zxid,
-                path: p.clone(),
-                stat: None,
-                child_count: 0,
-                acl: Vec::new(),
-            });
+            // With digests on, ZooKeeper records each parent's new pzxid (its
+            // child count stays as it was until the txn applies).
+            if self.digest_enabled() {
+                // The root is "" here, as everywhere prep keys records.
+                if let Some(mut parent) = parent_of(p).and_then(|pp| self.record_for(pp).ok()) {
+                    parent.zxid = zxid;
+                    if let Some(s) = parent.stat.as_mut() {
+                        s.pzxid = zxid;
+                    }
+                    self.record_change(parent, DigestChange::Update(None));
+                }
+            }
+            let digest = self.record_for(p).ok().and_then(|r| r.digest);
+            self.record_change(
+                ChangeRecord {
+                    zxid,
+                    path: p.clone(),
+                    stat: None,
+                    child_count: 0,
+                    acl: Vec::new(),
+                    digest,
+                },
+                DigestChange::Remove,
+            );
         }
         self.sessions.set_closing(session);
         TxnBody::CloseSession(CloseSessionTxn {

@@ -156,10 +156,14 @@ impl Core {
                 }
             };
             let zxid = entry.header.zxid;
-            self.replay(LoggedTxn {
-                header: entry.header,
-                body: entry.body,
-            });
+            self.replay(
+                LoggedTxn {
+                    header: entry.header,
+                    body: entry.body,
+                    digest: entry.digest,
+                },
+                pending_digest.is_some(),
+            );
             found.replayed += 1;
             if let Some(d) = pending_digest {
                 if d.zxid == zxid {

@@ -7,7 +7,7 @@
 use jute::consts::OpCode;
 use jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTTLTxn,
-    CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetACLTxn, SetDataTxn, Txn, TxnHeader,
+    CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetACLTxn, SetDataTxn, Txn, TxnDigest, TxnHeader,
 };
 use jute::{JuteError, Record};
 
@@ -154,6 +154,10 @@ impl TxnBody {
 pub struct LoggedTxn {
     pub header: TxnHeader,
     pub body: TxnBody,
+    /// The tree digest once this txn is applied, as prep computed it
+    /// (ZooKeeper 3.6+ logs it after the txn); `None` for error txns and
+    /// when `zookeeper.digest.enabled=false`.
+    pub digest: Option<TxnDigest>,
 }
 
 impl LoggedTxn {

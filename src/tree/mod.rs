@@ -45,7 +45,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-pub use digest::{node_digest, DIGEST_VERSION, ZOOKEEPER_NODE_SUBTREE};
+pub use digest::{node_digest, DigestPrefix, DIGEST_VERSION, ZOOKEEPER_NODE_SUBTREE};
 pub use ephemeral::{
     validate_ttl, EphemeralType, EphemeralTypes, InvalidArgument, CONTAINER_EPHEMERAL_OWNER,
     MAX_EXTENDED_SERVER_ID, MAX_TTL,

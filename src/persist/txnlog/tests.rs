@@ -143,6 +143,7 @@ fn txn(zxid: i64, body: TxnBody) -> LoggedTxn {
             type_: body.op_code() as i32,
         },
         body,
+        digest: None,
     }
 }
 

@@ -374,7 +374,7 @@ impl FileTxnLog {
 
 impl TxnLog for FileTxnLog {
     fn append(&mut self, txn: &LoggedTxn) -> io::Result<()> {
-        self.append_with_digest(&txn.header, &txn.body, None)
+        self.append_with_digest(&txn.header, &txn.body, txn.digest.as_ref())
     }
 
     fn commit(&mut self) -> io::Result<()> {
