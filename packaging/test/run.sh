@@ -12,7 +12,9 @@
 #   4. packaging/systemd/ferrokeeper.service: `systemd-analyze verify`, and
 #      that its RestartPreventExitStatus is the binary's invalid-config code;
 #   5. bin/ferrokeeper-server.sh: every verb (start, start-foreground, stop,
-#      restart, status, print-cmd, version) on a free loopback port.
+#      restart, status, print-cmd, version) on a free loopback port;
+#   6. a Kazoo client across SIGTERM and a restart: same session, ephemeral
+#      kept — for FerroKeeper and for Java ZooKeeper 3.8 (restart_session.py).
 #
 #   packaging/test/run.sh [path/to/ferrokeeper]   (default: target/release/ferrokeeper)
 # Last line: "N passed, M failed"; exit 1 on any failure.
@@ -350,6 +352,29 @@ run frobnicate
 check "bin unknown verb: usage on stderr, exit 2" \
   bash -c "[ $code = 2 ] && grep -q Usage '$WORK/stderr'"
 wait_gone "$pid" || true
+
+# ---------------------------------------------------------------- 6. restart
+# A real client (Kazoo) across SIGTERM + restart on the same port and
+# dataDir: the same session, its ephemeral kept; then the same against
+# Debian's Java ZooKeeper 3.8, the reference (which exits 143 on SIGTERM).
+while read -r line; do
+  case "$line" in
+    "ok   "*) ok "restart: ${line#ok   }" ;;
+    "FAIL "*) bad "restart: ${line#FAIL }" ;;
+  esac
+done < <(timeout 120 python3 "$REPO/packaging/test/restart_session.py" --server fk --fk-bin "$BIN" 2>/dev/null ||
+  echo "FAIL [fk] restart_session.py exited abnormally")
+if [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null; then
+  while read -r line; do
+    case "$line" in
+      "ok   "*) ok "restart: ${line#ok   }" ;;
+      "FAIL "*) bad "restart: ${line#FAIL }" ;;
+    esac
+  done < <(timeout 120 python3 "$REPO/packaging/test/restart_session.py" --server java 2>/dev/null ||
+    echo "FAIL [java] restart_session.py exited abnormally")
+else
+  echo "skip restart against Java ZooKeeper: not installed"
+fi
 
 echo
 echo "$passed passed, $failed failed"

@@ -974,7 +974,7 @@ impl Core {
                 for id in ids {
                     crate::acl::add_auth_id(&mut conn.auth, id);
                 }
-                info!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
+                info!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
                 conn.out.push_reply(
                     &ReplyHeader {
                         xid,
@@ -986,7 +986,7 @@ impl Core {
             }
             Err(_) => {
                 self.stats.auth_failed += 1;
-                warn!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
+                warn!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
                 conn.out.push_reply(
                     &ReplyHeader {
                         xid,
