@@ -505,8 +505,8 @@ impl Core {
         match msg {
             CoreMsg::Connect(c) if self.draining.is_some() => {
                 debug!(client = %c.addr, "refusing session request: shutting down");
-                let _ = c.established.send(false);
                 c.out.close();
+                let _ = c.established.send(false);
             }
             // Not acknowledged, so not lost: the client sees the connection
             // close and retries against the restarted server.
