@@ -171,8 +171,10 @@ fn main() -> ExitCode {
 /// Runs the server until a stop signal (graceful shutdown, exit 0) or a
 /// fatal error (exit 1).
 async fn serve(settings: Settings) -> ExitCode {
-    // Installed before the start: a SIGTERM during recovery is then served
-    // as soon as the server is up, instead of killing it mid-recovery.
+    // Installed before the start, so that a stop during a long recovery
+    // ends the process at once (exit 0): recovery has acknowledged nothing,
+    // and what it leaves half-done is what a crash would (the next start
+    // removes unfinished snapshot files).
     let mut signals = match StopSignals::install() {
         Ok(s) => s,
         Err(e) => {
@@ -183,7 +185,14 @@ async fn serve(settings: Settings) -> ExitCode {
             )
         }
     };
-    let mut running = match server::start_server(settings).await {
+    let started = tokio::select! {
+        started = server::start_server(settings) => started,
+        signal = signals.next() => {
+            info!("received {signal} while starting: exiting before serving");
+            return ExitStatus::Finished.into();
+        }
+    };
+    let mut running = match started {
         Ok(r) => r,
         Err(e) => {
             let status = ExitStatus::for_start_error(&e);
