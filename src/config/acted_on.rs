@@ -30,6 +30,9 @@ pub const ACTED_ON_KEYS: &[&str] = &[
     "preAllocSize",
     "forceSync",
     "globalOutstandingLimit",
+    // server::autopurge (ZooKeeper's DatadirCleanupManager).
+    "autopurge.snapRetainCount",
+    "autopurge.purgeInterval",
 ];
 
 /// Whether `key` is acted on according to [`ACTED_ON_KEYS`].

@@ -51,7 +51,9 @@ fn shipped_sample_parses() {
     assert!(cfg.four_letter_words.is_enabled("ruok"));
     assert!(cfg.four_letter_words.is_enabled("conf"));
     assert!(!cfg.four_letter_words.is_enabled("dump"));
-    assert_eq!(cfg.admin.address, "127.0.0.1");
+    // The AdminServer lines are commented out (defaults).
+    assert!(cfg.admin.enabled);
+    assert_eq!(cfg.admin.address, "0.0.0.0");
     assert_eq!(cfg.admin.port, 8080);
     assert_eq!(cfg.config_file.as_deref(), Some(std::path::Path::new(path)));
     assert!(cfg.initial_config.contains("tickTime=2000"));
@@ -992,13 +994,13 @@ fn tolerated_values_warn() {
 #[test]
 fn ignored_keys_in_file_order() {
     let cfg = parse(
-        "tickTime=2000\ninitLimit=5\ndataDir=/d\nautopurge.purgeInterval=1\nsnapCount=10\nadmin.serverPort=1\n",
+        "tickTime=2000\ninitLimit=5\ndataDir=/d\nsyncLimit=1\nsnapCount=10\nadmin.serverPort=1\n",
     );
     assert_eq!(
         cfg.ignored_keys(),
         vec![
             ("initLimit".to_owned(), 2),
-            ("autopurge.purgeInterval".to_owned(), 4),
+            ("syncLimit".to_owned(), 4),
             ("admin.serverPort".to_owned(), 6)
         ]
     );

@@ -125,6 +125,31 @@ pub enum CoreMsg {
         zxid: i64,
         result: Result<std::path::PathBuf, String>,
     },
+    /// Stop for a restart: see [`Core::begin_shutdown`]. The reply is sent
+    /// once every txn handed to sync is durable, applied and answered.
+    Shutdown(oneshot::Sender<Drained>),
+}
+
+/// What the core hands back when it has drained for a shutdown.
+pub struct Drained {
+    /// The last applied (and durable) zxid.
+    pub last_zxid: i64,
+    /// Sessions left open: they survive the restart, as in ZooKeeper.
+    pub sessions: usize,
+    /// The outboxes of the connections the core closed; the caller may
+    /// wait for their writers to flush the last replies.
+    pub outboxes: Vec<Arc<Outbox>>,
+}
+
+/// Why the core task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreExit {
+    /// A [`CoreMsg::Shutdown`] was served.
+    Shutdown,
+    /// The txn log failed: nothing further could be acknowledged.
+    LogFailed(String),
+    /// Every sender of the inbox went away.
+    InboxClosed,
 }
 
 /// A four-letter word and the connection that sent it.
@@ -227,6 +252,10 @@ pub struct Core {
     /// Whether a digest mismatch was reported in full already (later ones
     /// are one line each, as in ZooKeeper).
     pub(super) digest_mismatch_seen: bool,
+    /// Set by [`CoreMsg::Shutdown`]: who waits for the drain to finish.
+    pub(super) draining: Option<oneshot::Sender<Drained>>,
+    /// Why the loop must end, once set.
+    pub(super) exit: Option<CoreExit>,
 }
 
 /// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
@@ -306,6 +335,8 @@ impl Core {
             trace_mask: DEFAULT_TRACE_MASK,
             digest_log: VecDeque::new(),
             digest_mismatch_seen: false,
+            draining: None,
+            exit: None,
         }
     }
 
@@ -388,8 +419,13 @@ impl Core {
         next
     }
 
-    /// Runs until every sender of `rx` is gone.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>, self_tx: mpsc::Sender<CoreMsg>) {
+    /// Runs until a shutdown has drained, the txn log fails, or every
+    /// sender of `rx` is gone; says which.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<CoreMsg>,
+        self_tx: mpsc::Sender<CoreMsg>,
+    ) -> CoreExit {
         self.self_tx = Some(self_tx);
         loop {
             let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
@@ -397,34 +433,106 @@ impl Core {
             tokio::select! {
                 biased;
                 msg = rx.recv() => {
-                    let Some(msg) = msg else { break };
+                    let Some(msg) = msg else {
+                        self.exit.get_or_insert(CoreExit::InboxClosed);
+                        break;
+                    };
                     self.tick_clock();
-                    if !self.handle(msg, rx.len()) { break; }
+                    self.handle(msg, rx.len());
                     for _ in 1..MAX_MSGS_PER_PASS {
+                        if self.exit.is_some() {
+                            break;
+                        }
                         match rx.try_recv() {
-                            Ok(msg) => if !self.handle(msg, rx.len()) { return; },
+                            Ok(msg) => self.handle(msg, rx.len()),
                             Err(_) => break,
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(deadline.into()) => {
+                // Nothing new is started while draining for a shutdown:
+                // expiry and container checks resume after the restart.
+                _ = tokio::time::sleep_until(deadline.into()), if self.draining.is_none() => {
                     self.tick_clock();
                     self.on_timer();
                 }
                 // A snapshot in progress: write a chunk when no request waits.
                 _ = std::future::ready(()), if snapshot_work => {}
             }
+            if self.exit.is_some() {
+                break;
+            }
             self.advance_snapshot();
             self.flush_to_sync();
             self.run_final();
+            if self.draining.is_some() && self.drained() {
+                self.finish_shutdown();
+                break;
+            }
         }
-        info!("core task stopped");
+        let exit = self.exit.take().unwrap_or(CoreExit::InboxClosed);
+        info!(reason = ?exit, zxid = format_args!("0x{:x}", self.last_applied_zxid), "core task stopped");
+        exit
     }
 
-    /// Returns false when the server must stop. `queued` is how many
-    /// messages still wait in the inbox (`prep_processor_queue_size`).
-    fn handle(&mut self, msg: CoreMsg, queued: usize) -> bool {
+    /// Shutdown, first half (ZooKeeper's `ZooKeeperServer.shutdown` and
+    /// `ServerCnxnFactory.shutdown`): from here on no new session or request
+    /// is taken; what prep already handed to sync is made durable, applied
+    /// and answered. Sessions are not closed — they are in the log and in
+    /// snapshots and survive the restart, as with ZooKeeper; no snapshot is
+    /// taken either (ZooKeeper 3.8 takes none at shutdown, and one at start).
+    fn begin_shutdown(&mut self, done: oneshot::Sender<Drained>) {
+        info!(
+            pending = self.fifo.len(),
+            sessions = self.sessions.len(),
+            "shutting down: draining requests in flight"
+        );
+        self.draining = Some(done);
+    }
+
+    /// Everything handed to sync has come back and been answered.
+    fn drained(&self) -> bool {
+        self.fifo.is_empty() && self.to_sync.is_empty() && self.durable.is_empty()
+    }
+
+    /// Shutdown, second half: close every connection (each writer flushes
+    /// the replies queued for it first) and report. A snapshot still being
+    /// written is abandoned; its temporary file is removed at the next start.
+    fn finish_shutdown(&mut self) {
+        let outboxes: Vec<Arc<Outbox>> = self.conns.values().map(|c| c.out.clone()).collect();
+        for out in &outboxes {
+            out.close();
+        }
+        self.snapshot = None;
+        let drained = Drained {
+            last_zxid: self.last_applied_zxid,
+            sessions: self.sessions.len(),
+            outboxes,
+        };
+        info!(
+            zxid = format_args!("0x{:x}", drained.last_zxid),
+            sessions = drained.sessions,
+            connections = drained.outboxes.len(),
+            "drained: every acknowledged write is durable; closing client connections"
+        );
+        if let Some(done) = self.draining.take() {
+            let _ = done.send(drained);
+        }
+        self.exit = Some(CoreExit::Shutdown);
+    }
+
+    /// Handles one message; sets `self.exit` when the server must stop.
+    /// `queued` is how many messages still wait in the inbox
+    /// (`prep_processor_queue_size`).
+    fn handle(&mut self, msg: CoreMsg, queued: usize) {
         match msg {
+            CoreMsg::Connect(c) if self.draining.is_some() => {
+                debug!(client = %c.addr, "refusing session request: shutting down");
+                c.out.close();
+                let _ = c.established.send(false);
+            }
+            // Not acknowledged, so not lost: the client sees the connection
+            // close and retries against the restarted server.
+            CoreMsg::Request { .. } if self.draining.is_some() => {}
             CoreMsg::Connect(c) => self.on_connect(*c),
             CoreMsg::Request {
                 conn,
@@ -448,19 +556,25 @@ impl Core {
                 self.durable.extend(txns);
             }
             CoreMsg::LogFailed(e) => {
-                error!(error = %e, "txn log failed; stopping so no unlogged write is acknowledged");
-                return false;
+                error!(error = %e, zxid = format_args!("0x{:x}", self.last_applied_zxid),
+                    "txn log failed; stopping so no unlogged write is acknowledged");
+                self.exit = Some(CoreExit::LogFailed(e));
             }
+            CoreMsg::TakeSnapshot if self.draining.is_some() => {}
             CoreMsg::TakeSnapshot => self.start_snapshot(),
             CoreMsg::SnapshotDone { zxid, result } => self.on_snapshot_done(zxid, result),
+            CoreMsg::Shutdown(done) => self.begin_shutdown(done),
         }
-        true
     }
 
     fn on_timer(&mut self) {
         let now = self.now_ms();
         for session in self.sessions.take_expired(now) {
-            info!(session = format_args!("0x{session:x}"), "session expired");
+            let timeout = self.sessions.timeout_ms(session).unwrap_or(0);
+            info!(
+                client = %self.session_client(session),
+                "Expiring session 0x{session:x}, timeout of {timeout}ms exceeded"
+            );
             self.metrics.stale_sessions_expired += 1;
             self.submit_internal_close(session);
         }
@@ -468,6 +582,15 @@ impl Core {
             self.next_container_check_ms = now + self.cfg.container_check_interval_ms.max(1);
             self.check_containers();
         }
+    }
+
+    /// The address of the connection a session is attached to, for logs
+    /// ("-" when it has none).
+    pub(super) fn session_client(&self, session: SessionId) -> String {
+        self.session_conns
+            .get(&session)
+            .and_then(|c| self.conns.get(c))
+            .map_or_else(|| "-".to_string(), |c| c.addr.to_string())
     }
 
     fn submit_internal_close(&mut self, session: SessionId) {
@@ -596,9 +719,11 @@ impl Core {
         self.metrics.connection_request_count += 1;
         if req.last_zxid_seen > self.last_applied_zxid {
             info!(
-                client = %addr,
-                "refusing session request: client has seen zxid 0x{:x}, our last zxid is 0x{:x}",
-                req.last_zxid_seen, self.last_applied_zxid
+                session = format_args!("0x{:x}", req.session_id),
+                "Refusing session request for client {addr} as it has seen zxid 0x{:x} \
+                 our last zxid is 0x{:x} client must try another server",
+                req.last_zxid_seen,
+                self.last_applied_zxid
             );
             let _ = established.send(false);
             out.close();
@@ -658,7 +783,15 @@ impl Core {
                 self.sessions.touch(session, now) == TouchOutcome::Alive
             };
             if !password_ok {
-                warn!(client = %addr, session = format_args!("0x{session:x}"), "incorrect password");
+                warn!(
+                    client = %addr,
+                    "Incorrect password from {addr} for session 0x{session:x}"
+                );
+            } else if !valid {
+                info!(
+                    client = %addr,
+                    "Invalid session 0x{session:x} for client {addr}, probably expired"
+                );
             }
             if valid {
                 if let Some(c) = self.conns.get_mut(&conn) {
@@ -696,7 +829,17 @@ impl Core {
             if c.session != 0 && self.session_conns.get(&c.session) == Some(&conn) {
                 self.session_conns.remove(&c.session);
             }
-            debug!(client = %c.addr, session = format_args!("0x{:x}", c.session), "connection closed");
+            if c.session != 0 {
+                debug!(
+                    "Closed socket connection for client {} which had sessionid 0x{:x}",
+                    c.addr, c.session
+                );
+            } else {
+                debug!(
+                    "Closed socket connection for client {} (no session established for client)",
+                    c.addr
+                );
+            }
         }
     }
 
@@ -852,7 +995,7 @@ impl Core {
                 for id in ids {
                     crate::acl::add_auth_id(&mut conn.auth, id);
                 }
-                info!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
+                info!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
                 conn.out.push_reply(
                     &ReplyHeader {
                         xid,
@@ -864,7 +1007,7 @@ impl Core {
             }
             Err(_) => {
                 self.stats.auth_failed += 1;
-                warn!(session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
+                warn!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
                 conn.out.push_reply(
                     &ReplyHeader {
                         xid,

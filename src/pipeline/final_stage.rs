@@ -93,6 +93,7 @@ impl Core {
                     self.record_response(conn, 0, "SESS", at, true);
                 }
                 self.send_connect_response(conn, true);
+                self.log_established(conn, Some(txn.header.zxid));
                 let _ = established.send(true);
             }
             Origin::Client { conn, xid, op, at } => {
@@ -141,9 +142,11 @@ impl Core {
                     }
                 }
                 if op == OpCode::CloseSession as i32 {
+                    let session = txn.header.client_id;
                     info!(
-                        session = format_args!("0x{:x}", txn.header.client_id),
-                        "session closed by client"
+                        client = %self.session_client(session),
+                        zxid = format_args!("0x{zxid:x}"),
+                        "Closed session 0x{session:x} at the client's request"
                     );
                     self.close_session_conn(txn.header.client_id);
                 }
@@ -166,6 +169,9 @@ impl Core {
         {
             let valid = self.conns.get(&conn).is_some_and(|c| c.session != 0);
             self.send_connect_response(conn, valid);
+            if valid {
+                self.log_established(conn, None);
+            }
             let _ = established.send(valid);
             if !valid {
                 if let Some(c) = self.conns.remove(&conn) {
@@ -197,8 +203,25 @@ impl Core {
                 b.put_u8(0); // readOnly: this server is never read-only
             }
         });
-        if valid {
-            info!(client = %c.addr, session = format_args!("0x{session:x}"), timeout, "session established");
+    }
+
+    /// ZooKeeper's "Established session" line, for a new session (`zxid`:
+    /// its createSession txn) or one that reconnected (`None`).
+    fn log_established(&self, conn: ConnId, zxid: Option<i64>) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let (session, timeout, addr) = (c.session, c.timeout_ms, c.addr);
+        match zxid {
+            Some(zxid) => info!(
+                zxid = format_args!("0x{zxid:x}"),
+                "Established session 0x{session:x} with negotiated timeout {timeout} for client {addr}"
+            ),
+            None => info!(
+                zxid = format_args!("0x{:x}", self.last_applied_zxid),
+                reconnected = true,
+                "Established session 0x{session:x} with negotiated timeout {timeout} for client {addr}"
+            ),
         }
     }
 

@@ -25,7 +25,9 @@ mod stats;
 mod sync;
 pub mod txn;
 
-pub use self::core::{AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreMsg};
+pub use self::core::{
+    AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreExit, CoreMsg, Drained,
+};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use txn::{LoggedTxn, TxnBody};
@@ -82,21 +84,39 @@ impl Pipeline {
     /// Starts the core and sync tasks; returns the core's inbox.
     /// `snap_count` is ZooKeeper's snapCount (0: never snapshot).
     pub fn spawn(self, log: Box<dyn TxnLog>, snap_count: u64) -> mpsc::Sender<CoreMsg> {
+        self.start(log, snap_count).core_tx
+    }
+
+    /// Starts the core and sync tasks and keeps hold of them, for a server
+    /// that must know when they end (shutdown, a failed txn log).
+    pub fn start(self, log: Box<dyn TxnLog>, snap_count: u64) -> PipelineTasks {
         let Pipeline {
             core,
             core_tx,
             core_rx,
             sync_rx,
         } = self;
-        tokio::spawn(sync::run_sync_stage(
+        let sync = tokio::spawn(sync::run_sync_stage(
             log,
             sync_rx,
             core_tx.clone(),
             snap_count,
         ));
-        tokio::spawn(core.run(core_rx, core_tx.clone()));
-        core_tx
+        let core = tokio::spawn(core.run(core_rx, core_tx.clone()));
+        PipelineTasks {
+            core_tx,
+            core,
+            sync,
+        }
     }
+}
+
+/// A running pipeline. The sync task ends (closing the txn log) once the
+/// core task has ended and dropped its side of the channel between them.
+pub struct PipelineTasks {
+    pub core_tx: mpsc::Sender<CoreMsg>,
+    pub core: tokio::task::JoinHandle<CoreExit>,
+    pub sync: tokio::task::JoinHandle<()>,
 }
 
 /// Starts a pipeline with nothing recovered.
