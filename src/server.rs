@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::net::{self, ConnLimits, Listener};
+use crate::net::{self, ConnLimits, Listener, ServerLoad};
 use crate::persist::{MemTxnLog, TxnLog};
 use crate::pipeline::{CoreConfig, PersistSettings, Pipeline, ServerInfo};
 use tracing::{info, warn};
@@ -67,6 +67,8 @@ impl Settings {
 /// A started server.
 pub struct RunningServer {
     pub local_addr: SocketAddr,
+    /// Requests in process and what the connection limits did.
+    pub load: std::sync::Arc<ServerLoad>,
     accept: JoinHandle<()>,
 }
 
@@ -120,8 +122,17 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
         }
     }
     let core = pipeline.spawn(log, settings.snap_count);
-    let accept = tokio::spawn(net::serve(listener, core, settings.limits.clone()));
-    Ok(RunningServer { local_addr, accept })
+    let limits = settings.limits.clone();
+    let load = std::sync::Arc::new(ServerLoad::new(
+        limits.global_outstanding_limit,
+        limits.request_throttle.clone(),
+    ));
+    let accept = tokio::spawn(net::serve(listener, core, limits, load.clone()));
+    Ok(RunningServer {
+        local_addr,
+        load,
+        accept,
+    })
 }
 
 /// Why a configuration cannot be served.
@@ -179,10 +190,7 @@ impl Settings {
             digest_enabled: cfg.digest_enabled,
             server_id: 1,
         };
-        let limits = ConnLimits {
-            max_frame: cfg.jute_max_buffer as usize,
-            max_client_cnxns: cfg.max_client_cnxns.max(0) as u32,
-        };
+        let limits = ConnLimits::from_config(cfg);
         let mut words: Vec<String> = cfg
             .four_letter_words
             .enabled()
