@@ -30,6 +30,10 @@ use super::load::ServerLoad;
 /// Default bound on a connection's queued reply bytes.
 pub const DEFAULT_OUTBOX_LIMIT: usize = 1 << 20;
 
+/// Replies a fresh connection may have outstanding before any reply has
+/// shown how large its replies are.
+const INITIAL_REPLIES_GUESS: usize = 16;
+
 /// xid of watch notifications: pushed by the server, not answers.
 const NOTIFICATION_XID: i32 = -1;
 
@@ -84,7 +88,8 @@ impl Outbox {
                 limit: limit.max(1),
                 pending: AtomicUsize::new(0),
                 outstanding: AtomicUsize::new(0),
-                reply_hint: AtomicUsize::new(0),
+                // Until replies show their size, assume the outbox takes 16.
+                reply_hint: AtomicUsize::new(limit.max(1) / INITIAL_REPLIES_GUESS),
                 reader_paused: AtomicBool::new(false),
                 reader_wake: Notify::new(),
             },
@@ -120,14 +125,20 @@ impl Outbox {
     /// A reply to a request (any xid but the notifications' -1) ends that
     /// request's time in process, as `ServerCnxn.sendResponse` does.
     pub fn push_reply(&self, header: &ReplyHeader, body: Option<&dyn ErasedRecord>) -> usize {
+        let is_answer = header.xid != NOTIFICATION_XID;
+        // Counted as finished before the reply can reach the client, so a
+        // client that has its answer never sees it still in process.
+        if is_answer {
+            self.answered();
+        }
         let len = self.push_frame(|buf| {
             header.serialize(buf);
             if let Some(b) = body {
                 b.serialize_erased(buf);
             }
         });
-        if header.xid != NOTIFICATION_XID {
-            self.answered(len + 4);
+        if is_answer {
+            self.note_reply_size(len + 4);
         }
         len
     }
@@ -190,12 +201,9 @@ impl Outbox {
         self.flow.outstanding.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// One request answered with a reply of `bytes`.
-    fn answered(&self, bytes: usize) {
+    /// One request answered.
+    fn answered(&self) {
         let f = &self.flow;
-        let hint = f.reply_hint.load(Ordering::Relaxed);
-        f.reply_hint
-            .store(bytes.max(hint - hint / 8), Ordering::Relaxed);
         // Never below zero: requests already settled by `settle` are not
         // counted twice.
         let took = f
@@ -204,6 +212,15 @@ impl Outbox {
         if took.is_ok() {
             f.load.finished(1);
         }
+    }
+
+    /// A reply of `bytes` was queued: the size estimate follows it, and a
+    /// paused reader re-checks.
+    fn note_reply_size(&self, bytes: usize) {
+        let f = &self.flow;
+        let hint = f.reply_hint.load(Ordering::Relaxed);
+        f.reply_hint
+            .store(bytes.max(hint - hint / 8), Ordering::Relaxed);
         self.wake_reader();
     }
 
@@ -338,7 +355,8 @@ mod tests {
         let body = vec![7u8; body_len];
         o.push_frame(|b| b.put_slice(&body));
         if xid != NOTIFICATION_XID {
-            o.answered(body_len + 4);
+            o.answered();
+            o.note_reply_size(body_len + 4);
         }
     }
 
@@ -375,6 +393,17 @@ mod tests {
         o.settle();
         assert_eq!(o.outstanding(), 0);
         assert_eq!(o.may_read(), Ok(()));
+    }
+
+    #[test]
+    fn before_any_reply_sixteen_may_be_outstanding() {
+        let o = Outbox::with_flow(Arc::new(ServerLoad::default()), 1600);
+        for _ in 0..16 {
+            o.request_sent();
+        }
+        assert_eq!(o.may_read(), Ok(()));
+        o.request_sent();
+        assert_eq!(o.may_read(), Err(Paused::Outbox));
     }
 
     #[tokio::test]
