@@ -59,6 +59,7 @@ impl Settings {
                 min_session_timeout_ms: 6000,
                 max_session_timeout_ms: 60000,
                 client_port_listen_backlog: -1,
+                load: Default::default(),
             },
         }
     }
@@ -89,8 +90,14 @@ impl RunningServer {
 pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
     let listener = Listener::bind(settings.client_addr).await?;
     let local_addr = listener.local_addr()?;
+    let limits = settings.limits.clone();
+    let load = std::sync::Arc::new(ServerLoad::new(
+        limits.global_outstanding_limit,
+        limits.request_throttle.clone(),
+    ));
     let mut info = settings.info.clone();
     info.client_port = local_addr.port();
+    info.load = load.clone();
     let mut pipeline = Pipeline::new(settings.core.clone(), info);
     let log: Box<dyn TxnLog> = match &settings.persist {
         None => Box::new(MemTxnLog::new()),
@@ -122,11 +129,6 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
         }
     }
     let core = pipeline.spawn(log, settings.snap_count);
-    let limits = settings.limits.clone();
-    let load = std::sync::Arc::new(ServerLoad::new(
-        limits.global_outstanding_limit,
-        limits.request_throttle.clone(),
-    ));
     let accept = tokio::spawn(net::serve(listener, core, limits, load.clone()));
     Ok(RunningServer {
         local_addr,
@@ -249,6 +251,7 @@ impl Settings {
                 min_session_timeout_ms: cfg.min_session_timeout_ms,
                 max_session_timeout_ms: cfg.max_session_timeout_ms,
                 client_port_listen_backlog: cfg.client_port_listen_backlog,
+                load: Default::default(),
             },
         })
     }

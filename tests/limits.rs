@@ -341,6 +341,11 @@ async fn slowloris_connections_are_cut_off_after_the_sessionless_timeout() {
         good.assert_serving().await;
     }
     assert_eq!(server.load().sessionless_expired(), 3);
+    let mntr = four_letter(server.addr, "mntr").await;
+    assert!(
+        mntr.contains("zk_sessionless_connections_expired\t3\n"),
+        "{mntr}"
+    );
     assert_eq!(read_until_closed(&mut after, BOUND).await, 0);
     good.assert_serving().await;
 }
@@ -422,6 +427,12 @@ async fn request_throttle_caps_requests_in_process() {
         load.peak_in_process()
     );
     assert_eq!(load.in_process(), 0);
+    assert!(load.throttle_waits() > 0);
+    let mntr = four_letter(server.addr, "mntr").await;
+    assert!(
+        !mntr.contains("zk_request_throttle_wait_count\t0\n"),
+        "{mntr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -210,8 +210,7 @@ impl BlueThrottle {
     }
 
     /// The current chance of a random drop.
-    #[cfg(test)]
-    fn drop_chance(&self) -> f64 {
+    pub fn drop_chance(&self) -> f64 {
         self.drop
     }
 

@@ -103,7 +103,9 @@ impl ConnShared {
             Ok(b) => b,
             Err(p) => p.into_inner(),
         };
-        blue.check(kind)
+        let ok = blue.check(kind);
+        self.load.note_drop_chance(blue.drop_chance());
+        ok
     }
 }
 

@@ -86,6 +86,9 @@ pub struct ServerLoad {
     accept_errors: AtomicU64,
     rejected: AtomicU64,
     sessionless_expired: AtomicU64,
+    throttle_waits: AtomicU64,
+    /// The connection throttle's drop chance, as f64 bits.
+    drop_chance: AtomicU64,
 }
 
 impl Default for ServerLoad {
@@ -110,6 +113,8 @@ impl ServerLoad {
             accept_errors: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             sessionless_expired: AtomicU64::new(0),
+            throttle_waits: AtomicU64::new(0),
+            drop_chance: AtomicU64::new(0),
         }
     }
 
@@ -163,6 +168,7 @@ impl ServerLoad {
                     .fetch_max(before + 1, Ordering::Relaxed);
                 return Admission::Admitted;
             }
+            self.throttle_waits.fetch_add(1, Ordering::Relaxed);
             let _ = tokio::time::timeout(self.throttle.stall, woken).await;
         }
     }
@@ -227,6 +233,21 @@ impl ServerLoad {
     /// (`sessionless_connections_expired`).
     pub fn sessionless_expired(&self) -> u64 {
         self.sessionless_expired.load(Ordering::Relaxed)
+    }
+
+    /// Waits at the request throttler (`request_throttle_wait_count`).
+    pub fn throttle_waits(&self) -> u64 {
+        self.throttle_waits.load(Ordering::Relaxed)
+    }
+
+    /// The connection throttle's current random-drop chance
+    /// (`connection_drop_probability`).
+    pub fn connection_drop_chance(&self) -> f64 {
+        f64::from_bits(self.drop_chance.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn note_drop_chance(&self, chance: f64) {
+        self.drop_chance.store(chance.to_bits(), Ordering::Relaxed);
     }
 
     pub(super) fn note_global_pause(&self) {
