@@ -5,6 +5,15 @@
 //! is negative or over jute.maxbuffer closes this connection only; so does a
 //! frame too short for its header. Everything else about a bad request is
 //! answered with an error code by the pipeline, as ZooKeeper answers it.
+//! Replies are not checked against jute.maxbuffer: ZooKeeper 3.8.0 sends
+//! them whole, and the client decides.
+//!
+//! Limits applied here: until its ConnectRequest is complete a connection
+//! lives only while bytes keep arriving (`sessionless_timeout`); the
+//! connection throttle is asked once per handshake; before each request is
+//! read the connection waits for [`Outbox::may_read`]; each request passes
+//! the request throttler ([`ServerLoad::admit`]); and a closing connection
+//! has `flush_grace` to flush before its socket is closed regardless.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

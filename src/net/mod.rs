@@ -1,5 +1,7 @@
 //! Client connections: accepting, framing, the handshake, four-letter
-//! words, and the coalescing writer.
+//! words, and the coalescing writer; and the limits that protect the
+//! server from its clients (connection counts and throttles at accept and
+//! handshake, requests in process, per-connection back-pressure).
 
 mod blue_throttle;
 mod connection;
