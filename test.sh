@@ -100,6 +100,10 @@ stage "on-disk txn log against Java ZooKeeper 3.8 (compat-tests/txnlog-interop)"
 bash compat-tests/txnlog-interop/run.sh 2>&1 | tee "$WORK/txnlog-interop.log"
 count_line "$WORK/txnlog-interop.log"
 
+stage "limits against Java ZooKeeper 3.8: replies over jute.maxbuffer, sessionless timeout (compat-tests/limits)"
+bash compat-tests/limits/run.sh "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/limits.log"
+count_line "$WORK/limits.log"
+
 stage "migration Java <-> FerroKeeper on one dataDir, and kill -9 crash rounds (compat-tests/persistence)"
 # Java's files served by FerroKeeper and back, with every Stat field equal;
 # then FerroKeeper killed -9 under concurrent writes, every acknowledged

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::net::{self, ConnLimits, Listener};
+use crate::net::{self, ConnLimits, Listener, ServerLoad};
 use crate::persist::{MemTxnLog, TxnLog};
 use crate::pipeline::{
     CoreConfig, CoreExit, CoreMsg, PersistSettings, Pipeline, PipelineTasks, ServerInfo,
@@ -62,6 +62,7 @@ impl Settings {
                 min_session_timeout_ms: 6000,
                 max_session_timeout_ms: 60000,
                 client_port_listen_backlog: -1,
+                load: Default::default(),
             },
         }
     }
@@ -74,6 +75,8 @@ pub struct RunningServer {
     /// (the client port; an AdminServer or metrics endpoint started beside
     /// it) stops on it — take a `child_token()` for a new one.
     pub shutdown: CancellationToken,
+    /// Requests in process and what the connection limits did.
+    pub load: std::sync::Arc<ServerLoad>,
     accept: JoinHandle<()>,
     purge: Option<JoinHandle<()>>,
     pipeline: PipelineTasks,
@@ -218,8 +221,14 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
         .await
         .map_err(StartError::Bind)?;
     let local_addr = listener.local_addr().map_err(StartError::Bind)?;
+    let limits = settings.limits.clone();
+    let load = std::sync::Arc::new(ServerLoad::new(
+        limits.global_outstanding_limit,
+        limits.request_throttle.clone(),
+    ));
     let mut info = settings.info.clone();
     info.client_port = local_addr.port();
+    info.load = load.clone();
     let mut pipeline = Pipeline::new(settings.core.clone(), info);
     let log: Box<dyn TxnLog> = match &settings.persist {
         None => Box::new(MemTxnLog::new()),
@@ -259,7 +268,7 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
     }
     let pipeline = pipeline.start(log, settings.snap_count);
     let shutdown = CancellationToken::new();
-    let serve = net::serve(listener, pipeline.core_tx.clone(), settings.limits.clone());
+    let serve = net::serve(listener, pipeline.core_tx.clone(), limits, load.clone());
     let stop = shutdown.clone();
     // Dropping the accept loop drops the listener: the port closes at once.
     let accept = tokio::spawn(async move {
@@ -271,6 +280,7 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
     Ok(RunningServer {
         local_addr,
         shutdown,
+        load,
         accept,
         purge,
         pipeline,
@@ -332,10 +342,7 @@ impl Settings {
             digest_enabled: cfg.digest_enabled,
             server_id: 1,
         };
-        let limits = ConnLimits {
-            max_frame: cfg.jute_max_buffer as usize,
-            max_client_cnxns: cfg.max_client_cnxns.max(0) as u32,
-        };
+        let limits = ConnLimits::from_config(cfg);
         let mut words: Vec<String> = cfg
             .four_letter_words
             .enabled()
@@ -394,6 +401,7 @@ impl Settings {
                 min_session_timeout_ms: cfg.min_session_timeout_ms,
                 max_session_timeout_ms: cfg.max_session_timeout_ms,
                 client_port_listen_backlog: cfg.client_port_listen_backlog,
+                load: Default::default(),
             },
         })
     }

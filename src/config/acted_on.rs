@@ -33,6 +33,13 @@ pub const ACTED_ON_KEYS: &[&str] = &[
     // server::autopurge (ZooKeeper's DatadirCleanupManager).
     "autopurge.snapRetainCount",
     "autopurge.purgeInterval",
+    "maxCnxns",
+    // Unknown zoo.cfg keys become `zookeeper.<key>` system properties, as
+    // in ZooKeeper; these are the ones src/net/settings.rs reads.
+    "request_throttle_*",
+    "request_stale_*",
+    "connection_throttle_*",
+    "nio.sessionlessCnxnTimeout",
 ];
 
 /// Whether `key` is acted on according to [`ACTED_ON_KEYS`].

@@ -32,7 +32,7 @@ pub mod address;
 pub mod ensemble;
 pub mod error;
 pub mod four_letter_words;
-mod java_values;
+pub(crate) mod java_values;
 pub mod jvm_flags;
 pub mod myid;
 pub mod properties;

@@ -5,10 +5,19 @@
 //! is negative or over jute.maxbuffer closes this connection only; so does a
 //! frame too short for its header. Everything else about a bad request is
 //! answered with an error code by the pipeline, as ZooKeeper answers it.
+//! Replies are not checked against jute.maxbuffer: ZooKeeper 3.8.0 sends
+//! them whole, and the client decides.
+//!
+//! Limits applied here: until its ConnectRequest is complete a connection
+//! lives only while bytes keep arriving (`sessionless_timeout`); the
+//! connection throttle is asked once per handshake; before each request is
+//! read the connection waits for [`Outbox::may_read`]; each request passes
+//! the request throttler ([`ServerLoad::admit`]); and a closing connection
+//! has `flush_grace` to flush before its socket is closed regardless.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use jute::proto::ConnectRequest;
@@ -18,9 +27,15 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use super::blue_throttle::{BlueThrottle, BlueThrottleConfig, Handshake};
 use super::four_letter::{self, TELNET_CLOSE};
-use super::outbox::Outbox;
+use super::load::{Admission, RequestThrottleConfig, ServerLoad};
+use super::outbox::{Outbox, DEFAULT_OUTBOX_LIMIT};
 use crate::pipeline::{AdminRequest, ClientOp, ConnectMsg, CoreMsg};
+
+/// xid of notifications; a request carrying it is not counted in process,
+/// since its reply (xid -1 too) cannot be told from a notification.
+const NOTIFICATION_XID: i32 = -1;
 
 /// Per-connection limits from the configuration.
 #[derive(Debug, Clone)]
@@ -29,6 +44,28 @@ pub struct ConnLimits {
     pub max_frame: usize,
     /// maxClientCnxns: connections per client IP, 0 for no limit.
     pub max_client_cnxns: u32,
+    /// `zookeeper.maxCnxns`: connections in all, 0 for no limit.
+    pub max_cnxns: u32,
+    /// `zookeeper.nio.sessionlessCnxnTimeout`: a connection that has not
+    /// completed its ConnectRequest is closed after this long without
+    /// receiving anything (ZooKeeper's connection expiry queue, touched on
+    /// every read).
+    pub sessionless_timeout: Duration,
+    /// Reply bytes queued on one connection beyond which it stops reading.
+    pub outbox_limit: usize,
+    /// `globalOutstandingLimit`.
+    pub global_outstanding_limit: i64,
+    /// `zookeeper.request_throttle_*`.
+    pub request_throttle: RequestThrottleConfig,
+    /// `zookeeper.connection_throttle_*`.
+    pub connection_throttle: BlueThrottleConfig,
+    /// minSessionTimeout and maxSessionTimeout, ms: how a session's timeout
+    /// is negotiated (for `request_stale_latency_check`).
+    pub session_timeout_bounds: (i32, i32),
+    /// How long a closing connection may take to flush what it has queued
+    /// before its socket is closed regardless (a peer that stopped reading
+    /// must not hold the socket and its buffers forever).
+    pub flush_grace: Duration,
 }
 
 impl Default for ConnLimits {
@@ -36,7 +73,48 @@ impl Default for ConnLimits {
         ConnLimits {
             max_frame: 0xfffff,
             max_client_cnxns: 60,
+            max_cnxns: 0,
+            sessionless_timeout: Duration::from_millis(10_000),
+            outbox_limit: DEFAULT_OUTBOX_LIMIT,
+            global_outstanding_limit: 1000,
+            request_throttle: RequestThrottleConfig::default(),
+            connection_throttle: BlueThrottleConfig::default(),
+            session_timeout_bounds: (6000, 60000),
+            flush_grace: Duration::from_secs(2),
         }
+    }
+}
+
+/// What every connection of one listener shares.
+pub struct ConnShared {
+    pub limits: ConnLimits,
+    pub load: Arc<ServerLoad>,
+    /// Taken once per handshake, and only when the throttle is on.
+    blue: Option<Mutex<BlueThrottle>>,
+}
+
+impl ConnShared {
+    pub fn new(limits: ConnLimits, load: Arc<ServerLoad>) -> ConnShared {
+        let blue = BlueThrottle::new(&limits.connection_throttle);
+        ConnShared {
+            blue: blue.enabled().then(|| Mutex::new(blue)),
+            limits,
+            load,
+        }
+    }
+
+    /// `connThrottle.checkLimit` for one handshake.
+    fn admit_handshake(&self, kind: Handshake) -> bool {
+        let Some(blue) = &self.blue else {
+            return true;
+        };
+        let mut blue = match blue.lock() {
+            Ok(b) => b,
+            Err(p) => p.into_inner(),
+        };
+        let ok = blue.check(kind);
+        self.load.note_drop_chance(blue.drop_chance());
+        ok
     }
 }
 
@@ -47,6 +125,10 @@ enum ReadEnd {
     Closed,
     Io(std::io::Error),
     Protocol(String),
+    /// No ConnectRequest within the sessionless timeout.
+    Expired,
+    /// Refused by the connection throttle.
+    Throttled,
 }
 
 /// Serves one connection to its end.
@@ -55,25 +137,45 @@ pub async fn serve_connection(
     addr: SocketAddr,
     conn: u64,
     core: mpsc::Sender<CoreMsg>,
-    limits: ConnLimits,
+    shared: Arc<ConnShared>,
 ) {
+    let limits = &shared.limits;
     let (rd, wr) = stream.into_split();
-    let out = Arc::new(Outbox::new());
-    let writer = tokio::spawn(write_loop(wr, out.clone()));
+    let out = Arc::new(Outbox::with_flow(shared.load.clone(), limits.outbox_limit));
+    let mut writer = tokio::spawn(write_loop(wr, out.clone()));
     let mut reader = FrameReader::new(rd, limits.max_frame);
     let end = tokio::select! {
-        end = read_loop(&mut reader, addr, conn, &core, &out) => end,
+        end = read_loop(&mut reader, addr, conn, &core, &out, &shared) => end,
         _ = wait_closing(&out) => ReadEnd::Closed,
     };
     match &end {
         ReadEnd::Eof | ReadEnd::Closed => debug!(client = %addr, "connection ended"),
         ReadEnd::Io(e) => debug!(client = %addr, error = %e, "connection read failed"),
         ReadEnd::Protocol(why) => warn!(client = %addr, "closing connection: {why}"),
+        ReadEnd::Expired => {
+            shared.load.note_sessionless_expired();
+            info!(
+                client = %addr,
+                "closing connection: no ConnectRequest within the sessionless timeout of {} ms",
+                limits.sessionless_timeout.as_millis()
+            );
+        }
+        ReadEnd::Throttled => {
+            shared.load.note_rejected();
+            warn!(client = %addr, "closing connection: connection throttle (connection_throttle_tokens) exhausted");
+        }
     }
     let dropped = matches!(end, ReadEnd::Eof | ReadEnd::Io(_));
     let _ = core.send(CoreMsg::Closed { conn, dropped }).await;
     out.close();
-    let _ = writer.await;
+    if tokio::time::timeout(limits.flush_grace, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+        info!(client = %addr, queued = out.pending_bytes(), "closed a connection that was not reading its replies");
+    }
+    out.settle();
 }
 
 async fn wait_closing(out: &Outbox) {
@@ -88,12 +190,17 @@ async fn read_loop(
     conn: u64,
     core: &mpsc::Sender<CoreMsg>,
     out: &Arc<Outbox>,
+    shared: &ConnShared,
 ) -> ReadEnd {
+    let limits = &shared.limits;
+    // Until the session is set up, the connection lives only as long as
+    // bytes keep coming.
+    reader.idle_limit = Some(limits.sessionless_timeout);
     // First four bytes: a frame length, or a four-letter word.
     let first4 = match reader.peek4().await {
         Ok(Some(b)) => b,
         Ok(None) => return ReadEnd::Eof,
-        Err(e) => return ReadEnd::Io(e),
+        Err(e) => return ReadEnd::from_io(e),
     };
     if first4 == TELNET_CLOSE {
         return ReadEnd::Closed;
@@ -126,6 +233,7 @@ async fn read_loop(
     let frame = match reader.next_frame().await {
         Ok(Some(f)) => f,
         Ok(None) => return ReadEnd::Eof,
+        Err(ReadEnd::Io(e)) => return ReadEnd::from_io(e),
         Err(e) => return e,
     };
     let received = Instant::now();
@@ -136,6 +244,17 @@ async fn read_loop(
         Ok(r) => r,
         Err(e) => return ReadEnd::Protocol(format!("bad ConnectRequest: {e}")),
     };
+    let kind = if req.session_id == 0 {
+        Handshake::NewSession
+    } else {
+        Handshake::Reconnect
+    };
+    if !shared.admit_handshake(kind) {
+        return ReadEnd::Throttled;
+    }
+    let (min_timeout, max_timeout) = limits.session_timeout_bounds;
+    let session_timeout = req.time_out.max(min_timeout).min(max_timeout);
+    let session_timeout = Duration::from_millis(session_timeout.max(0) as u64);
     let (tx, rx) = oneshot::channel();
     let msg = ConnectMsg {
         conn,
@@ -155,8 +274,12 @@ async fn read_loop(
         Ok(true) => {}
         _ => return ReadEnd::Closed,
     }
+    // From here the session's expiry ends a silent connection.
+    reader.idle_limit = None;
 
     loop {
+        // Backpressure: a full outbox, or too much in process server-wide.
+        out.wait_may_read().await;
         let frame = match reader.next_frame().await {
             Ok(Some(f)) => f,
             Ok(None) => return ReadEnd::Eof,
@@ -171,6 +294,19 @@ async fn read_loop(
         let op = hdr.get_i32();
         let op = ClientOp::decode(op, hdr);
         let size = frame.len() + 4;
+        if xid != NOTIFICATION_XID {
+            let closed = || out.is_closing();
+            match shared.load.admit(received, session_timeout, closed).await {
+                Admission::Admitted => out.request_sent(),
+                Admission::DroppedStale => {
+                    // RequestThrottler.dropRequest: the connection is
+                    // invalid from here; it is closed after what is queued.
+                    info!(client = %addr, xid, "dropping a stale request and closing its connection");
+                    out.close();
+                    return ReadEnd::Closed;
+                }
+            }
+        }
         let msg = CoreMsg::Request {
             conn,
             xid,
@@ -184,11 +320,24 @@ async fn read_loop(
     }
 }
 
+impl ReadEnd {
+    /// A read error; a timed-out read is the sessionless timeout.
+    fn from_io(e: std::io::Error) -> ReadEnd {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            ReadEnd::Expired
+        } else {
+            ReadEnd::Io(e)
+        }
+    }
+}
+
 /// Reads length-prefixed frames into a reused buffer.
 struct FrameReader {
     rd: OwnedReadHalf,
     buf: BytesMut,
     max_frame: usize,
+    /// When set, a read that waits longer than this fails with `TimedOut`.
+    idle_limit: Option<Duration>,
 }
 
 impl FrameReader {
@@ -197,6 +346,7 @@ impl FrameReader {
             rd,
             buf: BytesMut::with_capacity(4096),
             max_frame,
+            idle_limit: None,
         }
     }
 
@@ -205,7 +355,12 @@ impl FrameReader {
         if self.buf.capacity() - self.buf.len() < 1024 {
             self.buf.reserve(4096);
         }
-        let n = self.rd.read_buf(&mut self.buf).await?;
+        let n = match self.idle_limit {
+            None => self.rd.read_buf(&mut self.buf).await?,
+            Some(limit) => tokio::time::timeout(limit, self.rd.read_buf(&mut self.buf))
+                .await
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??,
+        };
         Ok(n > 0)
     }
 
@@ -266,9 +421,12 @@ impl FrameReader {
 async fn write_loop(mut wr: OwnedWriteHalf, out: Arc<Outbox>) {
     loop {
         let buf = out.take();
-        if !buf.is_empty() && wr.write_all(&buf).await.is_err() {
-            out.close();
-            break;
+        if !buf.is_empty() {
+            if wr.write_all(&buf).await.is_err() {
+                out.close();
+                break;
+            }
+            out.written(buf.len());
         }
         if out.is_closing() && out.queued_bytes() == 0 {
             break;

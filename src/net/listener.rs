@@ -1,16 +1,29 @@
-//! The accept loop and the per-IP connection limit (maxClientCnxns).
+//! The accept loop and the connection limits checked at accept:
+//! maxClientCnxns (per client IP) and `zookeeper.maxCnxns` (in all), both
+//! as `NIOServerCnxnFactory.doAccept` applies them: the socket is accepted
+//! and closed at once.
+//!
+//! A failing `accept` (EMFILE when out of file descriptors, ENFILE, ...)
+//! pauses accepting for 10 ms, as ZooKeeper's `pauseAccept(10)` does, so
+//! the loop neither spins nor dies; the connections already open are
+//! served meanwhile. Failures are logged at most once a second.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::warn;
 
-use super::connection::{serve_connection, ConnLimits};
+use super::connection::{serve_connection, ConnLimits, ConnShared};
+use super::load::ServerLoad;
 use crate::pipeline::CoreMsg;
+
+/// How long accepting pauses after `accept` fails (`pauseAccept(10)`).
+const ACCEPT_PAUSE: Duration = Duration::from_millis(10);
 
 /// A bound client port.
 pub struct Listener {
@@ -30,10 +43,24 @@ impl Listener {
     }
 }
 
-/// Counts connections per client IP; taken once per connection, never per request.
+/// Counts connections per client IP and in all; taken once per connection,
+/// never per request.
 #[derive(Default)]
 struct PerIpCount {
-    counts: Mutex<HashMap<IpAddr, u32>>,
+    counts: Mutex<CnxnCounts>,
+}
+
+#[derive(Default)]
+struct CnxnCounts {
+    per_ip: HashMap<IpAddr, u32>,
+    total: u32,
+}
+
+/// Why a connection was refused at accept.
+enum Refusal {
+    /// maxCnxns: (connections now, the limit).
+    Total(u32, u32),
+    PerIp(u32),
 }
 
 struct PerIpGuard {
@@ -47,68 +74,125 @@ impl Drop for PerIpGuard {
             Ok(c) => c,
             Err(p) => p.into_inner(),
         };
-        if let Some(n) = counts.get_mut(&self.ip) {
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(n) = counts.per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
-                counts.remove(&self.ip);
+                counts.per_ip.remove(&self.ip);
             }
         }
     }
 }
 
 impl PerIpCount {
-    fn try_take(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<PerIpGuard> {
+    /// Counts one more connection from `ip`, unless that would exceed
+    /// `max_total` in all or `max_per_ip` from it (0: no limit).
+    fn try_take(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        max_per_ip: u32,
+        max_total: u32,
+    ) -> Result<PerIpGuard, Refusal> {
         let mut counts = match self.counts.lock() {
             Ok(c) => c,
             Err(p) => p.into_inner(),
         };
-        let n = counts.entry(ip).or_insert(0);
-        if max != 0 && *n >= max {
-            return None;
+        // doAccept checks the total first.
+        if max_total != 0 && counts.total >= max_total {
+            return Err(Refusal::Total(counts.total, max_total));
+        }
+        let n = counts.per_ip.entry(ip).or_insert(0);
+        if max_per_ip != 0 && *n >= max_per_ip {
+            return Err(Refusal::PerIp(max_per_ip));
         }
         *n += 1;
-        Some(PerIpGuard {
+        counts.total += 1;
+        Ok(PerIpGuard {
             table: self.clone(),
             ip,
         })
     }
 }
 
+/// Logs accept failures at most once per interval, with how many were
+/// not logged (ZooKeeper's `RateLogger`).
+struct RateLog {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLog {
+    fn warn(&mut self, msg: &str) {
+        let now = Instant::now();
+        match self.last {
+            Some(t) if now.duration_since(t) < Duration::from_secs(1) => self.suppressed += 1,
+            _ => {
+                if self.suppressed > 0 {
+                    warn!(
+                        "{msg} (and {} more like it in the last second)",
+                        self.suppressed
+                    );
+                } else {
+                    warn!("{msg}");
+                }
+                self.last = Some(now);
+                self.suppressed = 0;
+            }
+        }
+    }
+}
+
 /// Accepts clients until the listener fails; each connection runs in its own task.
-pub async fn serve(listener: Listener, core: mpsc::Sender<CoreMsg>, limits: ConnLimits) {
+pub async fn serve(
+    listener: Listener,
+    core: mpsc::Sender<CoreMsg>,
+    limits: ConnLimits,
+    load: Arc<ServerLoad>,
+) {
     let next_id = AtomicU64::new(1);
-    let per_ip = Arc::new(PerIpCount::default());
+    let counts = Arc::new(PerIpCount::default());
+    let shared = Arc::new(ConnShared::new(limits, load));
+    let mut errors = RateLog {
+        last: None,
+        suppressed: 0,
+    };
     loop {
         let (stream, addr) = match listener.inner.accept().await {
             Ok(s) => s,
             Err(e) => {
-                // EMFILE and friends: keep serving the connections we have.
-                warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                // EMFILE and friends: keep serving the connections we have,
+                // and give them time to free descriptors.
+                shared.load.note_accept_error();
+                errors.warn(&format!("Error accepting new connection: {e}"));
+                tokio::time::sleep(ACCEPT_PAUSE).await;
                 continue;
             }
         };
-        let Some(guard) = per_ip.try_take(addr.ip(), limits.max_client_cnxns) else {
-            warn!(
-                "Too many connections from {} - max is {}",
-                addr.ip(),
-                limits.max_client_cnxns
-            );
-            drop(stream);
-            continue;
+        let limits = &shared.limits;
+        let guard = match counts.try_take(addr.ip(), limits.max_client_cnxns, limits.max_cnxns) {
+            Ok(g) => g,
+            Err(why) => {
+                shared.load.note_rejected();
+                match why {
+                    Refusal::Total(n, max) => errors.warn(&format!(
+                        "Too many connections {n} - max is {max}; refusing {addr}"
+                    )),
+                    Refusal::PerIp(max) => errors.warn(&format!(
+                        "Too many connections from {} - max is {max}",
+                        addr.ip()
+                    )),
+                }
+                drop(stream);
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let core = core.clone();
-        let limits = limits.clone();
+        let shared = shared.clone();
         tokio::spawn(async move {
-            serve_connection(stream, addr, id, core, limits).await;
+            serve_connection(stream, addr, id, core, shared).await;
             drop(guard);
         });
     }
-}
-
-#[allow(dead_code)]
-fn _log_info() {
-    info!("");
 }

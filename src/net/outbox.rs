@@ -6,8 +6,18 @@
 //! syscall. However many replies one pass of the core produced for a
 //! connection, they leave in one write. The mutex is per connection and held
 //! only to append or swap a buffer, so no lock is shared across connections.
+//!
+//! The outbox also carries the connection's flow control (see
+//! [`Outbox::may_read`]): the bytes queued and not yet written, and the
+//! requests read and not yet answered. ZooKeeper 3.8 queues replies without
+//! bound (a client that never reads grows the server's heap until its
+//! session expires); here the connection's reader stops reading while its
+//! outbox holds more than a bound, so memory per connection stays near
+//! that bound, and the session then expires as in ZooKeeper since nothing
+//! more is read from it.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::{BufMut, BytesMut};
 use jute::proto::ReplyHeader;
@@ -15,18 +25,75 @@ use jute::Record;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Default)]
+use super::load::ServerLoad;
+
+/// Default bound on a connection's queued reply bytes.
+pub const DEFAULT_OUTBOX_LIMIT: usize = 1 << 20;
+
+/// Replies a fresh connection may have outstanding before any reply has
+/// shown how large its replies are.
+const INITIAL_REPLIES_GUESS: usize = 16;
+
+/// xid of watch notifications: pushed by the server, not answers.
+const NOTIFICATION_XID: i32 = -1;
+
+#[derive(Debug)]
 pub struct Outbox {
     buf: Mutex<BytesMut>,
     wake: Notify,
     /// Set when the server decided to end the connection: the writer flushes
     /// what is queued, then shuts the socket.
     closing: CancellationToken,
+    flow: Flow,
+}
+
+/// One connection's flow control, shared by its reader, the core and its
+/// writer; all atomics, touched by those three only.
+#[derive(Debug)]
+struct Flow {
+    load: Arc<ServerLoad>,
+    /// Bytes queued beyond which the reader stops.
+    limit: usize,
+    /// Bytes pushed and not yet written to the socket.
+    pending: AtomicUsize,
+    /// Requests handed to the core and not yet answered.
+    outstanding: AtomicUsize,
+    /// A decaying maximum of recent reply sizes: how many more replies the
+    /// outbox can take is estimated from it.
+    reply_hint: AtomicUsize,
+    reader_paused: AtomicBool,
+    reader_wake: Notify,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox::with_flow(Arc::new(ServerLoad::default()), DEFAULT_OUTBOX_LIMIT)
+    }
 }
 
 impl Outbox {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An outbox counting its requests in `load`, whose reader stops while
+    /// more than `limit` bytes are queued.
+    pub fn with_flow(load: Arc<ServerLoad>, limit: usize) -> Self {
+        Outbox {
+            buf: Mutex::new(BytesMut::new()),
+            wake: Notify::new(),
+            closing: CancellationToken::new(),
+            flow: Flow {
+                load,
+                limit: limit.max(1),
+                pending: AtomicUsize::new(0),
+                outstanding: AtomicUsize::new(0),
+                // Until replies show their size, assume the outbox takes 16.
+                reply_hint: AtomicUsize::new(limit.max(1) / INITIAL_REPLIES_GUESS),
+                reader_paused: AtomicBool::new(false),
+                reader_wake: Notify::new(),
+            },
+        }
     }
 
     /// Appends one length-prefixed frame built by `fill`; returns the
@@ -47,19 +114,33 @@ impl Outbox {
             buf[start..start + 4].copy_from_slice(&(len as i32).to_be_bytes());
             len
         };
+        self.queued(len + 4);
         self.wake.notify_one();
         len
     }
 
     /// Appends a reply: header, then the body when there is one; returns
     /// its length as [`Self::push_frame`] does.
+    ///
+    /// A reply to a request (any xid but the notifications' -1) ends that
+    /// request's time in process, as `ServerCnxn.sendResponse` does.
     pub fn push_reply(&self, header: &ReplyHeader, body: Option<&dyn ErasedRecord>) -> usize {
-        self.push_frame(|buf| {
+        let is_answer = header.xid != NOTIFICATION_XID;
+        // Counted as finished before the reply can reach the client, so a
+        // client that has its answer never sees it still in process.
+        if is_answer {
+            self.answered();
+        }
+        let len = self.push_frame(|buf| {
             header.serialize(buf);
             if let Some(b) = body {
                 b.serialize_erased(buf);
             }
-        })
+        });
+        if is_answer {
+            self.note_reply_size(len + 4);
+        }
+        len
     }
 
     /// Appends bytes as they are (four-letter-word answers have no framing).
@@ -71,6 +152,7 @@ impl Outbox {
             Ok(mut b) => b.extend_from_slice(bytes),
             Err(p) => p.into_inner().extend_from_slice(bytes),
         }
+        self.queued(bytes.len());
         self.wake.notify_one();
     }
 
@@ -81,6 +163,130 @@ impl Outbox {
             Err(poisoned) => poisoned.into_inner(),
         };
         buf.split()
+    }
+
+    /// Bytes queued and not yet written: what the writer holds plus what
+    /// it has not taken yet.
+    pub fn pending_bytes(&self) -> usize {
+        self.flow.pending.load(Ordering::SeqCst)
+    }
+
+    /// Requests read from this connection and not answered yet.
+    pub fn outstanding(&self) -> usize {
+        self.flow.outstanding.load(Ordering::SeqCst)
+    }
+
+    fn queued(&self, bytes: usize) {
+        let f = &self.flow;
+        let now = f.pending.fetch_add(bytes, Ordering::SeqCst) + bytes;
+        if now > f.limit {
+            f.load.note_outbox_bytes(now);
+        }
+    }
+
+    /// The writer wrote `bytes` to the socket.
+    pub fn written(&self, bytes: usize) {
+        let f = &self.flow;
+        let _ = f
+            .pending
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| {
+                Some(p.saturating_sub(bytes))
+            });
+        self.wake_reader();
+    }
+
+    /// The reader handed a request (any xid but -1) to the core; it must
+    /// already be counted in the server's load ([`ServerLoad::admit`]).
+    pub fn request_sent(&self) {
+        self.flow.outstanding.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// One request answered.
+    fn answered(&self) {
+        let f = &self.flow;
+        // Never below zero: requests already settled by `settle` are not
+        // counted twice.
+        let took = f
+            .outstanding
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if took.is_ok() {
+            f.load.finished(1);
+        }
+    }
+
+    /// A reply of `bytes` was queued: the size estimate follows it, and a
+    /// paused reader re-checks.
+    fn note_reply_size(&self, bytes: usize) {
+        let f = &self.flow;
+        let hint = f.reply_hint.load(Ordering::Relaxed);
+        f.reply_hint
+            .store(bytes.max(hint - hint / 8), Ordering::Relaxed);
+        self.wake_reader();
+    }
+
+    /// The connection is gone: requests it still had outstanding leave the
+    /// server's count (their replies, if any come, have nowhere to go).
+    pub fn settle(&self) {
+        let n = self.flow.outstanding.swap(0, Ordering::SeqCst);
+        self.flow.load.finished(n);
+    }
+
+    fn wake_reader(&self) {
+        if self.flow.reader_paused.load(Ordering::SeqCst) {
+            self.flow.reader_wake.notify_one();
+        }
+    }
+
+    /// Whether the reader may read another request now:
+    /// - not while more than the bound is queued;
+    /// - with requests outstanding, not while their replies, estimated from
+    ///   recent reply sizes, would take the outbox over the bound;
+    /// - with requests outstanding, not while the server is over
+    ///   `globalOutstandingLimit` (`ServerCnxn.incrOutstandingAndCheckThrottle`).
+    ///
+    /// A connection with nothing outstanding and room in its outbox always
+    /// reads, so it can make progress whatever the others do.
+    pub fn may_read(&self) -> Result<(), Paused> {
+        let f = &self.flow;
+        let pending = f.pending.load(Ordering::SeqCst);
+        if pending > f.limit {
+            return Err(Paused::Outbox);
+        }
+        let own = f.outstanding.load(Ordering::SeqCst);
+        if own == 0 {
+            return Ok(());
+        }
+        let hint = f.reply_hint.load(Ordering::Relaxed);
+        if pending.saturating_add(own.saturating_mul(hint)) > f.limit {
+            return Err(Paused::Outbox);
+        }
+        if f.load.over_global_limit() {
+            return Err(Paused::Global);
+        }
+        Ok(())
+    }
+
+    /// Waits until [`Self::may_read`] allows reading. Woken by the writer
+    /// draining and by replies being queued, never by polling.
+    pub async fn wait_may_read(&self) {
+        let f = &self.flow;
+        let Err(why) = self.may_read() else {
+            return;
+        };
+        match why {
+            Paused::Outbox => f.load.note_outbox_pause(),
+            Paused::Global => f.load.note_global_pause(),
+        }
+        loop {
+            f.reader_paused.store(true, Ordering::SeqCst);
+            // Checked again after announcing the pause: a wake-up sent in
+            // between leaves a permit for the wait below.
+            if self.may_read().is_ok() {
+                break;
+            }
+            f.reader_wake.notified().await;
+        }
+        f.reader_paused.store(false, Ordering::SeqCst);
     }
 
     /// Bytes queued and not yet taken by the writer.
@@ -112,6 +318,13 @@ impl Outbox {
     }
 }
 
+/// Why a connection's reader is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paused {
+    Outbox,
+    Global,
+}
+
 /// `Record` is generic over the buffer and so not object safe; replies of
 /// many types pass through here as this.
 pub trait ErasedRecord {
@@ -136,6 +349,100 @@ mod tests {
         let got = o.take();
         assert_eq!(&got[..], b"\0\0\0\x03abc\0\0\0\x02de");
         assert!(o.take().is_empty());
+    }
+
+    fn reply(o: &Outbox, xid: i32, body_len: usize) {
+        let body = vec![7u8; body_len];
+        o.push_frame(|b| b.put_slice(&body));
+        if xid != NOTIFICATION_XID {
+            o.answered();
+            o.note_reply_size(body_len + 4);
+        }
+    }
+
+    #[test]
+    fn reader_pauses_while_the_outbox_is_over_its_bound() {
+        let load = Arc::new(ServerLoad::new(1000, Default::default()));
+        let o = Outbox::with_flow(load.clone(), 1000);
+        assert_eq!(o.may_read(), Ok(()));
+        reply(&o, 1, 600);
+        assert_eq!(o.may_read(), Ok(()));
+        reply(&o, 2, 600);
+        assert_eq!(o.may_read(), Err(Paused::Outbox));
+        let taken = o.take();
+        assert_eq!(o.may_read(), Err(Paused::Outbox), "taken is not written");
+        o.written(taken.len());
+        assert_eq!(o.pending_bytes(), 0);
+        assert_eq!(o.may_read(), Ok(()));
+        assert!(load.outbox_peak() >= 1208);
+    }
+
+    #[test]
+    fn outstanding_requests_count_against_the_bound_by_reply_size() {
+        let load = Arc::new(ServerLoad::new(1000, Default::default()));
+        let o = Outbox::with_flow(load.clone(), 1000);
+        // Replies of ~300 bytes seen: three outstanding would fill the outbox.
+        reply(&o, 1, 296);
+        o.written(o.take().len());
+        for _ in 0..3 {
+            o.request_sent();
+        }
+        assert_eq!(o.may_read(), Ok(()));
+        o.request_sent();
+        assert_eq!(o.may_read(), Err(Paused::Outbox));
+        o.settle();
+        assert_eq!(o.outstanding(), 0);
+        assert_eq!(o.may_read(), Ok(()));
+    }
+
+    #[test]
+    fn before_any_reply_sixteen_may_be_outstanding() {
+        let o = Outbox::with_flow(Arc::new(ServerLoad::default()), 1600);
+        for _ in 0..16 {
+            o.request_sent();
+        }
+        assert_eq!(o.may_read(), Ok(()));
+        o.request_sent();
+        assert_eq!(o.may_read(), Err(Paused::Outbox));
+    }
+
+    #[tokio::test]
+    async fn global_limit_pauses_only_connections_with_requests_outstanding() {
+        let load = Arc::new(ServerLoad::new(1, Default::default()));
+        let busy = Arc::new(Outbox::with_flow(load.clone(), 1 << 20));
+        let idle = Outbox::with_flow(load.clone(), 1 << 20);
+        for _ in 0..2 {
+            let admitted = load.admit(std::time::Instant::now(), std::time::Duration::MAX, || {
+                false
+            });
+            assert_eq!(admitted.await, super::super::load::Admission::Admitted);
+            busy.request_sent();
+        }
+        assert_eq!(busy.may_read(), Err(Paused::Global));
+        assert_eq!(idle.may_read(), Ok(()));
+        let waiter = tokio::spawn({
+            let busy = busy.clone();
+            async move { busy.wait_may_read().await }
+        });
+        // Let the waiter run until it has announced its pause.
+        for _ in 0..1000 {
+            if busy.flow.reader_paused.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(busy.flow.reader_paused.load(Ordering::SeqCst));
+        // One reply: 1 in process, not over the limit of 1: reading resumes.
+        reply(&busy, 1, 10);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("reader woken by the reply")
+            .expect("waiter task");
+        assert_eq!(load.global_pauses(), 1);
+        // Notifications are not answers.
+        reply(&busy, NOTIFICATION_XID, 10);
+        assert_eq!(busy.outstanding(), 1);
+        assert_eq!(load.in_process(), 1);
     }
 
     #[test]

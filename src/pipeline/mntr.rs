@@ -28,7 +28,7 @@
 //! | open/max_file_descriptor_count | M | entries of /proc/self/fd; soft "Max open files" of /proc/self/limits |
 //! | uptime | M | ms since the server started |
 //! | local_sessions | C 0 | no local sessions (standalone, all sessions are global) |
-//! | connection_drop_probability | C 0.0 | no connection throttle, nothing is dropped on purpose |
+//! | connection_drop_probability | M | the connection throttle's random-drop chance (0 unless `connection_throttle_freeze_time` is set) |
 //! | outstanding_tls_handshake, non_mtls_remote/local_conn_count | C 0 | no TLS port |
 //! | quota_{count,bytes}_{limit,usage}_per_namespace (gauge sets) | M | from the /zookeeper/quota subtree, as `QuotaMetricsUtils` reads it |
 //! | watch_bytes, response_bytes | M | bytes of notifications / of replies (header + body) |
@@ -40,10 +40,11 @@
 //! | sync_processor_request_queued | M | txns handed to the sync stage (reads never go there, unlike ZooKeeper's SyncRequestProcessor) |
 //! | stale_sessions_expired | M | sessions expired by the session tracker |
 //! | proposal_count, commit_count, diff_count, snap_count, looking_count, revalidate_count, learner_proposal/commit_received_count, quit_leading_due_to_disloyal_voter, ensemble_auth_success/fail/skip, request_commit_queued, requests_not_forwarded_to_commit_processor, skip_learner_request_to_next_processor_count | C 0 | quorum only; FerroKeeper is standalone |
-//! | throttled_ops, stale_requests, stale_requests_dropped, stale_replies, request_throttle_wait_count | C 0 | no request throttler |
+//! | stale_requests_dropped, request_throttle_wait_count | M | requests dropped as stale by the request throttler; times a request waited there |
+//! | throttled_ops, stale_requests, stale_replies | C 0 | no `throttled_op_wait_time`; stale requests are either dropped or not counted |
 //! | large_requests_rejected | C 0 | no large-request limit (frames over jute.maxbuffer close the connection, which ZooKeeper does not count here either) |
-//! | connection_rejected | C 0 | no connection throttle (maxClientCnxns refusals are not counted here by ZooKeeper either) |
-//! | sessionless_connections_expired | C 0 | connections without a session are not timed out |
+//! | connection_rejected | M | connections refused by maxClientCnxns, maxCnxns or the connection throttle (NIOServerCnxnFactory.doAccept and ClientCnxnLimitException count all three) |
+//! | sessionless_connections_expired | M | connections closed for sending no ConnectRequest within `zookeeper.nio.sessionlessCnxnTimeout` |
 //! | cnxn_closed_without_zk_server_running, unsuccessful_handshake, tls_handshake_exceeded, insecure_admin_count | C 0 | Netty/TLS/AdminServer only |
 //! | dead_watchers_queued/cleared, add_dead_watcher_stall_time | C 0 | watches of a closed connection are removed at once; no dead-watcher cleaner |
 //! | response_packet_cache_hits/misses, response_packet_get_children_cache_hits/misses | C 0 | no serialized-response cache |
@@ -291,7 +292,9 @@ impl Core {
             "packets_sent" => s.packets_sent as i64,
             "packets_received" => s.packets_received as i64,
             "max_client_response_size" => s.client_response.max,
-            "connection_drop_probability" => return Value::Double(0.0),
+            "connection_drop_probability" => {
+                return Value::Double(self.info.load.connection_drop_chance())
+            }
             "watch_count" => self.watches.watch_count() as i64,
             "auth_failed_count" => s.auth_failed as i64,
             "min_latency" => s.latency.min() as i64,
@@ -322,6 +325,10 @@ impl Core {
             "stale_sessions_expired" => m.stale_sessions_expired,
             "sync_processor_request_queued" => m.sync_processor_request_queued,
             "outstanding_changes_queued" => self.changes.queued_count,
+            "connection_rejected" => self.info.load.rejected(),
+            "sessionless_connections_expired" => self.info.load.sessionless_expired(),
+            "stale_requests_dropped" => self.info.load.stale_dropped(),
+            "request_throttle_wait_count" => self.info.load.throttle_waits(),
             // every other counter counts what cannot happen here: see the table
             _ => 0,
         }

@@ -54,6 +54,9 @@ pub struct ServerInfo {
     pub min_session_timeout_ms: i32,
     pub max_session_timeout_ms: i32,
     pub client_port_listen_backlog: i32,
+    /// What the connection limits and throttles did (`mntr`'s
+    /// connection_rejected, sessionless_connections_expired, ...).
+    pub load: std::sync::Arc<crate::net::ServerLoad>,
 }
 
 /// Capacity of the queue from connections to the core. Bounded so a flood of

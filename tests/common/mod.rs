@@ -92,6 +92,11 @@ impl TestServer {
         }
     }
 
+    /// Requests in process and what the connection limits did.
+    pub fn load(&self) -> &ferrokeeper::net::ServerLoad {
+        &self.running.load
+    }
+
     /// A new session with a 30 s timeout.
     pub async fn client(&self) -> Client {
         Client::connect(self.addr, 30_000).await
@@ -218,6 +223,24 @@ impl Client {
             .await
             .expect("TCP connect");
         stream.set_nodelay(true).unwrap();
+        Client::from_stream(stream)
+    }
+
+    /// A TCP connection from `local` (any 127.x address reaches a server
+    /// on 127.0.0.1 on Linux), with nothing sent yet.
+    pub async fn open_from(addr: SocketAddr, local: std::net::IpAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(local, 0))
+            .expect("bind the client address");
+        let stream = bounded("connecting", socket.connect(addr))
+            .await
+            .expect("TCP connect");
+        stream.set_nodelay(true).unwrap();
+        Client::from_stream(stream)
+    }
+
+    fn from_stream(stream: TcpStream) -> Client {
         Client {
             stream,
             rbuf: BytesMut::with_capacity(8192),
@@ -228,6 +251,26 @@ impl Client {
             events: VecDeque::new(),
             probes: 0,
         }
+    }
+
+    /// A new session from `local`, handshake done and checked.
+    pub async fn connect_from(
+        addr: SocketAddr,
+        local: std::net::IpAddr,
+        timeout_ms: i32,
+    ) -> Client {
+        let mut c = Client::open_from(addr, local).await;
+        let hs = c
+            .handshake(&new_session_request(timeout_ms), true)
+            .await
+            .expect("server answered the handshake");
+        assert_ne!(hs.response.session_id, 0, "new session refused: {hs:?}");
+        c
+    }
+
+    /// Takes the TCP stream, e.g. to write without ever reading.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
     }
 
     /// A new session, handshake done and checked.
