@@ -114,6 +114,8 @@ pub enum CoreMsg {
     },
     /// A four-letter word; the reply is the text to send.
     Admin(AdminRequest),
+    /// An AdminServer command or a Prometheus scrape (HTTP, `admin/`).
+    AdminQuery(AdminQuery),
     /// From sync: these txns are durable, in zxid order.
     Durable(Vec<LoggedTxn>, SyncReport),
     LogFailed(String),
@@ -136,6 +138,22 @@ pub struct AdminRequest {
     /// arrived with it.
     pub trace_mask: Option<i64>,
     pub reply: oneshot::Sender<String>,
+}
+
+/// What the HTTP side (`crate::admin`) asks the core: the same state the
+/// four-letter words read, so every view of a number agrees.
+pub enum AdminQuery {
+    /// An AdminServer command by primary name, with the request's
+    /// parameters; the reply is the command's data (`admin_json.rs`).
+    Command {
+        cmd: &'static str,
+        args: Vec<(String, String)>,
+        reply: oneshot::Sender<serde_json::Map<String, serde_json::Value>>,
+    },
+    /// Every metric, for `/metrics`.
+    Metrics {
+        reply: oneshot::Sender<super::mntr::MetricsView>,
+    },
 }
 
 pub(super) struct Conn {
@@ -224,6 +242,9 @@ pub struct Core {
     pub(super) trace_mask: i64,
     /// Tree digests of every 128th zxid, the last 1024 (`hash`).
     pub(super) digest_log: VecDeque<(i64, i64)>,
+    /// The newest snapshot written or loaded: (zxid, file), for the
+    /// AdminServer's `last_snapshot`.
+    pub(super) last_snapshot: Option<(i64, std::path::PathBuf)>,
 }
 
 /// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
@@ -302,6 +323,7 @@ impl Core {
             metrics: Metrics::default(),
             trace_mask: DEFAULT_TRACE_MASK,
             digest_log: VecDeque::new(),
+            last_snapshot: None,
         }
     }
 
@@ -421,6 +443,7 @@ impl Core {
                 let text = self.admin_command(req.cmd, req.peer, req.trace_mask);
                 let _ = req.reply.send(text);
             }
+            CoreMsg::AdminQuery(q) => self.admin_query(q),
             CoreMsg::Durable(txns, report) => {
                 self.metrics.sync_done(&report);
                 self.durable.extend(txns);

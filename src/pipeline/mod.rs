@@ -9,6 +9,7 @@
 //!
 //! `core.rs` is the task that owns the state and drives prep and final.
 
+mod admin_json;
 mod admin_view;
 mod apply;
 mod changes;
@@ -25,7 +26,8 @@ mod stats;
 mod sync;
 pub mod txn;
 
-pub use self::core::{AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreMsg};
+pub use self::core::{AdminQuery, AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreMsg};
+pub use self::mntr::{FlatValue, MetricsView, SummaryView, Value as MetricValue};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use txn::{LoggedTxn, TxnBody};
