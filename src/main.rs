@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing::{error, info, warn};
 
+use ferrokeeper::admin::server::AdminStartError;
 use ferrokeeper::server::{self, Settings};
 
 /// A drop-in Apache ZooKeeper server.
@@ -107,7 +108,9 @@ fn main() -> ExitCode {
             Err(e) => {
                 error!("{e}");
                 eprintln!("ferrokeeper: {e}");
-                return ExitCode::FAILURE;
+                // ZooKeeper's ERROR_STARTING_ADMIN_SERVER.
+                let admin = e.get_ref().is_some_and(|i| i.is::<AdminStartError>());
+                return ExitCode::from(if admin { 4 } else { 1 });
             }
         };
         info!(address = %running.local_addr, "serving clients");

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::admin::prometheus::{self, MetricsSettings};
+use crate::admin::server::{self as admin_server, AdminServerSettings};
 use crate::net::{self, ConnLimits, Listener};
 use crate::persist::{MemTxnLog, TxnLog};
 use crate::pipeline::{CoreConfig, PersistSettings, Pipeline, ServerInfo};
@@ -27,14 +29,24 @@ pub struct Settings {
     /// autopurge: (snapRetainCount, purgeInterval in hours); off when the
     /// interval is 0.
     pub autopurge: (usize, u64),
+    /// The HTTP AdminServer (`admin.*`); `None` when disabled.
+    pub admin: Option<AdminServerSettings>,
+    /// Prometheus `/metrics` (`metricsProvider.*`); `None` unless the
+    /// Prometheus provider is configured.
+    pub metrics: Option<MetricsSettings>,
 }
 
 impl Settings {
     /// The embedded default: 127.0.0.1:2181, data under ./data, tickTime
     /// 3000, the four-letter words ZooKeeper enables by default (srvr).
+    ///
+    /// Unlike a zoo.cfg without `admin.*` keys, it starts no AdminServer: a
+    /// zero-configuration start (and every in-process test built on it)
+    /// should take one port, not also 8080, the port most often already in
+    /// use on a developer's machine.
     pub fn standalone_default() -> Settings {
         match Settings::from_config(&crate::config::ServerConfig::default_standalone()) {
-            Ok(s) => s,
+            Ok(s) => Settings { admin: None, ..s },
             Err(_) => Settings::fallback_default(),
         }
     }
@@ -44,6 +56,8 @@ impl Settings {
             persist: None,
             snap_count: 100_000,
             autopurge: (3, 0),
+            admin: None,
+            metrics: None,
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             core: CoreConfig::default(),
             limits: ConnLimits::default(),
@@ -67,6 +81,10 @@ impl Settings {
 /// A started server.
 pub struct RunningServer {
     pub local_addr: SocketAddr,
+    /// Where the AdminServer listens, when enabled.
+    pub admin_addr: Option<SocketAddr>,
+    /// Where Prometheus `/metrics` is served, when configured.
+    pub metrics_addr: Option<SocketAddr>,
     accept: JoinHandle<()>,
 }
 
@@ -120,8 +138,31 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
         }
     }
     let core = pipeline.spawn(log, settings.snap_count);
+    // As ZooKeeperServerMain: the metrics provider, then the AdminServer,
+    // then clients; either HTTP endpoint failing to bind stops the start.
+    let metrics_addr = match &settings.metrics {
+        Some(m) => {
+            let addr = prometheus::start(m.clone(), core.clone()).await?;
+            info!(address = %addr, "serving Prometheus /metrics");
+            Some(addr)
+        }
+        None => None,
+    };
+    let admin_addr = match &settings.admin {
+        Some(a) => {
+            let addr = admin_server::start(a.clone(), core.clone()).await?;
+            info!(address = %addr, command_url = %a.command_url, "started AdminServer");
+            Some(addr)
+        }
+        None => None,
+    };
     let accept = tokio::spawn(net::serve(listener, core, settings.limits.clone()));
-    Ok(RunningServer { local_addr, accept })
+    Ok(RunningServer {
+        local_addr,
+        admin_addr,
+        metrics_addr,
+        accept,
+    })
 }
 
 /// Why a configuration cannot be served.
@@ -219,7 +260,15 @@ impl Settings {
             autocreate: cfg.data_dir_autocreate,
             truncate_corrupt_log: false,
         };
+        let admin = admin_settings(cfg)?;
+        let metrics = cfg.metrics.is_prometheus().then(|| MetricsSettings {
+            host: cfg.metrics.http_host.clone(),
+            port: cfg.metrics.http_port,
+            export_process_info: cfg.metrics.export_jvm_info,
+        });
         Ok(Settings {
+            admin,
+            metrics,
             persist: Some(persist),
             snap_count: cfg.snap_count.max(0) as u64,
             autopurge: (
@@ -244,6 +293,40 @@ impl Settings {
             },
         })
     }
+}
+
+/// The AdminServer as zoo.cfg configures it (`admin.*`, or the
+/// `zookeeper.admin.*` flags): on by default, as in ZooKeeper.
+fn admin_settings(
+    cfg: &crate::config::ServerConfig,
+) -> Result<Option<AdminServerSettings>, SettingsError> {
+    let a = &cfg.admin;
+    if !a.enabled {
+        return Ok(None);
+    }
+    if a.force_https {
+        // Serving plain HTTP where HTTPS was demanded would be a downgrade.
+        return Err(SettingsError(format!(
+            "{}: admin.forceHttps=true: the AdminServer cannot serve HTTPS; \
+             set admin.enableServer=false or drop admin.forceHttps",
+            cfg.source
+        )));
+    }
+    if a.port_unification {
+        warn!("admin.portUnification=true: the AdminServer serves plain HTTP only");
+    }
+    Ok(Some(AdminServerSettings {
+        address: a.address.clone(),
+        port: a.port,
+        command_url: a.command_url.clone(),
+        idle_timeout: Duration::from_millis(a.idle_timeout_ms.max(1) as u64),
+        initial_config: Some(cfg.initial_config.clone()),
+        system_properties: cfg
+            .system_properties
+            .iter()
+            .map(|(k, p)| (k.to_string(), p.value.clone()))
+            .collect(),
+    }))
 }
 
 /// ZooKeeper's DatadirCleanupManager: every `period` (purgeInterval hours in

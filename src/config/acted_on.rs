@@ -30,6 +30,15 @@ pub const ACTED_ON_KEYS: &[&str] = &[
     "preAllocSize",
     "forceSync",
     "globalOutstandingLimit",
+    "admin.enableServer",
+    "admin.serverAddress",
+    "admin.serverPort",
+    "admin.commandURL",
+    "admin.idleTimeout",
+    "metricsProvider.className",
+    "metricsProvider.httpHost",
+    "metricsProvider.httpPort",
+    "metricsProvider.exportJvmInfo",
 ];
 
 /// Whether `key` is acted on according to [`ACTED_ON_KEYS`].

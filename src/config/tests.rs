@@ -992,14 +992,14 @@ fn tolerated_values_warn() {
 #[test]
 fn ignored_keys_in_file_order() {
     let cfg = parse(
-        "tickTime=2000\ninitLimit=5\ndataDir=/d\nautopurge.purgeInterval=1\nsnapCount=10\nadmin.serverPort=1\n",
+        "tickTime=2000\ninitLimit=5\ndataDir=/d\nautopurge.purgeInterval=1\nsnapCount=10\nsyncLimit=1\n",
     );
     assert_eq!(
         cfg.ignored_keys(),
         vec![
             ("initLimit".to_owned(), 2),
             ("autopurge.purgeInterval".to_owned(), 4),
-            ("admin.serverPort".to_owned(), 6)
+            ("syncLimit".to_owned(), 6)
         ]
     );
 }

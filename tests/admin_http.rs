@@ -1,0 +1,327 @@
+//! The HTTP AdminServer and Prometheus `/metrics` in process, on port 0:
+//! routing and status codes as Jetty answers them, every command's reply
+//! shape, and the one-source-of-truth property — `mntr`, `/commands/monitor`
+//! and `/metrics` taken at a quiet moment report the same numbers.
+//! compat-tests/admin/ compares the replies with Java 3.8.0's.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{bounded, four_letter, TestServer};
+use ferrokeeper::admin::prometheus::MetricsSettings;
+use ferrokeeper::admin::server::{AdminServerSettings, AdminStartError};
+use ferrokeeper::server::Settings;
+use jute::consts::CreateMode;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn admin_settings(port: u16) -> AdminServerSettings {
+    AdminServerSettings {
+        address: "127.0.0.1".into(),
+        port,
+        command_url: "/commands".into(),
+        idle_timeout: Duration::from_secs(30),
+        initial_config: Some("tickTime=2000\n".into()),
+        system_properties: vec![("zookeeper.admin.serverPort".into(), "0".into())],
+    }
+}
+
+async fn start() -> TestServer {
+    TestServer::start_with(|s: &mut Settings| {
+        s.admin = Some(admin_settings(0));
+        s.metrics = Some(MetricsSettings {
+            host: "127.0.0.1".into(),
+            port: 0,
+            export_process_info: true,
+        });
+    })
+    .await
+}
+
+struct Reply {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the whole response.
+async fn http(addr: SocketAddr, method: &str, path: &str) -> Reply {
+    bounded("http request", async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.expect("read");
+        let text = String::from_utf8(raw).expect("utf-8 response");
+        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .expect("status line");
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Reply {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    })
+    .await
+}
+
+async fn command(server: &TestServer, name: &str) -> Value {
+    let admin = server.admin_addr.expect("admin server enabled");
+    let r = http(admin, "GET", &format!("/commands/{name}")).await;
+    assert_eq!(r.status, 200, "{name}");
+    assert_eq!(
+        r.headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{name}: {e}: {}", r.body))
+}
+
+fn mntr_map(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("zk_"))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Prometheus samples: "name{labels}" → value.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(k, v)| (k.to_string(), v.parse::<f64>().unwrap_or(f64::NAN)))
+        .collect()
+}
+
+fn types(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn mntr_monitor_and_metrics_agree() {
+    let server = start().await;
+    let mut c = server.client().await;
+    c.create("/adm", b"hello", CreateMode::Persistent)
+        .await
+        .unwrap();
+    c.create("/adm/e1", b"x", CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    c.create("/adm/e2", b"y", CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    c.get_data("/adm", true).await.unwrap();
+    c.exists("/adm/none", true).await.unwrap_err();
+
+    let mntr = mntr_map(&four_letter(server.addr, "mntr").await);
+    let monitor = command(&server, "monitor").await;
+    let metrics = http(server.metrics_addr.unwrap(), "GET", "/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert_eq!(
+        metrics.headers.get("content-type").map(String::as_str),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let prom = samples(&metrics.body);
+    let kinds = types(&metrics.body);
+
+    // Same keys in the same order, as 4lw and JSON (no zk_ prefix).
+    let obj = monitor.as_object().unwrap();
+    let json_keys: Vec<&String> = obj
+        .keys()
+        .filter(|k| *k != "command" && *k != "error")
+        .collect();
+    let mntr_text = four_letter(server.addr, "mntr").await;
+    let text_keys: Vec<String> = mntr_text
+        .lines()
+        .filter_map(|l| l.strip_prefix("zk_"))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, _)| k.to_string())
+        .collect();
+    assert_eq!(json_keys, text_keys.iter().collect::<Vec<_>>());
+
+    // 4 znodes of /zookeeper + /, and ours: /adm, /adm/e1, /adm/e2.
+    for (key, want) in [
+        ("znode_count", 8.0),
+        ("ephemerals_count", 2.0),
+        ("watch_count", 2.0),
+        ("global_sessions", 1.0),
+    ] {
+        let from_mntr: f64 = mntr[key].parse().unwrap();
+        let from_json = obj[key].as_f64().unwrap();
+        assert_eq!(
+            (from_mntr, from_json, prom[key]),
+            (want, want, want),
+            "{key}"
+        );
+        assert_eq!(kinds[key], "gauge", "{key}");
+    }
+    assert_eq!(
+        prom["approximate_data_size"],
+        mntr["approximate_data_size"].parse::<f64>().unwrap()
+    );
+    // Counters and summaries keep ZooKeeper's names and types.
+    assert_eq!(kinds["watch_bytes"], "counter");
+    assert_eq!(kinds["fsynctime"], "summary");
+    assert_eq!(kinds["readlatency"], "summary");
+    assert!(prom.contains_key("readlatency{quantile=\"0.99\",}"));
+    assert!(prom.contains_key("fsynctime_count"));
+    // updatelatency counted the session's creation and the three creates.
+    assert_eq!(prom["updatelatency_count"], 4.0);
+    assert_eq!(obj["cnt_updatelatency"].as_i64(), Some(4));
+    assert_eq!(mntr["cnt_updatelatency"], "4");
+    assert!(kinds.contains_key("process_open_fds"));
+    // Typed as Java types them: doubles stay doubles.
+    assert!(obj["avg_latency"].is_f64());
+    assert!(obj["znode_count"].is_i64());
+    assert_eq!(obj["server_state"], "standalone");
+}
+
+#[tokio::test]
+async fn commands_answer_with_javas_shape() {
+    let server = start().await;
+    let mut c = server.client().await;
+    c.create("/w", b"", CreateMode::Persistent).await.unwrap();
+    c.create("/w/e", b"", CreateMode::Ephemeral).await.unwrap();
+    c.get_data("/w", true).await.unwrap();
+
+    let cons = command(&server, "cons").await;
+    assert_eq!(
+        cons["command"], "connections",
+        "aliases answer as the primary name"
+    );
+    let conn = &cons["connections"][0];
+    assert!(conn["remote_socket_address"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+    assert!(conn["session_id"].as_i64().unwrap() != 0);
+    assert_eq!(cons["secure_connections"], serde_json::json!([]));
+    let sid = conn["session_id"].as_i64().unwrap().to_string();
+
+    let dump = command(&server, "dump").await;
+    assert_eq!(
+        dump["session_id_to_ephemeral_paths"][&sid],
+        serde_json::json!(["/w/e"])
+    );
+    let wchc = command(&server, "watches").await;
+    assert_eq!(
+        wchc["session_id_to_watched_paths"][&sid],
+        serde_json::json!(["/w"])
+    );
+    let wchs = command(&server, "wchs").await;
+    assert_eq!(wchs["num_total_watches"], 1);
+    let srvr = command(&server, "srvr").await;
+    assert_eq!(srvr["node_count"], 7);
+    assert_eq!(srvr["server_stats"]["num_alive_client_connections"], 1);
+    assert!(srvr["server_stats"]["avg_latency"].is_f64());
+    let stats = command(&server, "stats").await;
+    assert!(stats["connections"][0].get("session_id").is_none(), "brief");
+
+    let leader = command(&server, "leader").await;
+    let keys: Vec<&String> = leader.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["error", "command"]);
+    assert_eq!(leader["error"], "server is not initialized");
+
+    let unknown = command(&server, "nosuch").await;
+    assert_eq!(unknown["error"], "Unknown command: nosuch");
+    assert_eq!(unknown["command"], "nosuch");
+
+    let stmk = command(&server, "set_trace_mask?traceMask=255").await;
+    assert_eq!(stmk["tracemask"], 255);
+    assert_eq!(command(&server, "gtmk").await["tracemask"], 255);
+    assert_eq!(
+        four_letter(server.addr, "gtmk").await,
+        "255",
+        "one trace mask"
+    );
+    let bad = command(&server, "stmk?traceMask=x").await;
+    assert_eq!(
+        bad["error"],
+        "setTraceMask requires long traceMask argument, got x"
+    );
+
+    let icfg = command(&server, "icfg").await;
+    assert_eq!(icfg["initial_configuration"], "tickTime=2000\n");
+    let sysp = command(&server, "sysp").await;
+    assert_eq!(sysp["zookeeper.admin.serverPort"], "0");
+    assert!(command(&server, "environment").await["zookeeper.version"].is_string());
+    assert_eq!(command(&server, "lsnp").await["zxid"], "ffffffffffffffff");
+
+    // srst over HTTP resets what srst over 4lw resets.
+    assert!(
+        command(&server, "mntr").await["packets_received"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    command(&server, "stat_reset").await;
+    let after = command(&server, "monitor").await;
+    assert_eq!(after["packets_received"], 0);
+    assert_eq!(after["cnt_updatelatency"], 0);
+}
+
+#[tokio::test]
+async fn routes_and_status_codes_as_jetty() {
+    let server = start().await;
+    let admin = server.admin_addr.unwrap();
+    for path in ["/commands", "/commands/"] {
+        let r = http(admin, "GET", path).await;
+        assert_eq!(r.status, 200);
+        assert!(!r.headers.contains_key("content-type"), "Java sets none");
+        assert!(r
+            .body
+            .starts_with("<a href=\"/commands/configuration\">configuration</a>\n<br/>\n"));
+        assert_eq!(r.body.matches("<a href=").count(), 26);
+    }
+    let r = http(admin, "GET", "/elsewhere").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.headers["content-type"], "text/html;charset=iso-8859-1");
+    assert_eq!(http(admin, "GET", "/commandsx").await.status, 404);
+    assert_eq!(http(admin, "POST", "/commands/ruok").await.status, 405);
+    assert_eq!(http(admin, "TRACE", "/commands/ruok").await.status, 403);
+    let head = http(admin, "HEAD", "/commands/ruok").await;
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
+    let slash = command(&server, "/").await;
+    assert_eq!(slash["error"], "Unknown command: /");
+
+    let m = server.metrics_addr.unwrap();
+    assert_eq!(http(m, "GET", "/").await.status, 404);
+    let only = http(m, "GET", "/metrics?name[]=znode_count").await;
+    assert_eq!(
+        types(&only.body).keys().collect::<Vec<_>>(),
+        ["znode_count"]
+    );
+}
+
+#[tokio::test]
+async fn a_taken_admin_port_stops_the_start_naming_the_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut s = Settings::standalone_default();
+    s.client_addr = "127.0.0.1:0".parse().unwrap();
+    s.persist = None;
+    s.admin = Some(admin_settings(port));
+    let err = match ferrokeeper::server::start(s).await {
+        Ok(_) => panic!("started although the admin port is taken"),
+        Err(e) => e,
+    };
+    assert!(err.get_ref().is_some_and(|i| i.is::<AdminStartError>()));
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("port {port}")), "{msg}");
+    assert!(msg.contains("admin.serverPort"), "{msg}");
+}
