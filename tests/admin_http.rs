@@ -262,6 +262,29 @@ async fn commands_answer_with_javas_shape() {
     assert!(command(&server, "environment").await["zookeeper.version"].is_string());
     assert_eq!(command(&server, "lsnp").await["zxid"], "ffffffffffffffff");
 
+    // Every 128th zxid's tree digest, fields in Java's order
+    // (captured from Java 3.8.0: zxid, digest, digest_version).
+    for i in 0..130 {
+        c.create(&format!("/h{i}"), b"x", CreateMode::Persistent)
+            .await
+            .unwrap();
+    }
+    let hash = command(&server, "hash").await;
+    let first = hash["digests"][0]
+        .as_object()
+        .expect("a digest at zxid 128");
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        ["zxid", "digest", "digest_version"]
+    );
+    assert_eq!(first["zxid"], 128);
+    assert_eq!(first["digest_version"], 2);
+    let text = four_letter(server.addr, "hash").await;
+    assert!(
+        text.starts_with(&format!("80: {}\n", first["digest"])),
+        "{text}"
+    );
+
     // srst over HTTP resets what srst over 4lw resets.
     assert!(
         command(&server, "mntr").await["packets_received"]
@@ -324,4 +347,29 @@ async fn a_taken_admin_port_stops_the_start_naming_the_key() {
     let msg = err.to_string();
     assert!(msg.contains(&format!("port {port}")), "{msg}");
     assert!(msg.contains("admin.serverPort"), "{msg}");
+}
+
+#[tokio::test]
+async fn command_url_is_configurable() {
+    let server = TestServer::start_with(|s: &mut Settings| {
+        s.admin = Some(AdminServerSettings {
+            command_url: "/zk/cmd".into(),
+            ..admin_settings(0)
+        });
+    })
+    .await;
+    let admin = server.admin_addr.unwrap();
+    let links = http(admin, "GET", "/zk/cmd").await;
+    assert!(links.body.contains("<a href=\"/zk/cmd/ruok\">ruok</a>"));
+    assert_eq!(http(admin, "GET", "/commands/ruok").await.status, 404);
+    let r = http(admin, "GET", "/zk/cmd/isro").await;
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        (v["command"].as_str(), v["read_only"].as_bool()),
+        (Some("is_read_only"), Some(false))
+    );
+    assert!(
+        server.metrics_addr.is_none(),
+        "no /metrics unless Prometheus is configured"
+    );
 }

@@ -15,7 +15,7 @@ use super::core::{AdminQuery, Core};
 use crate::admin::java_fmt::java_socket_addr;
 use crate::admin::VERSION_LINE;
 
-/// `ZooTrace`'s digest version of ZooKeeper 3.8's `DigestCalculator`.
+/// The digest version of ZooKeeper 3.8's `DigestCalculator`.
 const DIGEST_VERSION: i64 = 2;
 
 type Data = Map<String, Value>;
@@ -49,7 +49,8 @@ impl Core {
                     .digest_log
                     .iter()
                     .map(|(zxid, digest)| {
-                        json!({"zxid": zxid, "digest_version": DIGEST_VERSION, "digest": digest})
+                        // Jackson orders ZxidDigest's properties as its fields are declared.
+                        json!({"zxid": zxid, "digest": digest, "digest_version": DIGEST_VERSION})
                     })
                     .collect();
                 d.insert("digests".into(), Value::Array(digests));
