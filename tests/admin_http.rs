@@ -373,3 +373,64 @@ async fn command_url_is_configurable() {
         "no /metrics unless Prometheus is configured"
     );
 }
+
+/// The binary exits as ZooKeeperServerMain does: 4 (ERROR_STARTING_ADMIN_SERVER)
+/// when the AdminServer cannot bind, 1 when the Prometheus provider cannot.
+#[test]
+fn binary_exit_codes_on_bind_failure() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let client = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let base = format!(
+        "tickTime=2000\ndataDir={}\nclientPort={client}\nclientPortAddress=127.0.0.1\n",
+        dir.path().display()
+    );
+    let cases = [
+        (
+            format!("{base}admin.serverAddress=127.0.0.1\nadmin.serverPort={busy}\n"),
+            4,
+            "admin.serverPort",
+        ),
+        (
+            format!(
+                "{base}admin.enableServer=false\nmetricsProvider.className=\
+                 org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n\
+                 metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort={busy}\n"
+            ),
+            1,
+            "metricsProvider.httpPort",
+        ),
+    ];
+    for (cfg, code, key) in cases {
+        let path = dir.path().join("zoo.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrokeeper"))
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the server kept running although port {busy} is taken");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(code), "{err}");
+        assert!(
+            err.contains(key) && err.contains(&busy.to_string()),
+            "{err}"
+        );
+    }
+}
