@@ -73,6 +73,7 @@ impl Settings {
                 min_session_timeout_ms: 6000,
                 max_session_timeout_ms: 60000,
                 client_port_listen_backlog: -1,
+                prometheus: None,
             },
         }
     }
@@ -290,6 +291,10 @@ impl Settings {
                 min_session_timeout_ms: cfg.min_session_timeout_ms,
                 max_session_timeout_ms: cfg.max_session_timeout_ms,
                 client_port_listen_backlog: cfg.client_port_listen_backlog,
+                prometheus: cfg
+                    .metrics
+                    .is_prometheus()
+                    .then_some(cfg.metrics.export_jvm_info),
             },
         })
     }

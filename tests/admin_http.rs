@@ -29,6 +29,8 @@ fn admin_settings(port: u16) -> AdminServerSettings {
     }
 }
 
+/// The AdminServer and Prometheus `/metrics` (so `mntr` lists the
+/// provider's samples, as ZooKeeper's does with that provider).
 async fn start() -> TestServer {
     TestServer::start_with(|s: &mut Settings| {
         s.admin = Some(admin_settings(0));
@@ -37,8 +39,14 @@ async fn start() -> TestServer {
             port: 0,
             export_process_info: true,
         });
+        s.info.prometheus = Some(true);
     })
     .await
+}
+
+/// The AdminServer with ZooKeeper's default metrics provider.
+async fn start_admin_only() -> TestServer {
+    TestServer::start_with(|s: &mut Settings| s.admin = Some(admin_settings(0))).await
 }
 
 struct Reply {
@@ -128,7 +136,8 @@ async fn mntr_monitor_and_metrics_agree() {
     c.get_data("/adm", true).await.unwrap();
     c.exists("/adm/none", true).await.unwrap_err();
 
-    let mntr = mntr_map(&four_letter(server.addr, "mntr").await);
+    let mntr_text = four_letter(server.addr, "mntr").await;
+    let mntr = mntr_map(&mntr_text);
     let monitor = command(&server, "monitor").await;
     let metrics = http(server.metrics_addr.unwrap(), "GET", "/metrics").await;
     assert_eq!(metrics.status, 200);
@@ -139,13 +148,13 @@ async fn mntr_monitor_and_metrics_agree() {
     let prom = samples(&metrics.body);
     let kinds = types(&metrics.body);
 
-    // Same keys in the same order, as 4lw and JSON (no zk_ prefix).
+    // With the Prometheus provider, mntr and monitor list version,
+    // server_state, then every sample (labels without the trailing comma).
     let obj = monitor.as_object().unwrap();
     let json_keys: Vec<&String> = obj
         .keys()
         .filter(|k| *k != "command" && *k != "error")
         .collect();
-    let mntr_text = four_letter(server.addr, "mntr").await;
     let text_keys: Vec<String> = mntr_text
         .lines()
         .filter_map(|l| l.strip_prefix("zk_"))
@@ -153,6 +162,10 @@ async fn mntr_monitor_and_metrics_agree() {
         .map(|(k, _)| k.to_string())
         .collect();
     assert_eq!(json_keys, text_keys.iter().collect::<Vec<_>>());
+    let prom_keys: Vec<String> = prom.keys().map(|k| k.replace(",}", "}")).collect();
+    let mut mntr_keys: Vec<String> = text_keys[2..].to_vec();
+    mntr_keys.sort();
+    assert_eq!(mntr_keys, prom_keys);
 
     // 4 znodes of /zookeeper + /, and ours: /adm, /adm/e1, /adm/e2.
     for (key, want) in [
@@ -160,6 +173,8 @@ async fn mntr_monitor_and_metrics_agree() {
         ("ephemerals_count", 2.0),
         ("watch_count", 2.0),
         ("global_sessions", 1.0),
+        // the session's creation and the three creates
+        ("updatelatency_count", 4.0),
     ] {
         let from_mntr: f64 = mntr[key].parse().unwrap();
         let from_json = obj[key].as_f64().unwrap();
@@ -168,32 +183,40 @@ async fn mntr_monitor_and_metrics_agree() {
             (want, want, want),
             "{key}"
         );
-        assert_eq!(kinds[key], "gauge", "{key}");
     }
+    assert_eq!(
+        mntr["znode_count"], "8.0",
+        "doubles, as the provider holds them"
+    );
     assert_eq!(
         prom["approximate_data_size"],
         mntr["approximate_data_size"].parse::<f64>().unwrap()
     );
-    // Counters and summaries keep ZooKeeper's names and types.
-    assert_eq!(kinds["watch_bytes"], "counter");
-    assert_eq!(kinds["fsynctime"], "summary");
-    assert_eq!(kinds["readlatency"], "summary");
+    for (name, kind) in [
+        ("znode_count", "gauge"),
+        ("watch_bytes", "counter"),
+        ("fsynctime", "summary"),
+        ("readlatency", "summary"),
+        ("process_open_fds", "gauge"),
+    ] {
+        assert_eq!(kinds[name], kind, "{name}");
+    }
     assert!(prom.contains_key("readlatency{quantile=\"0.99\",}"));
     assert!(prom.contains_key("fsynctime_count"));
-    // updatelatency counted the session's creation and the three creates.
-    assert_eq!(prom["updatelatency_count"], 4.0);
-    assert_eq!(obj["cnt_updatelatency"].as_i64(), Some(4));
-    assert_eq!(mntr["cnt_updatelatency"], "4");
-    assert!(kinds.contains_key("process_open_fds"));
-    // Typed as Java types them: doubles stay doubles.
-    assert!(obj["avg_latency"].is_f64());
-    assert!(obj["znode_count"].is_i64());
+    assert_eq!(obj["fsynctime{quantile=\"0.5\"}"], "NaN", "Jackson's NaN");
     assert_eq!(obj["server_state"], "standalone");
+
+    // srst resets ServerStats (packets, latency) but not the provider's
+    // counters and summaries: Prometheus' resetAllValues does nothing.
+    command(&server, "stat_reset").await;
+    let after = command(&server, "monitor").await;
+    assert_eq!(after["packets_received"], 0.0);
+    assert_eq!(after["updatelatency_count"], 4.0);
 }
 
 #[tokio::test]
 async fn commands_answer_with_javas_shape() {
-    let server = start().await;
+    let server = start_admin_only().await;
     let mut c = server.client().await;
     c.create("/w", b"", CreateMode::Persistent).await.unwrap();
     c.create("/w/e", b"", CreateMode::Ephemeral).await.unwrap();

@@ -7,6 +7,8 @@ ephemeral PREFIX/eph, and set a data watch on PREFIX, a child watch on PREFIX an
 watch on PREFIX/missing. Nothing else talks to the server while the URLs are fetched."""
 import http.client
 import json
+import re
+import socket
 
 from kazoo.client import KazooClient
 
@@ -104,3 +106,44 @@ def as_json(body):
         return json.loads(body)
     except ValueError:
         return None
+
+
+def four_letter(connect, word):
+    """The whole reply to a four-letter word."""
+    host, _, port = connect.split(",")[0].rpartition(":")
+    with socket.create_connection((host or "127.0.0.1", int(port)), timeout=10) as s:
+        s.sendall(word.encode())
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks).decode()
+
+
+def mntr_pairs(text):
+    """mntr's (key without zk_, value text) pairs, in order."""
+    out = []
+    for line in text.splitlines():
+        k, _, v = line.partition("\t")
+        out.append((k[3:] if k.startswith("zk_") else k, v))
+    return out
+
+
+def parse_exposition(text):
+    """Prometheus text format 0.0.4: ({family: type}, {family: help}, {sample key: value})."""
+    types, helps, samples = {}, {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            name, t = line[7:].split(" ", 1)
+            types[name] = t
+        elif line.startswith("# HELP "):
+            name, h = line[7:].split(" ", 1)
+            helps[name] = h
+        elif line and not line.startswith("#"):
+            m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)', line)
+            if not m:
+                raise ValueError(f"not a sample line: {line!r}")
+            samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return types, helps, samples

@@ -1,11 +1,10 @@
-"""The AdminServer and Prometheus /metrics of the server under test, against Debian's Java
-ZooKeeper 3.8.0 (captures in java-3.8.0/, made by capture.sh) and ZooKeeper 3.8.0's metric
-families (java-3.8.0/prometheus-families.json, derived from its source by derive_families.py).
+"""The AdminServer of the server under test against Debian's Java ZooKeeper 3.8.0 (captures
+in java-3.8.0/, made by capture.sh, with ZooKeeper's default metrics provider).
 
-Environment: ZK_CONNECT (clients), ZK_ADMIN (host:port of the AdminServer, commandURL
-/commands) and ZK_METRICS (host:port of /metrics). The server must be fresh: the same state
+Environment: ZK_CONNECT (clients) and ZK_ADMIN (host:port of the AdminServer, commandURL
+/commands). The server must be fresh and use the default metrics provider: the same state
 the capture was made in (adminlib.make_state) is created here, and counts are compared
-exactly. Without an AdminServer or /metrics every test fails.
+exactly. Without an AdminServer every test fails.
 
 Compared for every request Java was sent (every command name and alias, the links page,
 unknown commands, bad arguments, wrong methods and paths): the HTTP status, the
@@ -59,11 +58,6 @@ def admin():
 
 
 @pytest.fixture(scope="module")
-def metrics():
-    return _addr("ZK_METRICS")
-
-
-@pytest.fixture(scope="module")
 def java_index():
     with open(os.path.join(JAVA, "index.json"), encoding="utf-8") as f:
         return json.load(f)
@@ -75,34 +69,20 @@ def java_body(entry):
 
 
 @pytest.fixture(scope="module")
-def state(zk_connect, admin, metrics):
+def state(zk_connect, admin):
     """The capture's state, kept for the module; every reply fetched in the capture's order,
-    plus 4lw mntr, /commands/monitor and /metrics at one quiet moment (before the resets)."""
+    plus 4lw mntr and /commands/monitor at one quiet moment (before the resets)."""
     zk = adminlib.make_state(zk_connect, PREFIX)
     try:
         quiet = {
-            "mntr": four_letter(zk_connect, "mntr"),
+            "mntr": adminlib.four_letter(zk_connect, "mntr"),
             "monitor": json.loads(adminlib.fetch(admin, "GET", "/commands/monitor")[2]),
-            "metrics": adminlib.fetch(metrics, "GET", "/metrics"),
         }
         replies = adminlib.fetch_all(admin)
         yield {"replies": replies, **quiet}
     finally:
         zk.stop()
         zk.close()
-
-
-def four_letter(connect, word):
-    host, _, port = connect.split(",")[0].rpartition(":")
-    with socket.create_connection((host or "127.0.0.1", int(port)), timeout=10) as s:
-        s.sendall(word.encode())
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    return b"".join(chunks).decode()
 
 
 def kind(v):
@@ -200,64 +180,6 @@ def test_monitor_is_mntr(state):
     for k in ("znode_count", "ephemerals_count", "watch_count", "global_sessions",
               "approximate_data_size", "cnt_updatelatency"):
         assert str(mon[k]) == mntr[k], k
-
-
-def parse_exposition(text):
-    types, helps, samples = {}, {}, {}
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            name, t = line[7:].split(" ", 1)
-            types[name] = t
-        elif line.startswith("# HELP "):
-            name, h = line[7:].split(" ", 1)
-            helps[name] = h
-        elif line and not line.startswith("#"):
-            m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)', line)
-            assert m, f"not a sample line: {line!r}"
-            samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return types, helps, samples
-
-
-def test_metrics_families_named_and_typed_as_zookeeper(state):
-    status, ctype, body = state["metrics"]
-    assert status == 200
-    assert ctype == "text/plain; version=0.0.4; charset=utf-8"
-    with open(os.path.join(JAVA, "prometheus-families.json"), encoding="utf-8") as f:
-        want = json.load(f)
-    types, helps, samples = parse_exposition(body)
-    missing = sorted(set(want) - set(types))
-    assert not missing, f"families ZooKeeper exports that are missing: {missing}"
-    wrong = {n: (want[n], types[n]) for n in want if types[n] != want[n]}
-    assert not wrong, f"(ZooKeeper's type, served type): {wrong}"
-    extra = sorted(n for n in types if n not in want and not n.startswith("process_"))
-    assert not extra, f"families ZooKeeper does not have: {extra}"
-    assert all(helps.get(n) == n for n in want), "help text is the name, as the provider sets it"
-    for n, t in want.items():
-        if t == "summary" and not n.endswith("_per_namespace") and n not in (
-                "learner_handler_qp_size", "learner_handler_qp_time_ms", "ack_latency"):
-            assert f"{n}_count" in samples and f"{n}_sum" in samples, n
-            assert f'{n}{{quantile="0.5",}}' in samples, n
-
-
-def test_metrics_values_agree_with_mntr(state):
-    """Taken at one quiet moment: the tree, watch and session gauges and the write
-    latency count agree with mntr, and with the state created (Java counts 5 znodes in an
-    empty tree: /, /zookeeper, /zookeeper/quota, /zookeeper/config and the root's "")."""
-    _, _, samples = parse_exposition(state["metrics"][2])
-    mntr = {}
-    for line in state["mntr"].splitlines():
-        k, _, v = line.partition("\t")
-        mntr[k[3:]] = v
-    for k in ("znode_count", "ephemerals_count", "watch_count", "global_sessions",
-              "approximate_data_size"):
-        assert samples[k] == float(mntr[k]), k
-    assert samples["znode_count"] == 8.0
-    assert samples["ephemerals_count"] == 1.0
-    assert samples["watch_count"] == 3.0
-    assert samples["global_sessions"] == 1.0
-    assert samples["updatelatency_count"] == float(mntr["cnt_updatelatency"])
-    assert samples[f'write_per_namespace_count{{key="{PREFIX[1:]}",}}'] == float(
-        mntr[f"cnt_{PREFIX[1:]}_write_per_namespace"])
 
 
 def test_comparison_catches_differences():

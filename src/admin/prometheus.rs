@@ -104,10 +104,7 @@ async fn handle(
             )
         }
     };
-    let mut text = render(&view, &names);
-    if settings.export_process_info {
-        render_process(&mut text, &view, &names);
-    }
+    let text = render(&families(&view, settings.export_process_info), &names);
     http::respond(StatusCode::OK, Some(CONTENT_TYPE), text)
 }
 
@@ -128,34 +125,44 @@ fn escape_label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// One metric family in 0.0.4 text; `samples` are (suffix, labels, value).
-struct Family<'a> {
-    out: &'a mut String,
-    name: &'a str,
+/// One sample: the family name plus a suffix (`_count`, `_sum` or none),
+/// its labels in order, and the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
 }
 
-impl<'a> Family<'a> {
-    fn open(out: &'a mut String, name: &'a str, help: &str, kind: &str) -> Family<'a> {
-        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        Family { out, name }
+/// One metric family as the Prometheus client collects it.
+#[derive(Debug, Clone)]
+pub struct Family {
+    pub name: String,
+    pub help: String,
+    pub kind: &'static str,
+    pub samples: Vec<Sample>,
+}
+
+impl Family {
+    fn new(name: &str, help: &str, kind: &'static str) -> Family {
+        Family {
+            name: name.to_string(),
+            help: help.to_string(),
+            kind,
+            samples: Vec::new(),
+        }
     }
 
-    fn sample(&mut self, suffix: &str, labels: &[(&str, &str)], value: f64) {
-        let _ = write!(self.out, "{}{suffix}", self.name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (k, v) in labels {
-                let _ = write!(self.out, "{k}=\"{}\",", escape_label(v));
-            }
-            self.out.push('}');
-        }
-        let _ = writeln!(self.out, " {}", go_double(value));
+    fn sample(&mut self, suffix: &str, labels: &[(&'static str, &str)], value: f64) {
+        self.samples.push(Sample {
+            name: format!("{}{suffix}", self.name),
+            labels: labels.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            value,
+        });
     }
 
     /// A summary's quantiles, `_count` and `_sum`, under `labels`.
-    fn summary(&mut self, labels: &[(&str, &str)], s: &SummaryView) {
+    fn summary(&mut self, labels: &[(&'static str, &str)], s: &SummaryView) {
         for (q, v) in &s.quantiles {
             let q = java_double(*q);
             let mut l = labels.to_vec();
@@ -167,59 +174,102 @@ impl<'a> Family<'a> {
     }
 }
 
-/// Every ZooKeeper metric family; `only`, when not empty, keeps the named
-/// ones (the client's `name[]` filter). Help text is the name, as
-/// `PrometheusMetricsProvider` builds every metric with `build(name, name)`.
-pub fn render(view: &MetricsView, only: &[String]) -> String {
-    let wanted = |n: &str| only.is_empty() || only.iter().any(|o| o == n);
-    let mut out = String::with_capacity(64 * 1024);
+/// Every family the provider would collect: ZooKeeper's metrics (help text
+/// is the name: `PrometheusMetricsProvider` builds each with
+/// `build(name, name)`), then the process metrics when `process` is set.
+pub fn families(view: &MetricsView, process: bool) -> Vec<Family> {
+    let mut out = Vec::with_capacity(160);
     for (name, v) in &view.gauges {
-        if wanted(name) {
-            Family::open(&mut out, name, name, "gauge").sample("", &[], v.as_f64());
-        }
+        let mut f = Family::new(name, name, "gauge");
+        f.sample("", &[], v.as_f64());
+        out.push(f);
     }
     for (name, values) in &view.gauge_sets {
-        if wanted(name) {
-            let mut f = Family::open(&mut out, name, name, "gauge");
-            for (key, v) in values {
-                f.sample("", &[("key", key)], *v as f64);
-            }
+        let mut f = Family::new(name, name, "gauge");
+        for (key, v) in values {
+            f.sample("", &[("key", key)], *v as f64);
         }
+        out.push(f);
     }
     for (name, v) in &view.counters {
-        if wanted(name) {
-            Family::open(&mut out, name, name, "counter").sample("", &[], *v as f64);
-        }
+        let mut f = Family::new(name, name, "counter");
+        f.sample("", &[], *v as f64);
+        out.push(f);
     }
     for name in &view.counter_sets {
-        if wanted(name) {
-            Family::open(&mut out, name, name, "counter");
-        }
+        out.push(Family::new(name, name, "counter"));
     }
     for (name, s) in view.basic_summaries.iter().chain(&view.summaries) {
-        if wanted(name) {
-            Family::open(&mut out, name, name, "summary").summary(&[], s);
-        }
+        let mut f = Family::new(name, name, "summary");
+        f.summary(&[], s);
+        out.push(f);
     }
     for (name, values) in &view.basic_summary_sets {
-        if wanted(name) {
-            let mut f = Family::open(&mut out, name, name, "summary");
-            for (key, s) in values {
-                f.summary(&[("key", key)], s);
-            }
+        let mut f = Family::new(name, name, "summary");
+        for (key, s) in values {
+            f.summary(&[("key", key)], s);
         }
+        out.push(f);
     }
     for name in &view.summary_sets {
-        if wanted(name) {
-            Family::open(&mut out, name, name, "summary");
+        out.push(Family::new(name, name, "summary"));
+    }
+    if process {
+        out.extend(process_families(view));
+    }
+    out
+}
+
+/// The families in text format 0.0.4 (`TextFormat.write004`); `only`, when
+/// not empty, keeps the named ones (the servlet's `name[]` filter).
+pub fn render(families: &[Family], only: &[String]) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    for f in families {
+        if !only.is_empty() && !only.contains(&f.name) {
+            continue;
+        }
+        let help = f.help.replace('\\', "\\\\").replace('\n', "\\n");
+        let _ = writeln!(out, "# HELP {} {help}", f.name);
+        let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
+        for s in &f.samples {
+            out.push_str(&s.name);
+            if !s.labels.is_empty() {
+                out.push('{');
+                for (k, v) in &s.labels {
+                    let _ = write!(out, "{k}=\"{}\",", escape_label(v));
+                }
+                out.push('}');
+            }
+            let _ = writeln!(out, " {}", go_double(s.value));
+        }
+    }
+    out
+}
+
+/// `PrometheusMetricsProvider.dump`: what `mntr` and the AdminServer's
+/// `monitor` list after version and server_state when Prometheus is the
+/// provider: every sample as `name{label="value",...}` and its double.
+pub fn dump(families: &[Family]) -> Vec<(String, f64)> {
+    let mut out = Vec::with_capacity(600);
+    for f in families {
+        for s in &f.samples {
+            let mut key = s.name.clone();
+            if !s.labels.is_empty() {
+                let labels: Vec<String> = s
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{v}\""))
+                    .collect();
+                let _ = write!(key, "{{{}}}", labels.join(","));
+            }
+            out.push((key, s.value));
         }
     }
     out
 }
 
 /// The Prometheus client's `StandardExports` (process metrics), from /proc.
-fn render_process(out: &mut String, view: &MetricsView, only: &[String]) {
-    let wanted = |n: &str| only.is_empty() || only.iter().any(|o| o == n);
+fn process_families(view: &MetricsView) -> Vec<Family> {
     let gauge = |name: &str| {
         view.gauges
             .iter()
@@ -257,7 +307,7 @@ fn render_process(out: &mut String, view: &MetricsView, only: &[String]) {
             .and_then(|v| v.parse::<f64>().ok())
             .map(|v| v * 1024.0)
     };
-    let rows: [(&str, &str, &str, Option<f64>); 6] = [
+    let rows: [(&str, &str, &'static str, Option<f64>); 6] = [
         (
             "process_cpu_seconds_total",
             "Total user and system CPU time spent in seconds.",
@@ -295,11 +345,13 @@ fn render_process(out: &mut String, view: &MetricsView, only: &[String]) {
             kb("VmRSS:"),
         ),
     ];
-    for (name, help, kind, value) in rows {
-        if let (true, Some(v)) = (wanted(name), value) {
-            Family::open(out, name, help, kind).sample("", &[], v);
-        }
-    }
+    rows.into_iter()
+        .filter_map(|(name, help, kind, value)| {
+            let mut f = Family::new(name, help, kind);
+            f.sample("", &[], value?);
+            Some(f)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -342,7 +394,8 @@ mod tests {
             summary_sets: vec!["ack_latency"],
             ..Default::default()
         };
-        let text = render(&view, &[]);
+        let fams = families(&view, false);
+        let text = render(&fams, &[]);
         let want = "\
 # HELP znode_count znode_count
 # TYPE znode_count gauge
@@ -382,11 +435,36 @@ write_per_namespace_sum{key=\"ns\",} 9.0
 # TYPE ack_latency summary
 ";
         assert_eq!(text, want);
-        let only = render(&view, &["watch_bytes".to_string()]);
+        let only = render(&fams, &["watch_bytes".to_string()]);
         assert_eq!(
             only,
             "# HELP watch_bytes watch_bytes\n# TYPE watch_bytes counter\nwatch_bytes 7.0\n"
         );
+    }
+
+    #[test]
+    fn dump_keys_as_the_provider_builds_them() {
+        let view = MetricsView {
+            gauges: vec![("znode_count", MetricValue::Int(5))],
+            basic_summary_sets: vec![(
+                "write_per_namespace",
+                vec![("ns".into(), summary(1, 9, vec![(0.5, 4.0)]))],
+            )],
+            ..Default::default()
+        };
+        let d = dump(&families(&view, false));
+        let keys: Vec<&str> = d.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "znode_count",
+                "write_per_namespace{key=\"ns\",quantile=\"0.5\"}",
+                "write_per_namespace_count{key=\"ns\"}",
+                "write_per_namespace_sum{key=\"ns\"}",
+            ]
+        );
+        assert_eq!(d[0].1, 5.0);
+        assert_eq!(d[3].1, 9.0);
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Core {
                 d.insert("error".into(), json!("server is not initialized"));
             }
             "monitor" => {
-                for (k, v) in self.metrics_view(0).flatten() {
+                for (k, v) in self.mntr_entries(0) {
                     d.insert(k, flat_json(v));
                 }
             }
@@ -317,9 +317,11 @@ fn flat_json(v: super::mntr::FlatValue) -> Value {
     match v {
         FlatValue::Str(s) => json!(s),
         FlatValue::Num(V::Int(i)) => json!(i),
-        FlatValue::Num(V::Double(f)) => {
-            serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-        }
+        // Jackson writes NaN and the infinities as strings ("NaN").
+        FlatValue::Num(V::Double(f)) => serde_json::Number::from_f64(f).map_or_else(
+            || json!(crate::admin::java_fmt::java_double(f)),
+            Value::Number,
+        ),
     }
 }
 

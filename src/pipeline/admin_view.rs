@@ -126,6 +126,10 @@ impl Core {
     /// `ServerMetrics` too).
     pub(super) fn reset_server_stats(&mut self) {
         self.stats.reset();
+        if self.info.prometheus.is_some() {
+            // PrometheusMetricsProvider.resetAllValues does nothing.
+            return;
+        }
         self.metrics.reset();
         self.changes.queued_count = 0;
         self.changes.removed_count = 0;

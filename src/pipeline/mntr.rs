@@ -376,9 +376,30 @@ impl Core {
     /// counts as alive, as in ZooKeeper).
     pub(super) fn render_mntr(&self, asking: usize) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        for (k, v) in self.metrics_view(asking).flatten() {
+        for (k, v) in self.mntr_entries(asking) {
             let _ = writeln!(out, "zk_{k}\t{v}");
         }
+        out
+    }
+
+    /// The (key, value) list of `mntr` and `monitor`: the default
+    /// provider's keys, or with Prometheus configured, version and
+    /// server_state followed by the provider's samples as doubles.
+    pub(super) fn mntr_entries(&self, asking: usize) -> Vec<(String, FlatValue)> {
+        let view = self.metrics_view(asking);
+        let Some(process) = self.info.prometheus else {
+            return view.flatten();
+        };
+        let families = crate::admin::prometheus::families(&view, process);
+        let samples = crate::admin::prometheus::dump(&families);
+        let mut out = Vec::with_capacity(samples.len() + 2);
+        out.push(("version".into(), FlatValue::Str(view.version)));
+        out.push(("server_state".into(), FlatValue::Str(view.server_state)));
+        out.extend(
+            samples
+                .into_iter()
+                .map(|(k, v)| (k, FlatValue::Num(Value::Double(v)))),
+        );
         out
     }
 

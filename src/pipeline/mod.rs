@@ -54,6 +54,11 @@ pub struct ServerInfo {
     pub min_session_timeout_ms: i32,
     pub max_session_timeout_ms: i32,
     pub client_port_listen_backlog: i32,
+    /// `Some(exportJvmInfo)` when the Prometheus metrics provider is
+    /// configured: `mntr`/`monitor` then list its samples, as ZooKeeper's
+    /// `PrometheusMetricsProvider.dump` does, and `srst` leaves its
+    /// counters and summaries alone (`resetAllValues` is not supported there).
+    pub prometheus: Option<bool>,
 }
 
 /// Capacity of the queue from connections to the core. Bounded so a flood of
