@@ -32,7 +32,7 @@ VOLATILE = {"num_alive_connections", "open_file_descriptor_count", "uptime",
 NO_SAMPLES = {"learner_handler_qp_size", "learner_handler_qp_time_ms", "ack_latency",
               "quota_exceeded_error_per_namespace", "quota_count_limit_per_namespace",
               "quota_bytes_limit_per_namespace", "quota_count_usage_per_namespace",
-              "quota_bytes_usage_per_namespace", "read_per_namespace"}
+              "quota_bytes_usage_per_namespace"}
 
 
 def _addr(var):
