@@ -15,7 +15,10 @@ OUT=${1:-$HERE/java-3.8.0}
 mkdir -p "$HERE/../.work"
 D=$(mktemp -d "$HERE/../.work/admin-capture.XXXXXX")
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$D"; }
+cleanup() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+  rm -rf "$D"
+}
 trap cleanup EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -13,7 +13,10 @@ PY=${PYTHON:-python3}
 mkdir -p "$HERE/../.work"
 D=$(mktemp -d "$HERE/../.work/admin-run.XXXXXX")
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$D"; }
+cleanup() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+  rm -rf "$D"
+}
 trap cleanup EXIT INT TERM
 
 if [ ! -x "$BIN" ]; then echo "run.sh: no server binary at $BIN"; echo "0 passed, 1 failed"; exit 1; fi
