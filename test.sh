@@ -12,7 +12,8 @@
 # 3. builds the release server, starts it from a generated zoo.cfg on a free
 #    loopback port, and runs the real-client suites against it
 #    (zkCli.sh, Kazoo, the C client, Curator, and the four-letter words
-#    against Java 3.8.0 captures: compat-tests/run.sh);
+#    against Java 3.8.0 captures: compat-tests/run.sh); then the AdminServer
+#    and Prometheus /metrics against Java 3.8.0's (compat-tests/admin/run.sh);
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
@@ -66,7 +67,9 @@ count_line "$WORK/snapshot-interop.log"
 
 stage "start FerroKeeper for the real-client suites"
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ADMIN_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/data"
+# The AdminServer is on, as in ZooKeeper, on a free loopback port (never 8080).
 cat > "$WORK/zoo.cfg" <<CFG
 tickTime=2000
 dataDir=$WORK/data
@@ -75,6 +78,8 @@ clientPortAddress=127.0.0.1
 maxClientCnxns=0
 4lw.commands.whitelist=*
 extendedTypesEnabled=true
+admin.serverAddress=127.0.0.1
+admin.serverPort=$ADMIN_PORT
 CFG
 # Containers and TTL nodes are reaped every second, as the suites expect;
 # ZooKeeper takes this setting only as a JVM flag, and so do we.
@@ -90,6 +95,10 @@ stage "real clients: zkCli.sh, Kazoo, C client, Curator; four-letter words"
 ZK_CONNECT=127.0.0.1:$PORT bash compat-tests/run.sh 2>&1 | tee "$WORK/compat.log"
 count_line "$WORK/compat.log"
 kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+
+stage "AdminServer and Prometheus /metrics vs Java 3.8.0 (compat-tests/admin, its own fresh server)"
+bash compat-tests/admin/run.sh "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/admin.log"
+count_line "$WORK/admin.log"
 
 stage "differential test against Java ZooKeeper 3.8 (seeds $DIFF_SEEDS)"
 "$PY" compat-tests/differential/difftest.py --a java \

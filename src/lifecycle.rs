@@ -23,7 +23,7 @@ pub enum ExitStatus {
     /// `UNABLE_TO_ACCESS_DATADIR`: dataDir/dataLogDir missing (with
     /// autocreate off) or not accessible.
     UnableToAccessDatadir = 3,
-    /// `ERROR_STARTING_ADMIN_SERVER`: reserved for the HTTP AdminServer.
+    /// `ERROR_STARTING_ADMIN_SERVER`: the HTTP AdminServer could not bind.
     ErrorStartingAdminServer = 4,
 }
 
@@ -35,7 +35,10 @@ impl ExitStatus {
     /// The status for a server that failed to start.
     pub fn for_start_error(e: &StartError) -> ExitStatus {
         match e {
-            StartError::Bind(_) | StartError::Recovery(_) => ExitStatus::UnexpectedError,
+            StartError::Bind(_) | StartError::Recovery(_) | StartError::Metrics(_) => {
+                ExitStatus::UnexpectedError
+            }
+            StartError::Admin(_) => ExitStatus::ErrorStartingAdminServer,
             StartError::DataDir(_) => ExitStatus::UnableToAccessDatadir,
         }
     }

@@ -12,8 +12,9 @@ use ferrokeeper::server::{self, Settings};
 /// A drop-in Apache ZooKeeper server.
 ///
 /// Exit codes (ZooKeeper's): 0 stopped by SIGTERM/SIGINT, 1 unexpected
-/// error (port in use, data not loadable, txn log failure), 2 invalid
-/// arguments or zoo.cfg, 3 data directory not accessible.
+/// error (port in use, data not loadable, txn log failure, metrics port in
+/// use), 2 invalid arguments or zoo.cfg, 3 data directory not accessible,
+/// 4 AdminServer port in use.
 #[derive(Parser, Debug)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {

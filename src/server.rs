@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::admin::prometheus::{self, MetricsSettings};
+use crate::admin::server::{self as admin_server, AdminServerSettings};
 use crate::net::{self, ConnLimits, Listener, ServerLoad};
 use crate::persist::{MemTxnLog, TxnLog};
 use crate::pipeline::{
@@ -30,14 +32,24 @@ pub struct Settings {
     /// autopurge: (snapRetainCount, purgeInterval in hours); off when the
     /// interval is 0.
     pub autopurge: (usize, u64),
+    /// The HTTP AdminServer (`admin.*`); `None` when disabled.
+    pub admin: Option<AdminServerSettings>,
+    /// Prometheus `/metrics` (`metricsProvider.*`); `None` unless the
+    /// Prometheus provider is configured.
+    pub metrics: Option<MetricsSettings>,
 }
 
 impl Settings {
     /// The embedded default: 127.0.0.1:2181, data under ./data, tickTime
     /// 3000, the four-letter words ZooKeeper enables by default (srvr).
+    ///
+    /// Unlike a zoo.cfg without `admin.*` keys, it starts no AdminServer: a
+    /// zero-configuration start (and every in-process test built on it)
+    /// should take one port, not also 8080, the port most often already in
+    /// use on a developer's machine.
     pub fn standalone_default() -> Settings {
         match Settings::from_config(&crate::config::ServerConfig::default_standalone()) {
-            Ok(s) => s,
+            Ok(s) => Settings { admin: None, ..s },
             Err(_) => Settings::fallback_default(),
         }
     }
@@ -47,6 +59,8 @@ impl Settings {
             persist: None,
             snap_count: 100_000,
             autopurge: (3, 0),
+            admin: None,
+            metrics: None,
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             core: CoreConfig::default(),
             limits: ConnLimits::default(),
@@ -63,6 +77,7 @@ impl Settings {
                 max_session_timeout_ms: 60000,
                 client_port_listen_backlog: -1,
                 load: Default::default(),
+                prometheus: None,
             },
         }
     }
@@ -77,6 +92,10 @@ pub struct RunningServer {
     pub shutdown: CancellationToken,
     /// Requests in process and what the connection limits did.
     pub load: std::sync::Arc<ServerLoad>,
+    /// Where the AdminServer listens, when enabled.
+    pub admin_addr: Option<SocketAddr>,
+    /// Where Prometheus `/metrics` is served, when configured.
+    pub metrics_addr: Option<SocketAddr>,
     accept: JoinHandle<()>,
     purge: Option<JoinHandle<()>>,
     pipeline: PipelineTasks,
@@ -187,6 +206,10 @@ pub enum StartError {
     DataDir(std::io::Error),
     /// Recovery failed: damaged files and the like.
     Recovery(std::io::Error),
+    /// The AdminServer could not bind (ZooKeeper exits with 4 for it).
+    Admin(std::io::Error),
+    /// The Prometheus metrics endpoint could not bind.
+    Metrics(std::io::Error),
 }
 
 impl std::fmt::Display for StartError {
@@ -195,6 +218,7 @@ impl std::fmt::Display for StartError {
             StartError::Bind(e) => write!(f, "{e}"),
             StartError::DataDir(e) => write!(f, "unable to access datadir: {e}"),
             StartError::Recovery(e) => write!(f, "cannot load the data: {e}"),
+            StartError::Admin(e) | StartError::Metrics(e) => write!(f, "{e}"),
         }
     }
 }
@@ -204,7 +228,11 @@ impl std::error::Error for StartError {}
 impl From<StartError> for std::io::Error {
     fn from(e: StartError) -> std::io::Error {
         match e {
-            StartError::Bind(e) | StartError::DataDir(e) | StartError::Recovery(e) => e,
+            StartError::Bind(e)
+            | StartError::DataDir(e)
+            | StartError::Recovery(e)
+            | StartError::Admin(e)
+            | StartError::Metrics(e) => e,
         }
     }
 }
@@ -268,6 +296,30 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
     }
     let pipeline = pipeline.start(log, settings.snap_count);
     let shutdown = CancellationToken::new();
+    // As ZooKeeperServerMain: the metrics provider, then the AdminServer,
+    // then clients; either HTTP endpoint failing to bind stops the start.
+    let metrics_addr = match &settings.metrics {
+        Some(m) => {
+            let addr =
+                prometheus::start(m.clone(), pipeline.core_tx.clone(), shutdown.child_token())
+                    .await
+                    .map_err(StartError::Metrics)?;
+            info!(address = %addr, "serving Prometheus /metrics");
+            Some(addr)
+        }
+        None => None,
+    };
+    let admin_addr = match &settings.admin {
+        Some(a) => {
+            let addr =
+                admin_server::start(a.clone(), pipeline.core_tx.clone(), shutdown.child_token())
+                    .await
+                    .map_err(StartError::Admin)?;
+            info!(address = %addr, command_url = %a.command_url, "started AdminServer");
+            Some(addr)
+        }
+        None => None,
+    };
     let serve = net::serve(listener, pipeline.core_tx.clone(), limits, load.clone());
     let stop = shutdown.clone();
     // Dropping the accept loop drops the listener: the port closes at once.
@@ -281,6 +333,8 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
         local_addr,
         shutdown,
         load,
+        admin_addr,
+        metrics_addr,
         accept,
         purge,
         pipeline,
@@ -379,7 +433,15 @@ impl Settings {
             autocreate: cfg.data_dir_autocreate,
             truncate_corrupt_log: false,
         };
+        let admin = admin_settings(cfg)?;
+        let metrics = cfg.metrics.is_prometheus().then(|| MetricsSettings {
+            host: cfg.metrics.http_host.clone(),
+            port: cfg.metrics.http_port,
+            export_process_info: cfg.metrics.export_jvm_info,
+        });
         Ok(Settings {
+            admin,
+            metrics,
             persist: Some(persist),
             snap_count: cfg.snap_count.max(0) as u64,
             autopurge: (
@@ -402,9 +464,47 @@ impl Settings {
                 max_session_timeout_ms: cfg.max_session_timeout_ms,
                 client_port_listen_backlog: cfg.client_port_listen_backlog,
                 load: Default::default(),
+                prometheus: cfg
+                    .metrics
+                    .is_prometheus()
+                    .then_some(cfg.metrics.export_jvm_info),
             },
         })
     }
+}
+
+/// The AdminServer as zoo.cfg configures it (`admin.*`, or the
+/// `zookeeper.admin.*` flags): on by default, as in ZooKeeper.
+fn admin_settings(
+    cfg: &crate::config::ServerConfig,
+) -> Result<Option<AdminServerSettings>, SettingsError> {
+    let a = &cfg.admin;
+    if !a.enabled {
+        return Ok(None);
+    }
+    if a.force_https {
+        // Serving plain HTTP where HTTPS was demanded would be a downgrade.
+        return Err(SettingsError(format!(
+            "{}: admin.forceHttps=true: the AdminServer cannot serve HTTPS; \
+             set admin.enableServer=false or drop admin.forceHttps",
+            cfg.source
+        )));
+    }
+    if a.port_unification {
+        warn!("admin.portUnification=true: the AdminServer serves plain HTTP only");
+    }
+    Ok(Some(AdminServerSettings {
+        address: a.address.clone(),
+        port: a.port,
+        command_url: a.command_url.clone(),
+        idle_timeout: Duration::from_millis(a.idle_timeout_ms.max(1) as u64),
+        initial_config: Some(cfg.initial_config.clone()),
+        system_properties: cfg
+            .system_properties
+            .iter()
+            .map(|(k, p)| (k.to_string(), p.value.clone()))
+            .collect(),
+    }))
 }
 
 /// ZooKeeper's DatadirCleanupManager: every `period` (purgeInterval hours in

@@ -83,7 +83,7 @@ fn spawn_limited_server(dir: &std::path::Path, port: u16, nofile: u64) -> Child 
     std::fs::write(
         &cfg,
         format!(
-            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n",
+            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n",
             dir.join("data").display()
         ),
     )

@@ -31,7 +31,7 @@ fn write_cfg(dir: &Path, port: u16, extra: &str) -> PathBuf {
         &cfg,
         format!(
             "tickTime=100\nmaxSessionTimeout=60000\ndataDir={}\nclientPort={port}\n\
-             clientPortAddress=127.0.0.1\n{extra}",
+             clientPortAddress=127.0.0.1\nadmin.enableServer=false\n{extra}",
             data.display()
         ),
     )

@@ -197,7 +197,7 @@ mkdir -p "$D"
 env -i PATH="$PATH" HOME="$D" ZOO_CONF_DIR="$D/conf" ZOO_DATA_DIR="$D/data" \
   ZOO_DATA_LOG_DIR="$D/datalog" ZOO_LOG_DIR="$D/logs" FERROKEEPER_BIN="$BIN" \
   "ZOO_SERVERS=server.1=localhost:2888:3888;127.0.0.1:$PORT" ZOO_4LW_COMMANDS_WHITELIST=srvr,ruok \
-  bash "$ENTRY" "$SRV" start-foreground >"$D/out.log" 2>&1 &
+  ZOO_ADMINSERVER_ENABLED=false bash "$ENTRY" "$SRV" start-foreground >"$D/out.log" 2>&1 &
 pid=$!
 PIDS+=("$pid")
 check "entrypoint + start-foreground: the generated config serves (srvr: Mode: standalone)" wait_mode "$PORT"
@@ -280,6 +280,7 @@ dataDir=$C/data
 clientPort=$PORT
 clientPortAddress=127.0.0.1
 4lw.commands.whitelist=srvr,ruok
+admin.enableServer=false
 CFG
 export ZOOCFGDIR=$C/conf ZOO_LOG_DIR=$C/logs FERROKEEPER_BIN=$BIN
 unset ZOOPIDFILE ZOOCFG

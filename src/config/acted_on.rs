@@ -40,6 +40,15 @@ pub const ACTED_ON_KEYS: &[&str] = &[
     "request_stale_*",
     "connection_throttle_*",
     "nio.sessionlessCnxnTimeout",
+    "admin.enableServer",
+    "admin.serverAddress",
+    "admin.serverPort",
+    "admin.commandURL",
+    "admin.idleTimeout",
+    "metricsProvider.className",
+    "metricsProvider.httpHost",
+    "metricsProvider.httpPort",
+    "metricsProvider.exportJvmInfo",
 ];
 
 /// Whether `key` is acted on according to [`ACTED_ON_KEYS`].

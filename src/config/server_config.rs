@@ -278,9 +278,10 @@ impl ServerConfig {
 
     /// What `ferrokeeper` runs with when given no configuration: standalone,
     /// clients on 127.0.0.1:2181, data in `./data`, tickTime 3000, every other
-    /// setting at ZooKeeper's default except that the AdminServer also binds
+    /// setting at ZooKeeper's default except that the AdminServer address is
     /// 127.0.0.1 (ZooKeeper's 0.0.0.0:8080 is not a safe default for a
-    /// zero-configuration start). Reads neither files nor the environment.
+    /// zero-configuration start; `server::Settings::standalone_default`
+    /// goes further and starts none). Reads neither files nor the environment.
     pub fn default_standalone() -> Self {
         let mut cfg = Self::base("<built-in defaults>", PathBuf::from("./data"));
         cfg.client_port_address = Some(ListenAddress::new("127.0.0.1", 2181));

@@ -993,15 +993,14 @@ fn tolerated_values_warn() {
 
 #[test]
 fn ignored_keys_in_file_order() {
-    let cfg = parse(
-        "tickTime=2000\ninitLimit=5\ndataDir=/d\nsyncLimit=1\nsnapCount=10\nadmin.serverPort=1\n",
-    );
+    let cfg =
+        parse("tickTime=2000\ninitLimit=5\ndataDir=/d\nsyncLimit=1\nsnapCount=10\nelectionAlg=3\n");
     assert_eq!(
         cfg.ignored_keys(),
         vec![
             ("initLimit".to_owned(), 2),
             ("syncLimit".to_owned(), 4),
-            ("admin.serverPort".to_owned(), 6)
+            ("electionAlg".to_owned(), 6)
         ]
     );
 }

@@ -46,7 +46,7 @@ impl Core {
     }
 
     /// Requests of each connection not answered yet (`queued=`).
-    fn outstanding_by_conn(&self) -> HashMap<ConnId, usize> {
+    pub(super) fn outstanding_by_conn(&self) -> HashMap<ConnId, usize> {
         let mut out = HashMap::new();
         for p in &self.fifo {
             let conn = match p {
@@ -115,7 +115,27 @@ impl Core {
         s
     }
 
-    fn session_of(&self, w: WatcherId) -> i64 {
+    /// `crst` / `connection_stat_reset`.
+    pub(super) fn reset_connection_stats(&mut self) {
+        for c in self.conns.values_mut() {
+            c.stats.reset();
+        }
+    }
+
+    /// `srst` / `stat_reset` (`ServerStats.reset`, which resets
+    /// `ServerMetrics` too).
+    pub(super) fn reset_server_stats(&mut self) {
+        self.stats.reset();
+        if self.info.prometheus.is_some() {
+            // PrometheusMetricsProvider.resetAllValues does nothing.
+            return;
+        }
+        self.metrics.reset();
+        self.changes.queued_count = 0;
+        self.changes.removed_count = 0;
+    }
+
+    pub(super) fn session_of(&self, w: WatcherId) -> i64 {
         self.conns.get(&w.0).map_or(0, |c| c.session)
     }
 
@@ -144,16 +164,11 @@ impl Core {
                 s.push('\n');
             }
             "crst" => {
-                for c in self.conns.values_mut() {
-                    c.stats.reset();
-                }
+                self.reset_connection_stats();
                 s.push_str("Connection stats reset.\n");
             }
             "srst" => {
-                self.stats.reset();
-                self.metrics.reset();
-                self.changes.queued_count = 0;
-                self.changes.removed_count = 0;
+                self.reset_server_stats();
                 s.push_str("Server stats reset.\n");
             }
             "conf" => self.render_conf(&mut s),
@@ -285,13 +300,22 @@ impl Core {
     }
 }
 
-/// `Environment.list()`. The JVM's entries have no JVM behind them here:
+/// `Environment.list()` as `envi` prints it. The JVM's entries have no JVM behind them here:
 /// `java.*` are `<NA>` (the JVM's own word for a missing property) except
 /// `java.io.tmpdir`, this process's temporary directory. The `os.memory.*`
 /// entries, the JVM heap's free/max/total, become the memory the system has
 /// available, the memory this process may use (the cgroup limit, else all
 /// of it) and the memory it holds (resident set), in MB.
 fn render_envi(s: &mut String) {
+    s.push_str("Environment:\n");
+    for (k, v) in environment_rows() {
+        let _ = writeln!(s, "{k}={v}");
+    }
+}
+
+/// The rows of `Environment.list()` (see [`render_envi`]), shared by `envi`
+/// and the AdminServer's `environment`.
+pub(crate) fn environment_rows() -> [(&'static str, String); 18] {
     const NA: &str = "<NA>";
     let (user, home) = user_name_and_home();
     let mb = |kb: Option<u64>| kb.map_or(NA.to_string(), |kb| format!("{}MB", kb / 1024));
@@ -318,10 +342,7 @@ fn render_envi(s: &mut String) {
         ("os.memory.max", mb(memory_limit_kb())),
         ("os.memory.total", mb(status_kb("VmRSS:"))),
     ];
-    s.push_str("Environment:\n");
-    for (k, v) in rows {
-        let _ = writeln!(s, "{k}={v}");
-    }
+    rows
 }
 
 /// A /proc file's text, or `<NA>`.
@@ -391,7 +412,7 @@ fn user_name_and_home() -> (String, String) {
 
 /// `getDataDirSize` / `getLogDirSize`: bytes of every file under
 /// `dir/version-2`, recursively; 0 if it does not exist.
-fn version_dir_size(dir: &str) -> u64 {
+pub(super) fn version_dir_size(dir: &str) -> u64 {
     fn size(p: &Path, depth: usize) -> u64 {
         let Ok(meta) = std::fs::metadata(p) else {
             return 0;

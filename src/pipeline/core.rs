@@ -114,6 +114,8 @@ pub enum CoreMsg {
     },
     /// A four-letter word; the reply is the text to send.
     Admin(AdminRequest),
+    /// An AdminServer command or a Prometheus scrape (HTTP, `admin/`).
+    AdminQuery(AdminQuery),
     /// From sync: these txns are durable, in zxid order.
     Durable(Vec<LoggedTxn>, SyncReport),
     LogFailed(String),
@@ -161,6 +163,22 @@ pub struct AdminRequest {
     /// arrived with it.
     pub trace_mask: Option<i64>,
     pub reply: oneshot::Sender<String>,
+}
+
+/// What the HTTP side (`crate::admin`) asks the core: the same state the
+/// four-letter words read, so every view of a number agrees.
+pub enum AdminQuery {
+    /// An AdminServer command by primary name, with the request's
+    /// parameters; the reply is the command's data (`admin_json.rs`).
+    Command {
+        cmd: &'static str,
+        args: Vec<(String, String)>,
+        reply: oneshot::Sender<serde_json::Map<String, serde_json::Value>>,
+    },
+    /// Every metric, for `/metrics`.
+    Metrics {
+        reply: oneshot::Sender<super::mntr::MetricsView>,
+    },
 }
 
 pub(super) struct Conn {
@@ -256,6 +274,9 @@ pub struct Core {
     pub(super) draining: Option<oneshot::Sender<Drained>>,
     /// Why the loop must end, once set.
     pub(super) exit: Option<CoreExit>,
+    /// The newest snapshot written or loaded: (zxid, file), for the
+    /// AdminServer's `last_snapshot`.
+    pub(super) last_snapshot: Option<(i64, std::path::PathBuf)>,
 }
 
 /// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
@@ -337,6 +358,7 @@ impl Core {
             digest_mismatch_seen: false,
             draining: None,
             exit: None,
+            last_snapshot: None,
         }
     }
 
@@ -551,6 +573,7 @@ impl Core {
                 let text = self.admin_command(req.cmd, req.peer, req.trace_mask);
                 let _ = req.reply.send(text);
             }
+            CoreMsg::AdminQuery(q) => self.admin_query(q),
             CoreMsg::Durable(txns, report) => {
                 self.metrics.sync_done(&report);
                 self.durable.extend(txns);

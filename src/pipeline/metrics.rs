@@ -112,6 +112,20 @@ impl PercentileSummary {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    /// Unrounded quantiles of the reservoir (`/metrics`); NaN when empty,
+    /// as Prometheus' client reports a summary without observations.
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        let mut sorted = self.samples.clone();
+        sorted.sort_unstable();
+        qs.map(|q| {
+            if sorted.is_empty() {
+                f64::NAN
+            } else {
+                quantile_f64(&sorted, q)
+            }
+        })
+    }
+
     /// p50, p95, p99, p999 as `Math.round(snapshot.getValue(q))` with
     /// Dropwizard's `UniformSnapshot` interpolation; 0 when empty.
     pub fn percentiles(&self) -> [i64; 4] {
@@ -126,10 +140,15 @@ fn quantile(sorted: &[u64], q: f64) -> i64 {
     if sorted.is_empty() {
         return 0;
     }
+    (quantile_f64(sorted, q) + 0.5).floor() as i64
+}
+
+/// `UniformSnapshot.getValue(quantile)` of a non-empty sorted sample.
+fn quantile_f64(sorted: &[u64], q: f64) -> f64 {
     let n = sorted.len();
     let pos = q * (n as f64 + 1.0);
     let index = pos as usize;
-    let v = if index < 1 {
+    if index < 1 {
         sorted[0] as f64
     } else if index >= n {
         sorted[n - 1] as f64
@@ -137,8 +156,7 @@ fn quantile(sorted: &[u64], q: f64) -> i64 {
         let lower = sorted[index - 1] as f64;
         let upper = sorted[index] as f64;
         lower + (pos - pos.floor()) * (upper - lower)
-    };
-    (v + 0.5).floor() as i64
+    }
 }
 
 /// `AvgMinMaxCounterSet`: one [`Summary`] per key (the top-level znode, for
@@ -200,27 +218,28 @@ pub struct Metrics {
     pub prep_processor_request_queued: u64,
     pub sync_processor_request_queued: u64,
     pub stale_sessions_expired: u64,
-    // basic summaries
+    // basic summaries: mntr prints no percentiles for these, but Prometheus
+    // exports their median, so they keep a sample reservoir too
     /// `fsynctime`: ms per fsync of the txn log.
-    pub fsynctime: Summary,
+    pub fsynctime: PercentileSummary,
     /// ms per snapshot, from the walk's start to the file's rename.
-    pub snapshottime: Summary,
+    pub snapshottime: PercentileSummary,
     /// Start-up: whole recovery, snapshot load, log replay (ms), txns replayed.
-    pub dbinittime: Summary,
-    pub startup_snap_load_time: Summary,
-    pub startup_txns_load_time: Summary,
-    pub startup_txns_loaded: Summary,
+    pub dbinittime: PercentileSummary,
+    pub startup_snap_load_time: PercentileSummary,
+    pub startup_txns_load_time: PercentileSummary,
+    pub startup_txns_loaded: PercentileSummary,
     /// Digest comparisons at recovery that disagreed.
     pub digest_mismatches_count: u64,
-    pub node_created_watch_count: Summary,
-    pub node_deleted_watch_count: Summary,
-    pub node_changed_watch_count: Summary,
-    pub node_children_watch_count: Summary,
-    pub prep_processor_queue_size: Summary,
-    pub prep_process_time: Summary,
-    pub sync_processor_queue_size: Summary,
-    pub sync_process_time: Summary,
-    pub sync_processor_batch_size: Summary,
+    pub node_created_watch_count: PercentileSummary,
+    pub node_deleted_watch_count: PercentileSummary,
+    pub node_changed_watch_count: PercentileSummary,
+    pub node_children_watch_count: PercentileSummary,
+    pub prep_processor_queue_size: PercentileSummary,
+    pub prep_process_time: PercentileSummary,
+    pub sync_processor_queue_size: PercentileSummary,
+    pub sync_process_time: PercentileSummary,
+    pub sync_processor_batch_size: PercentileSummary,
     // summaries with percentiles
     pub readlatency: PercentileSummary,
     pub updatelatency: PercentileSummary,

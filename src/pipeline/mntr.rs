@@ -225,9 +225,151 @@ const SUMMARIES: [&str; 23] = [
 
 /// A gauge's value: Java prints integers as they are and other numbers
 /// with `Double.toString`.
-enum Value {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
     Int(i64),
     Double(f64),
+}
+
+impl Value {
+    /// As Prometheus' client holds every value: a double.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Value::Int(v) => v as f64,
+            Value::Double(v) => v,
+        }
+    }
+}
+
+/// One summary's numbers at one moment.
+#[derive(Debug, Clone)]
+pub struct SummaryView {
+    pub avg: f64,
+    pub min: u64,
+    pub max: u64,
+    pub count: u64,
+    pub sum: u64,
+    /// mntr's p50/p95/p99/p999 (summaries with percentiles only).
+    pub percentiles: Option<[i64; 4]>,
+    /// Prometheus' quantiles: 0.5 for a basic summary, 0.5/0.9/0.99 for
+    /// one with percentiles; NaN where no sample is kept (see `prometheus`).
+    pub quantiles: Vec<(f64, f64)>,
+}
+
+impl SummaryView {
+    fn of_basic(s: &PercentileSummary) -> SummaryView {
+        let [q50] = s.quantiles([0.5]);
+        SummaryView {
+            percentiles: None,
+            quantiles: vec![(0.5, q50)],
+            ..SummaryView::of_summary(&s.summary)
+        }
+    }
+
+    fn of_advanced(s: &PercentileSummary) -> SummaryView {
+        let [q50, q90, q99] = s.quantiles([0.5, 0.9, 0.99]);
+        SummaryView {
+            percentiles: Some(s.percentiles()),
+            quantiles: vec![(0.5, q50), (0.9, q90), (0.99, q99)],
+            ..SummaryView::of_summary(&s.summary)
+        }
+    }
+
+    /// A basic summary that keeps no samples: its median is unknown (NaN).
+    fn of_summary(s: &Summary) -> SummaryView {
+        SummaryView {
+            avg: s.avg(),
+            min: s.min(),
+            max: s.max(),
+            count: s.count(),
+            sum: s.total(),
+            percentiles: None,
+            quantiles: vec![(0.5, f64::NAN)],
+        }
+    }
+}
+
+/// Every metric of ZooKeeper's registry with FerroKeeper's values, grouped
+/// and ordered as `mntr` prints them. `mntr`, the AdminServer's `monitor`
+/// and Prometheus' `/metrics` are all made from one of these, so they agree.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsView {
+    pub version: &'static str,
+    pub server_state: &'static str,
+    pub gauges: Vec<(&'static str, Value)>,
+    /// Per-namespace gauges (label `key`).
+    pub gauge_sets: Vec<(&'static str, Vec<(String, i64)>)>,
+    pub counters: Vec<(&'static str, u64)>,
+    /// Counter sets; none ever has a key here (see the table).
+    pub counter_sets: Vec<&'static str>,
+    pub basic_summaries: Vec<(&'static str, SummaryView)>,
+    /// Summaries with percentiles (ZooKeeper's `DetailLevel.ADVANCED`).
+    pub summaries: Vec<(&'static str, SummaryView)>,
+    /// Basic summary sets, per key, in map order.
+    pub basic_summary_sets: Vec<(&'static str, Vec<(String, SummaryView)>)>,
+    /// Summary sets with percentiles; none has a key here (quorum only).
+    pub summary_sets: Vec<&'static str>,
+}
+
+impl MetricsView {
+    /// The flat (key, value) list of `mntr` (without `zk_`) and `monitor`.
+    pub fn flatten(&self) -> Vec<(String, FlatValue)> {
+        let mut out = Vec::with_capacity(512);
+        out.push(("version".into(), FlatValue::Str(self.version)));
+        out.push(("server_state".into(), FlatValue::Str(self.server_state)));
+        for (k, v) in &self.gauges {
+            out.push((k.to_string(), FlatValue::Num(*v)));
+        }
+        for (set, values) in &self.gauge_sets {
+            for (ns, v) in values {
+                out.push((format!("{ns}_{set}"), FlatValue::Num(Value::Int(*v))));
+            }
+        }
+        for (k, v) in &self.counters {
+            out.push((k.to_string(), FlatValue::Num(Value::Int(*v as i64))));
+        }
+        for (k, s) in self.basic_summaries.iter().chain(&self.summaries) {
+            flat_summary(&mut out, k, s);
+            if let Some(p) = s.percentiles {
+                for (name, v) in ["p50", "p95", "p99", "p999"].into_iter().zip(p) {
+                    out.push((format!("{name}_{k}"), FlatValue::Num(Value::Int(v))));
+                }
+            }
+        }
+        for (set, values) in &self.basic_summary_sets {
+            for (ns, s) in values {
+                flat_summary(&mut out, &format!("{ns}_{set}"), s);
+            }
+        }
+        out
+    }
+}
+
+/// A value of the flat `mntr` list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FlatValue {
+    Num(Value),
+    Str(&'static str),
+}
+
+impl std::fmt::Display for FlatValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlatValue::Num(Value::Int(v)) => write!(f, "{v}"),
+            FlatValue::Num(Value::Double(v)) => f.write_str(&java_double(*v)),
+            FlatValue::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// `AvgMinMaxCounter.values()`.
+fn flat_summary(out: &mut Vec<(String, FlatValue)>, key: &str, s: &SummaryView) {
+    let n = |v: u64| FlatValue::Num(Value::Int(v as i64));
+    out.push((format!("avg_{key}"), FlatValue::Num(Value::Double(s.avg))));
+    out.push((format!("min_{key}"), n(s.min)));
+    out.push((format!("max_{key}"), n(s.max)));
+    out.push((format!("cnt_{key}"), n(s.count)));
+    out.push((format!("sum_{key}"), n(s.sum)));
 }
 
 impl Core {
@@ -235,48 +377,78 @@ impl Core {
     /// counts as alive, as in ZooKeeper).
     pub(super) fn render_mntr(&self, asking: usize) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        line(&mut out, "version", VERSION_LINE);
-        line(&mut out, "server_state", "standalone");
-        for key in GAUGES {
-            match self.gauge(key, asking) {
-                Value::Int(v) => line(&mut out, key, v),
-                Value::Double(v) => line(&mut out, key, java_double(v)),
-            }
-        }
-        for (set, values) in quota_gauge_sets(&self.tree) {
-            for (ns, v) in values {
-                line(&mut out, &format!("{ns}_{set}"), v);
-            }
-        }
-        for key in COUNTERS {
-            line(&mut out, key, self.counter(key));
-        }
-        let empty = Summary::default();
-        for key in BASIC_SUMMARIES {
-            summary_lines(&mut out, key, self.basic_summary(key).unwrap_or(&empty));
-        }
-        let empty = PercentileSummary::default();
-        for key in SUMMARIES {
-            let s = self.summary(key).unwrap_or(&empty);
-            summary_lines(&mut out, key, &s.summary);
-            let [p50, p95, p99, p999] = s.percentiles();
-            for (p, v) in [("p50", p50), ("p95", p95), ("p99", p99), ("p999", p999)] {
-                line(&mut out, &format!("{p}_{key}"), v);
-            }
-        }
-        for (set, name) in [
-            (&self.metrics.read_per_namespace, "read_per_namespace"),
-            (&self.metrics.write_per_namespace, "write_per_namespace"),
-        ] {
-            let mut keys: Vec<&str> = set.iter().map(|(k, _)| k).collect();
-            concurrent_hash_map_order(&mut keys);
-            for ns in keys {
-                if let Some((_, s)) = set.iter().find(|(k, _)| *k == ns) {
-                    summary_lines(&mut out, &format!("{ns}_{name}"), s);
-                }
-            }
+        for (k, v) in self.mntr_entries(asking) {
+            let _ = writeln!(out, "zk_{k}\t{v}");
         }
         out
+    }
+
+    /// The (key, value) list of `mntr` and `monitor`: the default
+    /// provider's keys, or with Prometheus configured, version and
+    /// server_state followed by the provider's samples as doubles.
+    pub(super) fn mntr_entries(&self, asking: usize) -> Vec<(String, FlatValue)> {
+        let view = self.metrics_view(asking);
+        let Some(process) = self.info.prometheus else {
+            return view.flatten();
+        };
+        let families = crate::admin::prometheus::families(&view, process);
+        let samples = crate::admin::prometheus::dump(&families);
+        let mut out = Vec::with_capacity(samples.len() + 2);
+        out.push(("version".into(), FlatValue::Str(view.version)));
+        out.push(("server_state".into(), FlatValue::Str(view.server_state)));
+        out.extend(
+            samples
+                .into_iter()
+                .map(|(k, v)| (k, FlatValue::Num(Value::Double(v)))),
+        );
+        out
+    }
+
+    /// Every metric now; `asking` as for [`Core::render_mntr`].
+    pub fn metrics_view(&self, asking: usize) -> MetricsView {
+        let empty = PercentileSummary::default();
+        let sets = |set: &super::metrics::SummarySet| {
+            let mut keys: Vec<&str> = set.iter().map(|(k, _)| k).collect();
+            concurrent_hash_map_order(&mut keys);
+            keys.into_iter()
+                .filter_map(|ns| {
+                    set.iter()
+                        .find(|(k, _)| *k == ns)
+                        .map(|(_, s)| (ns.to_string(), SummaryView::of_summary(s)))
+                })
+                .collect::<Vec<_>>()
+        };
+        MetricsView {
+            version: VERSION_LINE,
+            server_state: "standalone",
+            gauges: GAUGES.iter().map(|k| (*k, self.gauge(k, asking))).collect(),
+            gauge_sets: quota_gauge_sets(&self.tree).into_iter().collect(),
+            counters: COUNTERS.iter().map(|k| (*k, self.counter(k))).collect(),
+            counter_sets: vec!["quota_exceeded_error_per_namespace"],
+            basic_summaries: BASIC_SUMMARIES
+                .iter()
+                .map(|k| {
+                    let s = self.basic_summary(k).unwrap_or(&empty);
+                    (*k, SummaryView::of_basic(s))
+                })
+                .collect(),
+            summaries: SUMMARIES
+                .iter()
+                .map(|k| {
+                    let s = self.summary(k).unwrap_or(&empty);
+                    (*k, SummaryView::of_advanced(s))
+                })
+                .collect(),
+            basic_summary_sets: vec![
+                ("read_per_namespace", sets(&self.metrics.read_per_namespace)),
+                (
+                    "write_per_namespace",
+                    sets(&self.metrics.write_per_namespace),
+                ),
+                ("learner_handler_qp_size", Vec::new()),
+            ],
+            summary_sets: vec!["learner_handler_qp_time_ms", "ack_latency"],
+        }
     }
 
     fn gauge(&self, key: &str, asking: usize) -> Value {
@@ -334,7 +506,7 @@ impl Core {
         }
     }
 
-    fn basic_summary(&self, key: &str) -> Option<&Summary> {
+    fn basic_summary(&self, key: &str) -> Option<&PercentileSummary> {
         let m = &self.metrics;
         Some(match key {
             "node_created_watch_count" => &m.node_created_watch_count,
@@ -372,19 +544,6 @@ impl Core {
             _ => return None,
         })
     }
-}
-
-fn line(out: &mut String, key: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "zk_{key}\t{value}");
-}
-
-/// `AvgMinMaxCounter.values()`.
-fn summary_lines(out: &mut String, key: &str, s: &Summary) {
-    line(out, &format!("avg_{key}"), java_double(s.avg()));
-    line(out, &format!("min_{key}"), s.min());
-    line(out, &format!("max_{key}"), s.max());
-    line(out, &format!("cnt_{key}"), s.count());
-    line(out, &format!("sum_{key}"), s.total());
 }
 
 /// The four quota gauge sets in the order ZooKeeper's registry prints them,

@@ -9,6 +9,7 @@
 //!
 //! `core.rs` is the task that owns the state and drives prep and final.
 
+mod admin_json;
 mod admin_view;
 mod apply;
 mod changes;
@@ -26,8 +27,9 @@ mod sync;
 pub mod txn;
 
 pub use self::core::{
-    AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreExit, CoreMsg, Drained,
+    AdminQuery, AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreExit, CoreMsg, Drained,
 };
+pub use self::mntr::{FlatValue, MetricsView, SummaryView, Value as MetricValue};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use txn::{LoggedTxn, TxnBody};
@@ -57,6 +59,11 @@ pub struct ServerInfo {
     /// What the connection limits and throttles did (`mntr`'s
     /// connection_rejected, sessionless_connections_expired, ...).
     pub load: std::sync::Arc<crate::net::ServerLoad>,
+    /// `Some(exportJvmInfo)` when the Prometheus metrics provider is
+    /// configured: `mntr`/`monitor` then list its samples, as ZooKeeper's
+    /// `PrometheusMetricsProvider.dump` does, and `srst` leaves its
+    /// counters and summaries alone (`resetAllValues` is not supported there).
+    pub prometheus: Option<bool>,
 }
 
 /// Capacity of the queue from connections to the core. Bounded so a flood of

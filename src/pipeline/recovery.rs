@@ -221,6 +221,7 @@ impl Core {
         )
         .map_err(io_err)?;
         info!(file = %path.display(), "start-up snapshot written");
+        self.last_snapshot = Some((last_zxid, path.clone()));
 
         let log = FileTxnLog::open(&log_dir, last_zxid, p.log.clone())?;
         self.metrics

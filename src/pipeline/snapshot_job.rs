@@ -213,7 +213,8 @@ impl Core {
         }
         match result {
             Ok(path) => {
-                info!(zxid = format_args!("0x{zxid:x}"), file = %path.display(), "snapshot written")
+                info!(zxid = format_args!("0x{zxid:x}"), file = %path.display(), "snapshot written");
+                self.last_snapshot = Some((zxid, path));
             }
             Err(e) => error!(zxid = format_args!("0x{zxid:x}"), error = %e, "snapshot failed"),
         }

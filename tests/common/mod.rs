@@ -61,6 +61,9 @@ pub fn acl(perms: i32, scheme: &str, id: &str) -> ACL {
 /// An in-process server on 127.0.0.1:0.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The AdminServer's and `/metrics`' addresses, when the settings enable them.
+    pub admin_addr: Option<SocketAddr>,
+    pub metrics_addr: Option<SocketAddr>,
     running: RunningServer,
 }
 
@@ -88,6 +91,8 @@ impl TestServer {
         let running = server::start(s).await.expect("server starts");
         TestServer {
             addr: running.local_addr,
+            admin_addr: running.admin_addr,
+            metrics_addr: running.metrics_addr,
             running,
         }
     }
