@@ -478,3 +478,80 @@ async fn connection_throttle_refills_over_time() {
     later.assert_serving().await;
     first.assert_serving().await;
 }
+
+/// Listing a node with many children costs the server one large reply per
+/// request, built by the core. A client asking for it over and over,
+/// pipelined and without reading, is held by its outbox bound like any
+/// other; a second client keeps being answered meanwhile, and every listing
+/// arrives whole once the client reads. (ZooKeeper 3.8 has no limit on
+/// listing size besides the client's own jute.maxbuffer.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_a_huge_node_over_and_over_costs_others_nothing() {
+    const CHILDREN: i32 = 20_000;
+    const LISTINGS: i32 = 200;
+    let server = TestServer::start().await;
+    let mut setup = server.client().await;
+    setup
+        .create("/big", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let mut creates = Vec::new();
+    for i in 0..CHILDREN {
+        let req = jute::proto::CreateRequest {
+            path: format!("/big/child-{i:06}"),
+            data: None,
+            acl: open_acl(),
+            flags: 0,
+        };
+        creates.extend(request_frame(1000 + i, OpCode::Create.code(), &req));
+    }
+    setup.send_raw(&creates).await;
+    for i in 0..CHILDREN {
+        let r = setup.read_reply().await;
+        assert_eq!((r.header.xid, r.header.err), (1000 + i, 0));
+    }
+
+    let mut lister = server.client().await;
+    let mut asks = Vec::new();
+    for xid in 1..=LISTINGS {
+        let req = GetChildrenRequest {
+            path: "/big".into(),
+            watch: false,
+        };
+        asks.extend(request_frame(xid, OpCode::GetChildren.code(), &req));
+    }
+    lister.send_raw(&asks).await;
+    // Each reply is ~290 KB: 200 of them would be ~58 MB if the server
+    // queued them all. Once the outbox bound holds the lister back, another
+    // client is answered promptly.
+    let load = server.load();
+    bounded("the lister held back by its outbox bound", async {
+        while load.outbox_pauses() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let mut probe = server.client().await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let t = Instant::now();
+        bounded_by(Duration::from_secs(2), "probe", probe.assert_serving()).await;
+        slowest = slowest.max(t.elapsed());
+    }
+    assert!(
+        load.outbox_peak() < 4 * 1024 * 1024,
+        "outbox grew to {} bytes",
+        load.outbox_peak()
+    );
+    for xid in 1..=LISTINGS {
+        let r = bounded("a listing", lister.read_reply()).await;
+        assert_eq!(r.header.xid, xid);
+        let got = r.result::<GetChildrenResponse>().unwrap().children;
+        assert_eq!(got.len(), CHILDREN as usize);
+    }
+    eprintln!(
+        "slowest probe {slowest:?}, outbox peak {} bytes",
+        load.outbox_peak()
+    );
+    probe.assert_serving().await;
+}
