@@ -166,6 +166,21 @@ impl Family {
         });
     }
 
+    /// The names the registry files this family under
+    /// (`CollectorRegistry.collectorNames`): a summary's `_count` and `_sum`
+    /// too.
+    fn names(&self) -> Vec<String> {
+        if self.kind == "summary" {
+            vec![
+                format!("{}_count", self.name),
+                format!("{}_sum", self.name),
+                self.name.clone(),
+            ]
+        } else {
+            vec![self.name.clone()]
+        }
+    }
+
     /// A summary's quantiles, `_count` and `_sum`, under `labels`.
     fn summary(&mut self, labels: &[(&'static str, &str)], s: &SummaryView) {
         for (q, v) in &s.quantiles {
@@ -226,17 +241,36 @@ pub fn families(view: &MetricsView, process: bool) -> Vec<Family> {
 }
 
 /// The families in text format 0.0.4 (`TextFormat.write004`); `only`, when
-/// not empty, keeps the named ones (the servlet's `name[]` filter).
+/// not empty, is the servlet's `name[]` filter, applied as the client's
+/// `CollectorRegistry.filteredMetricFamilySamples` does (seen on Java
+/// ZooKeeper 3.8.0 with client 0.9.0): a family is picked when `only` holds
+/// one of its names (a summary answers to `x`, `x_count` and `x_sum`), then
+/// only the samples whose own name is in `only` are kept, and a family left
+/// with no sample is not written at all. So `name[]=readlatency_count`
+/// yields the `readlatency` family with just its `_count` line.
 pub fn render(families: &[Family], only: &[String]) -> String {
     let mut out = String::with_capacity(64 * 1024);
     for f in families {
-        if !only.is_empty() && !only.contains(&f.name) {
-            continue;
-        }
+        let samples: Vec<&Sample> = if only.is_empty() {
+            f.samples.iter().collect()
+        } else {
+            if !f.names().iter().any(|n| only.contains(n)) {
+                continue;
+            }
+            let kept: Vec<&Sample> = f
+                .samples
+                .iter()
+                .filter(|s| only.contains(&s.name))
+                .collect();
+            if kept.is_empty() {
+                continue;
+            }
+            kept
+        };
         let help = f.help.replace('\\', "\\\\").replace('\n', "\\n");
         let _ = writeln!(out, "# HELP {} {help}", f.name);
         let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
-        for s in &f.samples {
+        for s in samples {
             out.push_str(&s.name);
             if !s.labels.is_empty() {
                 out.push('{');
@@ -445,6 +479,45 @@ write_per_namespace_sum{key=\"ns\",} 9.0
             only,
             "# HELP watch_bytes watch_bytes\n# TYPE watch_bytes counter\nwatch_bytes 7.0\n"
         );
+    }
+
+    /// `name[]` as the Java client 0.9.0 filters (captured from Java
+    /// ZooKeeper 3.8.0 in compat-tests/admin/java-3.8.0/metrics-index.json).
+    #[test]
+    fn name_filter_keeps_the_named_samples_only() {
+        let view = MetricsView {
+            gauges: vec![("znode_count", MetricValue::Int(5))],
+            counter_sets: vec!["quota_exceeded_error_per_namespace"],
+            summaries: vec![("readlatency", summary(3, 6, vec![(0.5, 2.0), (0.9, 3.0)]))],
+            basic_summary_sets: vec![(
+                "write_per_namespace",
+                vec![("ns".into(), summary(1, 9, vec![(0.5, 9.0)]))],
+            )],
+            ..Default::default()
+        };
+        let fams = families(&view, false);
+        let only = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            render(&fams, &names)
+        };
+        assert_eq!(
+            only(&["readlatency_count"]),
+            "# HELP readlatency readlatency\n# TYPE readlatency summary\nreadlatency_count 3.0\n"
+        );
+        assert_eq!(
+            only(&["readlatency", "znode_count"]),
+            "# HELP znode_count znode_count\n# TYPE znode_count gauge\nznode_count 5.0\n\
+             # HELP readlatency readlatency\n# TYPE readlatency summary\n\
+             readlatency{quantile=\"0.5\",} 2.0\nreadlatency{quantile=\"0.9\",} 3.0\n"
+        );
+        assert_eq!(
+            only(&["write_per_namespace_sum"]),
+            "# HELP write_per_namespace write_per_namespace\n\
+             # TYPE write_per_namespace summary\nwrite_per_namespace_sum{key=\"ns\",} 9.0\n"
+        );
+        // A family with no samples, a sample name alone, an unknown name: nothing.
+        assert_eq!(only(&["quota_exceeded_error_per_namespace"]), "");
+        assert_eq!(only(&["readlatency_bucket", "no_such_metric"]), "");
     }
 
     #[test]
