@@ -8,16 +8,22 @@
 //!   `counter` with label `key`;
 //! - each summary → `summary` with `{quantile="0.5"}` (basic) or 0.5/0.9/0.99
 //!   (with percentiles), `_count` and `_sum`; summary sets the same per `key`;
-//! - `exportJvmInfo` (default true) adds the client's process metrics; there
-//!   is no JVM, so the `jvm_*` families are absent.
+//! - `exportJvmInfo` (default true) makes the provider call the client's
+//!   `DefaultExports.initialize()`: the six `process_*` families
+//!   (`StandardExports`) and 24 `jvm_*` ones (memory, pools, buffer pools,
+//!   GC, threads, classes, `jvm_info`). There is no JVM, so FerroKeeper
+//!   serves the `process_*` ones only; `false` drops both, as in Java.
 //!
 //! Values are the ones `mntr` prints, read from the core in one step
 //! ([`crate::pipeline::MetricsView`]), so a scrape and `mntr` taken at a
-//! quiet moment agree. Two differences from Java, by nature: quantiles come
-//! from the same 4096-sample uniform reservoir `mntr`'s percentiles use (the
-//! Java client keeps a 10-minute sliding window), and the per-namespace
-//! summary sets keep no samples, so their median is NaN (the Java client
-//! also reports NaN once its window is empty).
+//! quiet moment agree. One difference from Java, by nature: quantiles come
+//! from the uniform reservoir `mntr`'s percentiles use (4096 samples; 1024
+//! per key of the per-namespace summary sets), where the Java client keeps
+//! a 10-minute sliding window (and reports NaN once it is empty).
+//!
+//! Names, types, help texts, label names, quantiles and the sample layout
+//! are checked against Java ZooKeeper 3.8.0's own `/metrics`, captured in
+//! `compat-tests/admin/java-3.8.0/metrics.txt`.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

@@ -71,24 +71,29 @@ impl Summary {
 /// Reservoir size of ZooKeeper's `ResettableUniformReservoir`.
 const RESERVOIR_SIZE: usize = 4096;
 
+/// Reservoir size per key of the per-namespace summary sets: they only feed
+/// Prometheus' median, and there is one per top-level znode, so each keeps
+/// at most 8 KiB of samples.
+pub const SET_RESERVOIR_SIZE: usize = 1024;
+
 /// `AvgMinMaxPercentileCounter`: a [`Summary`] plus p50/p95/p99/p999 from a
-/// uniform reservoir of 4096 samples (Vitter's algorithm R, as ZooKeeper's
+/// uniform reservoir of `CAP` samples (Vitter's algorithm R, as ZooKeeper's
 /// reservoir does). The reservoir is allocated on the first sample.
 #[derive(Debug, Clone, Default)]
-pub struct PercentileSummary {
+pub struct PercentileSummary<const CAP: usize = RESERVOIR_SIZE> {
     pub summary: Summary,
     samples: Vec<u64>,
     seen: u64,
     rng: u64,
 }
 
-impl PercentileSummary {
+impl<const CAP: usize> PercentileSummary<CAP> {
     pub fn add(&mut self, v: u64) {
         self.summary.add(v);
         self.seen += 1;
-        if self.samples.len() < RESERVOIR_SIZE {
+        if self.samples.len() < CAP {
             if self.samples.capacity() == 0 {
-                self.samples.reserve_exact(RESERVOIR_SIZE);
+                self.samples.reserve_exact(CAP);
             }
             self.samples.push(v);
         } else {
@@ -162,10 +167,13 @@ fn quantile_f64(sorted: &[u64], q: f64) -> f64 {
 /// `AvgMinMaxCounterSet`: one [`Summary`] per key (the top-level znode, for
 /// the per-namespace metrics), remembered in the order keys first appeared
 /// (which decides where Java's map lists them). `srst` zeroes the summaries
-/// and keeps the keys, as ZooKeeper does.
+/// and keeps the keys, as ZooKeeper does. Each key also keeps a small
+/// sample reservoir: with the Prometheus provider Java exports each key's
+/// median (`read_per_namespace{key="x",quantile="0.5"}`), a real number
+/// once the key has samples.
 #[derive(Debug, Clone, Default)]
 pub struct SummarySet {
-    entries: Vec<(String, Summary)>,
+    entries: Vec<(String, PercentileSummary<SET_RESERVOIR_SIZE>)>,
     index: HashMap<String, usize>,
 }
 
@@ -174,7 +182,8 @@ impl SummarySet {
         let i = match self.index.get(key) {
             Some(&i) => i,
             None => {
-                self.entries.push((key.to_string(), Summary::default()));
+                self.entries
+                    .push((key.to_string(), PercentileSummary::default()));
                 self.index.insert(key.to_string(), self.entries.len() - 1);
                 self.entries.len() - 1
             }
@@ -185,12 +194,14 @@ impl SummarySet {
     }
 
     /// In the order keys first appeared.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Summary)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &PercentileSummary<SET_RESERVOIR_SIZE>)> {
         self.entries.iter().map(|(k, s)| (k.as_str(), s))
     }
 
     pub fn reset(&mut self) {
-        self.entries.iter_mut().for_each(|(_, s)| s.reset());
+        self.entries
+            .iter_mut()
+            .for_each(|(_, s)| *s = PercentileSummary::default());
     }
 }
 
@@ -343,7 +354,7 @@ mod tests {
 
     #[test]
     fn percentiles_interpolate_like_uniform_snapshot() {
-        let mut p = PercentileSummary::default();
+        let mut p: PercentileSummary = PercentileSummary::default();
         assert_eq!(p.percentiles(), [0, 0, 0, 0]);
         for v in [1, 1, 2, 10] {
             p.add(v);
@@ -373,11 +384,13 @@ mod tests {
         m.write_stat("/fourlw/data", 5);
         m.write_stat("/", 0);
         let (_, r) = m.read_per_namespace.iter().next().unwrap();
-        assert_eq!(r.total(), 12 + 5 + 68);
+        assert_eq!(r.summary.total(), 12 + 5 + 68);
+        assert_eq!(r.quantiles([0.5]), [85.0]);
         let (_, w) = m.write_per_namespace.iter().next().unwrap();
-        assert_eq!(w.total(), 17);
+        assert_eq!(w.summary.total(), 17);
         m.reset();
         let (k, w) = m.write_per_namespace.iter().next().unwrap();
-        assert_eq!((k, w.count()), ("fourlw", 0));
+        assert_eq!((k, w.summary.count()), ("fourlw", 0));
+        assert!(w.quantiles([0.5])[0].is_nan());
     }
 }

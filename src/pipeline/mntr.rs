@@ -252,12 +252,12 @@ pub struct SummaryView {
     /// mntr's p50/p95/p99/p999 (summaries with percentiles only).
     pub percentiles: Option<[i64; 4]>,
     /// Prometheus' quantiles: 0.5 for a basic summary, 0.5/0.9/0.99 for
-    /// one with percentiles; NaN where no sample is kept (see `prometheus`).
+    /// one with percentiles; NaN while the summary has no sample.
     pub quantiles: Vec<(f64, f64)>,
 }
 
 impl SummaryView {
-    fn of_basic(s: &PercentileSummary) -> SummaryView {
+    fn of_basic<const CAP: usize>(s: &PercentileSummary<CAP>) -> SummaryView {
         let [q50] = s.quantiles([0.5]);
         SummaryView {
             percentiles: None,
@@ -275,7 +275,8 @@ impl SummaryView {
         }
     }
 
-    /// A basic summary that keeps no samples: its median is unknown (NaN).
+    /// The `AvgMinMaxCounter` part; the median is left unknown (NaN) for
+    /// the callers above to fill in.
     fn of_summary(s: &Summary) -> SummaryView {
         SummaryView {
             avg: s.avg(),
@@ -414,7 +415,7 @@ impl Core {
                 .filter_map(|ns| {
                     set.iter()
                         .find(|(k, _)| *k == ns)
-                        .map(|(_, s)| (ns.to_string(), SummaryView::of_summary(s)))
+                        .map(|(_, s)| (ns.to_string(), SummaryView::of_basic(s)))
                 })
                 .collect::<Vec<_>>()
         };
