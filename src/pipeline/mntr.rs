@@ -58,7 +58,7 @@
 //! | sync_processor_batch_size, sync_processor_queue_flush_time_ms | M | txns per group commit; ms per group commit (append + commit) |
 //! | sync_processor_queue_size, sync_processor_queue_time_ms, sync_process_time, sync_processor_queue_and_flush_time_ms | M | per txn: txns still queued behind it when its group was taken, ms its batch waited, ms of its group commit, both together |
 //! | fsynctime | M | ms per txn log fsync (none with the in-memory log or forceSync=no) |
-//! | snapshottime, dbinittime, startup_snap_load_time, startup_txns_loaded, startup_txns_load_time | M | snapshot durations; recovery at start (no samples when nothing is persisted) |
+//! | snapshottime, dbinittime, startup_snap_load_time, startup_txns_loaded, startup_txns_load_time | M | snapshot durations, the start-up snapshot included (ZooKeeper's loadData takes one); recovery at start, startup_txns_* only when a snapshot (or trusted logs) was found, as FileTxnSnapLog.restore (no samples when nothing is persisted) |
 //! | proposal_process_time | C no samples | ZooKeeper times prep's hand-off to a separate processor thread; FerroKeeper's prep queues the txn in the same step |
 //! | request_throttle_queue_time_ms | C no samples | no request throttler |
 //! | connection_token_deficit | C no samples | no connection throttle |

@@ -92,6 +92,7 @@ impl Core {
             warn!(file = %r.path.display(), reason = %r.reason, "snapshot passed over");
         }
         let mut pending_digest = None;
+        let mut replays = true;
         let snap_zxid = match &loaded {
             Some(l) => {
                 info!(file = %l.path.display(), nodes = l.nodes, sessions = l.sessions, "snapshot loaded");
@@ -111,9 +112,12 @@ impl Core {
                 l.zxid
             }
             None => {
-                if !txnlog::list_log_files(&log_dir).map_err(io_err)?.is_empty()
-                    && !p.trust_empty_snapshot
-                {
+                let logs = !txnlog::list_log_files(&log_dir).map_err(io_err)?.is_empty();
+                // ZooKeeper's FileTxnSnapLog.restore replays (and so records
+                // startup_txns_*) only after a snapshot, or from the logs
+                // alone when trusted; an empty data directory records neither.
+                replays = logs;
+                if logs && !p.trust_empty_snapshot {
                     return Err(std::io::Error::other(format!(
                         "no snapshot found in {}, but there are log entries in {}; \
                          set zookeeper.snapshot.trust.empty=true to start from the logs alone",
@@ -188,10 +192,12 @@ impl Core {
         }
         let last_zxid = self.last_zxid();
         found.last_zxid = last_zxid;
-        self.metrics
-            .startup_txns_load_time
-            .add(t_logs.elapsed().as_millis() as u64);
-        self.metrics.startup_txns_loaded.add(found.replayed);
+        if replays {
+            self.metrics
+                .startup_txns_load_time
+                .add(t_logs.elapsed().as_millis() as u64);
+            self.metrics.startup_txns_loaded.add(found.replayed);
+        }
 
         // ZooKeeper's loadData: ephemerals whose session is gone are removed
         // without a txn.
@@ -209,6 +215,12 @@ impl Core {
             }
         }
 
+        // ZKDatabase.loadDataBase's time; the start-up snapshot that follows
+        // (ZooKeeperServer.loadData's takeSnapshot) is a `snapshottime` sample.
+        self.metrics
+            .dbinittime
+            .add(t_start.elapsed().as_millis() as u64);
+        let t_snap = std::time::Instant::now();
         let mut all_sessions: Vec<(i64, i32)> = self.sessions.sessions().collect();
         all_sessions.sort_unstable();
         let path = snapshot::write_snapshot_from(
@@ -220,13 +232,13 @@ impl Core {
             all_sessions,
         )
         .map_err(io_err)?;
+        self.metrics
+            .snapshottime
+            .add(t_snap.elapsed().as_millis() as u64);
         info!(file = %path.display(), "start-up snapshot written");
         self.last_snapshot = Some((last_zxid, path.clone()));
 
         let log = FileTxnLog::open(&log_dir, last_zxid, p.log.clone())?;
-        self.metrics
-            .dbinittime
-            .add(t_start.elapsed().as_millis() as u64);
         self.set_snapshot_sink(snapshot::sink_factory(snap_dir, p.compression));
         Ok((log, found))
     }
