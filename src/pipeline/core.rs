@@ -352,7 +352,7 @@ impl Core {
             snapshot_sink: None,
             snapshot_started: None,
             self_tx: None,
-            metrics: Metrics::default(),
+            metrics: Metrics::started(),
             trace_mask: DEFAULT_TRACE_MASK,
             digest_log: VecDeque::new(),
             digest_mismatch_seen: false,
@@ -555,7 +555,7 @@ impl Core {
             // Not acknowledged, so not lost: the client sees the connection
             // close and retries against the restarted server.
             CoreMsg::Request { .. } if self.draining.is_some() => {}
-            CoreMsg::Connect(c) => self.on_connect(*c),
+            CoreMsg::Connect(c) => self.on_connect(*c, queued),
             CoreMsg::Request {
                 conn,
                 xid,
@@ -726,7 +726,8 @@ impl Core {
         }
     }
 
-    fn on_connect(&mut self, c: ConnectMsg) {
+    /// `queued`: messages still in the inbox behind this one.
+    fn on_connect(&mut self, c: ConnectMsg, queued: usize) {
         let ConnectMsg {
             conn,
             out,
@@ -771,7 +772,9 @@ impl Core {
             },
         );
         if req.session_id == 0 {
-            self.metrics.prep_processor_request_queued += 1;
+            // ZooKeeper's createSession goes through PrepRequestProcessor
+            // like any request, and is sampled like one.
+            self.prep_taken(queued, received);
             let session = self.sessions.next_id();
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.session = session;
@@ -892,16 +895,31 @@ impl Core {
             self.prep_request(conn_id, xid, op, session, now, received);
             return;
         }
-        let prep_start = self.clock.instant;
+        self.prep_taken(queued, received);
+        self.prep_request(conn_id, xid, op, session, now, received);
+    }
+
+    /// The samples of one request taken from the inbox, which stands for
+    /// both of ZooKeeper's queues in front of prep (RequestThrottler's and
+    /// PrepRequestProcessor's): the wait is sampled as
+    /// `request_throttle_queue_time_ms` and `prep_processor_queue_time_ms`.
+    /// Time within prep, and prep's hand-off of the request
+    /// (`proposal_process_time`), are below the clock's per-pass resolution:
+    /// every request of a pass starts and ends prep at the pass's instant,
+    /// so both are 0.
+    fn prep_taken(&mut self, queued: usize, received: Instant) {
+        let waited = self
+            .clock
+            .instant
+            .saturating_duration_since(received)
+            .as_millis() as u64;
         let m = &mut self.metrics;
+        m.request_throttle_queue_time_ms.add(waited);
         m.prep_processor_request_queued += 1;
         m.prep_processor_queue_size.add(queued as u64);
-        m.prep_processor_queue_time_ms
-            .add(prep_start.saturating_duration_since(received).as_millis() as u64);
-        self.prep_request(conn_id, xid, op, session, now, received);
-        // Time within prep is below the clock's per-pass resolution: every
-        // request of a pass starts and ends prep at the pass's instant.
-        self.metrics.prep_process_time.add(0);
+        m.prep_processor_queue_time_ms.add(waited);
+        m.prep_process_time.add(0);
+        m.proposal_process_time.add(0);
     }
 
     /// Prep for one request of an established session: answered at once

@@ -248,6 +248,8 @@ pub struct Metrics {
     pub node_children_watch_count: PercentileSummary,
     pub prep_processor_queue_size: PercentileSummary,
     pub prep_process_time: PercentileSummary,
+    /// Prep's hand-off of a request to the next stage (0: same step).
+    pub proposal_process_time: PercentileSummary,
     pub sync_processor_queue_size: PercentileSummary,
     pub sync_process_time: PercentileSummary,
     pub sync_processor_batch_size: PercentileSummary,
@@ -256,6 +258,8 @@ pub struct Metrics {
     pub updatelatency: PercentileSummary,
     pub propagation_latency: PercentileSummary,
     pub prep_processor_queue_time_ms: PercentileSummary,
+    /// ms a request waited in the inbox (ZooKeeper's RequestThrottler queue).
+    pub request_throttle_queue_time_ms: PercentileSummary,
     pub close_session_prep_time: PercentileSummary,
     pub sync_processor_queue_time_ms: PercentileSummary,
     pub sync_processor_queue_flush_time_ms: PercentileSummary,
@@ -319,6 +323,16 @@ impl Metrics {
                     .add(queued_ms + report.flush_ms);
             }
         }
+    }
+
+    /// The metrics of a server that has just started. PrepRequestProcessor
+    /// samples its queue size before each take, so once it waits for the
+    /// first request it already holds one sample (0); from then on it has
+    /// one more than requests taken (Java 3.8.0: 8 samples after 7 requests).
+    pub fn started() -> Metrics {
+        let mut m = Metrics::default();
+        m.prep_processor_queue_size.add(0);
+        m
     }
 
     /// `srst` (`ServerMetrics.resetAll`): per-namespace keys stay, zeroed.

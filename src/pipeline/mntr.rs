@@ -59,8 +59,8 @@
 //! | sync_processor_queue_size, sync_processor_queue_time_ms, sync_process_time, sync_processor_queue_and_flush_time_ms | M | per txn: txns still queued behind it when its group was taken, ms its batch waited, ms of its group commit, both together |
 //! | fsynctime | M | ms per txn log fsync (none with the in-memory log or forceSync=no) |
 //! | snapshottime, dbinittime, startup_snap_load_time, startup_txns_loaded, startup_txns_load_time | M | snapshot durations, the start-up snapshot included (ZooKeeper's loadData takes one); recovery at start, startup_txns_* only when a snapshot (or trusted logs) was found, as FileTxnSnapLog.restore (no samples when nothing is persisted) |
-//! | proposal_process_time | C no samples | ZooKeeper times prep's hand-off to a separate processor thread; FerroKeeper's prep queues the txn in the same step |
-//! | request_throttle_queue_time_ms | C no samples | no request throttler |
+//! | proposal_process_time | M | per request, as ZooKeeper: prep's hand-off to the next stage, which FerroKeeper's prep does in the same step, so 0 |
+//! | request_throttle_queue_time_ms | M | ms each request waited in the core's inbox, which stands for RequestThrottler's queue as well as prep's |
 //! | connection_token_deficit | C no samples | no connection throttle |
 //! | session_queues_drained, requests_in_session_queue, pending_session_queue_size, reads_after_write_in_session_queue, reads_issued_from_session_queue, read/write/commit_commit_proc_req_queued, read/write_commit_proc_issued, concurrent_request_processing_in_commit_processor, time_waiting_empty_pool_in_commit_processor_read_ms, write_batch_time_in_commit_processor, commit_process_time, read/write_commitproc_time_ms, local/server_write_committed_time_ms, read/write_final_proc_time_ms | C no samples | CommitProcessor, which standalone servers do not run (ZooKeeper's are 0 too) |
 //! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, quorum_ack_latency, proposal_latency, proposal_ack_creation_latency, commit_propagation_latency, om_proposal/commit_process_time_ms | C no samples | quorum only |
@@ -516,6 +516,7 @@ impl Core {
             "node_children_watch_count" => &m.node_children_watch_count,
             "prep_processor_queue_size" => &m.prep_processor_queue_size,
             "prep_process_time" => &m.prep_process_time,
+            "proposal_process_time" => &m.proposal_process_time,
             "sync_processor_queue_size" => &m.sync_processor_queue_size,
             "sync_process_time" => &m.sync_process_time,
             "sync_processor_batch_size" => &m.sync_processor_batch_size,
@@ -534,6 +535,7 @@ impl Core {
         let m = &self.metrics;
         Some(match key {
             "prep_processor_queue_time_ms" => &m.prep_processor_queue_time_ms,
+            "request_throttle_queue_time_ms" => &m.request_throttle_queue_time_ms,
             "close_session_prep_time" => &m.close_session_prep_time,
             "updatelatency" => &m.updatelatency,
             "readlatency" => &m.readlatency,
@@ -676,6 +678,8 @@ mod tests {
     #[test]
     fn every_measured_metric_reaches_its_key() {
         let mut c = core();
+        // Without the start-up sample of prep_processor_queue_size.
+        c.metrics = super::super::metrics::Metrics::default();
         let m = &mut c.metrics;
         for n in [
             &mut m.bytes_received,
@@ -698,6 +702,7 @@ mod tests {
             &mut m.node_children_watch_count,
             &mut m.prep_processor_queue_size,
             &mut m.prep_process_time,
+            &mut m.proposal_process_time,
             &mut m.sync_processor_queue_size,
             &mut m.sync_process_time,
             &mut m.sync_processor_batch_size,
@@ -715,6 +720,7 @@ mod tests {
             &mut m.updatelatency,
             &mut m.propagation_latency,
             &mut m.prep_processor_queue_time_ms,
+            &mut m.request_throttle_queue_time_ms,
             &mut m.close_session_prep_time,
             &mut m.sync_processor_queue_time_ms,
             &mut m.sync_processor_queue_flush_time_ms,
@@ -737,8 +743,8 @@ mod tests {
             // Read from the OS, not set by this test: any value, 7 included.
             .filter(|k| !k.ends_with("_file_descriptor_count"))
             .collect();
-        // 12 counters; 23 summaries × avg, min, max, sum (cnt is 1)
-        assert_eq!(sevens.len(), 12 + 23 * 4, "{sevens:#?}");
+        // 12 counters; 25 summaries × avg, min, max, sum (cnt is 1)
+        assert_eq!(sevens.len(), 12 + 25 * 4, "{sevens:#?}");
     }
 
     #[test]
