@@ -147,3 +147,35 @@ def parse_exposition(text):
                 raise ValueError(f"not a sample line: {line!r}")
             samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return types, helps, samples
+
+
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",')
+
+
+def parse_families(text):
+    """Prometheus text format 0.0.4 by family, in order: {family: {"type", "help",
+    "samples": [(sample name, [(label, value), ...], value text), ...]}}."""
+    fams, cur = {}, None
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name, h = line[7:].split(" ", 1)
+            cur = fams.setdefault(name, {"type": None, "help": h, "samples": []})
+        elif line.startswith("# TYPE "):
+            name, t = line[7:].split(" ", 1)
+            cur = fams.setdefault(name, {"type": None, "help": None, "samples": []})
+            cur["type"] = t
+        elif line and not line.startswith("#"):
+            m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)', line)
+            if not m or cur is None:
+                raise ValueError(f"not a sample line of a family: {line!r}")
+            labels = _LABEL.findall(m.group(2) or "")
+            cur["samples"].append((m.group(1), labels, m.group(3)))
+    return fams
+
+
+def sample_shape(family, sample_name, labels):
+    """'_count{key}', '{quantile="0.5"}', ...: see derive_families.py."""
+    if not sample_name.startswith(family):
+        raise ValueError(f"sample {sample_name} outside family {family}")
+    names = [f'{k}="{v}"' if k == "quantile" else k for k, v in labels]
+    return sample_name[len(family):] + ("{" + ",".join(names) + "}" if names else "")
