@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh - the AdminServer and Prometheus /metrics suites against fresh FerroKeepers, each
 # started from a generated zoo.cfg on free loopback ports and stopped by its pid: one with
-# ZooKeeper's default metrics provider for test_admin.py (replies vs Java 3.8.0's), one
-# with the Prometheus provider for test_metrics.py. Prints "N passed, M failed" last.
+# ZooKeeper's default metrics provider for test_admin.py (replies vs Java 3.8.0's), two
+# with the Prometheus provider for test_metrics.py (/metrics vs Java 3.8.0's, with
+# exportJvmInfo at its default and =false). Prints "N passed, M failed" last.
 #
 #   compat-tests/admin/run.sh [FERROKEEPER_BINARY]     (default: target/release/ferrokeeper)
 set -uo pipefail
@@ -51,11 +52,13 @@ CFG
 
 stop_server() { kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=; }
 
-# run_tests FILE: pytest on FILE against the running server; adds to the counts
+# run_tests FILE: pytest on FILE against the running server; adds to the counts. CAPTURE
+# names the Java /metrics capture test_metrics.py compares with (default metrics).
 run_tests() {
   local log="$D/$(basename "$1" .py).log" p f
   (cd "$HERE/.." && ZK_CONNECT="127.0.0.1:$PORT" ZK_ADMIN="127.0.0.1:$ADMIN" \
-    ZK_METRICS="127.0.0.1:$METRICS" timeout -k 5 120 "$PY" -m pytest -q -rfE "admin/$1") 2>&1 | tee "$log"
+    ZK_METRICS="127.0.0.1:$METRICS" ZK_METRICS_CAPTURE="${CAPTURE:-metrics}" \
+    timeout -k 5 120 "$PY" -m pytest -q -rfE "admin/$1") 2>&1 | tee "$log"
   p=$(grep -Eo '[0-9]+ passed' "$log" | tail -1 | grep -Eo '[0-9]+')
   f=$(grep -Eo '[0-9]+ (failed|error)' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
   [ -z "${p:-}" ] && [ "${f:-0}" = 0 ] && f=1
@@ -69,6 +72,13 @@ stop_server
 PROM="metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"
 PROM+="metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=@METRICS@\n"
 if start_server prometheus "$PROM"; then run_tests test_metrics.py; else failed=$((failed + 1)); fi
+stop_server
+# 3. The same with exportJvmInfo=false: Java then serves neither jvm_* nor process_*.
+if start_server prometheus-nojvm "${PROM}metricsProvider.exportJvmInfo=false\n"; then
+  CAPTURE=metrics-nojvm run_tests test_metrics.py
+else
+  failed=$((failed + 1))
+fi
 stop_server
 
 echo "$passed passed, $failed failed"
