@@ -33,9 +33,9 @@ for jar in zookeeper.jar slf4j-api.jar servlet-api.jar jetty9-server.jar jetty9-
            jetty9-util.jar jetty9-http.jar jetty9-io.jar jetty9-security.jar; do
   [ -f "$J/$jar" ] || die "$J/$jar is missing (apt-get install zookeeper libservlet-api-java libjetty9-java)"
 done
-git -C "$CLIENT_GIT" rev-parse -q --verify "$CLIENT_TAG^{commit}" >/dev/null \
+git -C "$CLIENT_GIT" rev-parse -q --verify "$CLIENT_TAG^{commit}" >/dev/null 2>&1 \
   || die "no tag $CLIENT_TAG in $CLIENT_GIT (a clone of github.com/prometheus/client_java; set CLIENT_JAVA_GIT)"
-git -C "$ZK_GIT" rev-parse -q --verify "$ZK_TAG^{commit}" >/dev/null \
+git -C "$ZK_GIT" rev-parse -q --verify "$ZK_TAG^{commit}" >/dev/null 2>&1 \
   || die "no tag $ZK_TAG in $ZK_GIT (a clone of github.com/apache/zookeeper; set ZOOKEEPER_GIT)"
 
 mkdir -p "$OUT"
