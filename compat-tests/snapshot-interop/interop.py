@@ -1,151 +1,64 @@
 """Debian's Java ZooKeeper 3.8 and FerroKeeper's snapshot example programs, for the
-persistence interop tests.
+persistence interop tests. Starting Java ZooKeeper is compat-tests/lib/javazk.py's job;
+this module holds the settings these tests run it with.
 
 Only processes started here are ever signalled, by their own pid.
 """
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
+import sys
 import time
 
-JAVA_DIR = os.environ.get("ZK_JAVA_DIR", "/usr/share/java")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+import javazk  # noqa: E402
+
 # snappy-java is on the class path so zookeeper.snapshot.compression.method=snappy works.
-JARS = ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple.jar",
-        "snappy-java.jar"]
+EXTRA_JARS = ["snappy-java.jar"]
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PROFILE = os.environ.get("FK_EXAMPLE_PROFILE", "release")
 EXAMPLES = os.path.join(REPO, "target", PROFILE, "examples")
 
 
 def classpath():
-    return ":".join(os.path.join(JAVA_DIR, j) for j in JARS)
+    return javazk.classpath(EXTRA_JARS)
 
 
 def java_missing():
     """None if Java ZooKeeper can run here, else why not."""
-    if shutil.which("java") is None:
-        return "no java on PATH (apt-get install default-jre-headless)"
-    for j in JARS:
-        if not os.path.exists(os.path.join(JAVA_DIR, j)):
-            return "missing %s/%s (apt-get install zookeeper libsnappy-java)" % (JAVA_DIR, j)
-    return None
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-def four_letter(port, word, timeout=2.0):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(word.encode("ascii"))
-            chunks = []
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                b = s.recv(65536)
-                if not b:
-                    break
-                chunks.append(b)
-            return b"".join(chunks).decode("utf-8", "replace")
-    except OSError:
-        return ""
+    why = javazk.missing(EXTRA_JARS)
+    return why and why + " (snappy: apt-get install libsnappy-java)"
 
 
 def mntr(port):
     out = {}
-    for line in four_letter(port, "mntr").splitlines():
+    for line in javazk.four_letter(port, "mntr").splitlines():
         k, _, v = line.partition("\t")
         out[k] = v
     return out
 
 
-class JavaServer:
-    """A standalone Java ZooKeeper on an existing dataDir (which it keeps)."""
-
-    def __init__(self, data_dir, props=None, log_path=None):
-        self.data_dir = data_dir
-        self.props = dict(props or {})
-        self.log_path = log_path or os.path.join(os.path.dirname(data_dir), "zk-%d.log" % time.time_ns())
-        self.port = None
-        self.proc = None
-        self._log = None
-
-    def start(self, timeout=60.0):
-        why = java_missing()
-        if why:
-            raise RuntimeError("cannot start Java ZooKeeper: " + why)
-        os.makedirs(self.data_dir, exist_ok=True)
-        self.port = free_port()
-        cfg = os.path.join(os.path.dirname(self.data_dir), "zoo-%d.cfg" % self.port)
-        with open(cfg, "w") as f:
-            f.write("tickTime=2000\ninitLimit=10\nsyncLimit=5\n")
-            f.write("dataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n" % (self.data_dir, self.port))
-            f.write("maxClientCnxns=0\n4lw.commands.whitelist=*\nadmin.enableServer=false\n")
-            f.write("extendedTypesEnabled=true\nmaxSessionTimeout=60000\n")
-        props = {
-            "zookeeper.admin.enableServer": "false",
-            "zookeeper.extendedTypesEnabled": "true",
-            # No container/TTL reaping while a test looks at the tree.
-            "znode.container.checkIntervalMs": "86400000",
-            "org.slf4j.simpleLogger.defaultLogLevel": "info",
-        }
-        props.update(self.props)
-        cmd = ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
-        cmd += ["-D%s=%s" % kv for kv in props.items()]
-        cmd += ["-cp", classpath(), "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("Java ZooKeeper exited with %s; log:\n%s"
-                                   % (self.proc.returncode, self.log_text()[-4000:]))
-            if "Mode:" in four_letter(self.port, "srvr", timeout=1.0):
-                return self
-            time.sleep(0.1)  # polling a starting JVM: there is no event to await
-        self.stop()
-        raise RuntimeError("Java ZooKeeper not serving after %.0fs; log:\n%s"
-                           % (timeout, self.log_text()[-4000:]))
-
-    @property
-    def address(self):
-        return "127.0.0.1:%d" % self.port
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+def JavaServer(data_dir, props=None, log_path=None):
+    """A standalone Java ZooKeeper on an existing dataDir (which it keeps): zoo-<port>.cfg
+    beside data_dir, output appended to log_path. start() returns it serving."""
+    why = java_missing()
+    if why:
+        raise RuntimeError("cannot start Java ZooKeeper: " + why)
+    os.makedirs(data_dir, exist_ok=True)
+    parent = os.path.dirname(data_dir)
+    port = javazk.free_port()
+    cfg = javazk.write_cfg(os.path.join(parent, "zoo-%d.cfg" % port), data_dir, port,
+                           {"extendedTypesEnabled": "true", "maxSessionTimeout": "60000"})
+    flags = {"zookeeper.extendedTypesEnabled": "true",
+             # No container/TTL reaping while a test looks at the tree.
+             "znode.container.checkIntervalMs": str(javazk.NO_REAPING_MS)}
+    flags.update(props or {})
+    return javazk.JavaZooKeeper(
+        cfg, port, log_path or os.path.join(parent, "zk-%d.log" % time.time_ns()),
+        props=flags, log_level="info", jvm_opts=["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"],
+        extra_jars=EXTRA_JARS, log_mode="ab", stop_timeout=15)
 
 
 def snapshot_formatter(path, dump_data=True, timeout=60):
