@@ -71,12 +71,6 @@ async fn storm_of_2000_connections_leaves_existing_sessions_served() {
     existing.assert_serving().await;
 }
 
-/// A free port on 127.0.0.1 (bound, then released for the server).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("local addr").port()
-}
-
 /// The server binary, limited to `nofile` descriptors.
 fn spawn_limited_server(dir: &std::path::Path, port: u16, nofile: u64) -> Child {
     let cfg = dir.join("zoo.cfg");

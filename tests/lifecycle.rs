@@ -11,18 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bounded, header_only_frame, Client};
+use common::{bounded, free_port, header_only_frame, Client};
 use jute::consts::{CreateMode, OpCode};
 use jute::proto::{ConnectRequest, CreateRequest};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferrokeeper");
 /// Bound on a start or a shutdown of the debug binary.
 const PROCESS_BOUND: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local addr").port()
-}
 
 fn write_cfg(dir: &Path, port: u16, extra: &str) -> PathBuf {
     let cfg = dir.join("zoo.cfg");

@@ -123,10 +123,17 @@ async fn ping_reply_has_xid_minus_2_and_last_zxid() {
     assert_eq!(h.zxid, created.header.zxid, "ping carries the last zxid");
 }
 
-/// Builds settings the way the binary does, from zoo.cfg text, so the
-/// 2×/20× tickTime defaults come from the real configuration path.
-fn settings_from_cfg(text: &str) -> Settings {
-    let cfg = ServerConfig::from_str(text, "test zoo.cfg").expect("config parses");
+/// Builds settings the way the binary does, from a zoo.cfg with
+/// tickTime=100 and `extra` keys, so the 2×/20× tickTime defaults come from
+/// the real configuration path. (Its clientPort is replaced by 127.0.0.1:0
+/// when started, and its dataDir is never used: nothing is persisted.)
+fn settings_from_cfg(extra: &str) -> Settings {
+    let dir = std::env::temp_dir().join("ferrokeeper-itest-timeouts");
+    let text = format!(
+        "tickTime=100\n{extra}clientPort=2181\nclientPortAddress=127.0.0.1\ndataDir={}\n",
+        dir.display()
+    );
+    let cfg = ServerConfig::from_str(&text, "test zoo.cfg").expect("config parses");
     let mut s = Settings::from_config(&cfg).expect("config is servable");
     s.info.four_letter_words = vec!["*".into()];
     s.persist = None;
@@ -137,11 +144,7 @@ fn settings_from_cfg(text: &str) -> Settings {
 
 #[tokio::test]
 async fn session_timeout_is_negotiated_into_min_max() {
-    let dir = std::env::temp_dir().join("ferrokeeper-itest-timeouts");
-    let s = settings_from_cfg(&format!(
-        "tickTime=100\nclientPort=2181\nclientPortAddress=127.0.0.1\ndataDir={}\n",
-        dir.display()
-    ));
+    let s = settings_from_cfg("");
     assert_eq!(s.core.min_session_timeout_ms, 200, "default min is 2 ticks");
     assert_eq!(
         s.core.max_session_timeout_ms, 2000,
@@ -169,11 +172,7 @@ async fn session_timeout_is_negotiated_into_min_max() {
     }
 
     // Explicit bounds are honoured too.
-    let dir = std::env::temp_dir().join("ferrokeeper-itest-timeouts2");
-    let s = settings_from_cfg(&format!(
-        "tickTime=100\nminSessionTimeout=300\nmaxSessionTimeout=400\nclientPort=2181\nclientPortAddress=127.0.0.1\ndataDir={}\n",
-        dir.display()
-    ));
+    let s = settings_from_cfg("minSessionTimeout=300\nmaxSessionTimeout=400\n");
     let srv = TestServer::start_settings(s).await;
     for (asked, got) in [(1, 300), (350, 350), (30_000, 400)] {
         let c = Client::connect(srv.addr, asked).await;
@@ -204,16 +203,38 @@ async fn pipelined_batch_replies_in_request_order() {
         Unimplemented,
         Ping,
     }
-    let mut bytes = Vec::new();
-    let mut expect: Vec<(i32, Expect)> = Vec::new();
-    let mut push = |xid: i32, f: Vec<u8>, e: Expect| {
-        bytes.extend_from_slice(&f);
-        expect.push((xid, e));
-    };
-    let mut xid = 100;
-    let mut next = || {
-        xid += 1;
-        xid
+    /// The batch being built: the bytes to send and, per request, its xid
+    /// and the reply it must get. xids count up from 101.
+    struct Batch {
+        bytes: Vec<u8>,
+        expect: Vec<(i32, Expect)>,
+        xid: i32,
+    }
+    impl Batch {
+        fn raw(&mut self, xid: i32, frame: Vec<u8>, e: Expect) {
+            self.bytes.extend_from_slice(&frame);
+            self.expect.push((xid, e));
+        }
+        fn req<R: Record>(&mut self, op: OpCode, body: &R, e: Expect) {
+            self.xid += 1;
+            self.raw(self.xid, request_frame(self.xid, op.code(), body), e);
+        }
+        fn exists(&mut self, path: String, e: Expect) {
+            let body = ExistsRequest { path, watch: false };
+            self.req(OpCode::Exists, &body, e);
+        }
+        fn children(&mut self, e: Expect) {
+            let body = GetChildrenRequest {
+                path: "/pipe".into(),
+                watch: false,
+            };
+            self.req(OpCode::GetChildren, &body, e);
+        }
+    }
+    let mut b = Batch {
+        bytes: Vec::new(),
+        expect: Vec::new(),
+        xid: 100,
     };
     for i in 0..10usize {
         let path = format!("/pipe/n{i}");
@@ -228,135 +249,47 @@ async fn pipelined_batch_replies_in_request_order() {
             path: path.clone(),
             watch: false,
         };
-        let x = next();
-        push(
-            x,
-            request_frame(x, OpCode::Create.code(), &create),
-            Expect::Created(path.clone()),
-        );
-        let x = next();
-        push(
-            x,
-            request_frame(x, OpCode::GetData.code(), &get),
-            Expect::Data(data.clone(), 0),
-        );
-        let x = next();
-        push(
-            x,
-            request_frame(
-                x,
-                OpCode::SetData.code(),
-                &SetDataRequest {
-                    path: path.clone(),
-                    data: Some(b"new".to_vec()),
-                    version: 0,
-                },
-            ),
-            Expect::SetVersion(1),
-        );
-        let x = next();
-        push(
-            x,
-            request_frame(x, OpCode::GetData.code(), &get),
-            Expect::Data(b"new".to_vec(), 1),
-        );
+        b.req(OpCode::Create, &create, Expect::Created(path.clone()));
+        b.req(OpCode::GetData, &get, Expect::Data(data.clone(), 0));
+        let set = SetDataRequest {
+            path: path.clone(),
+            data: Some(b"new".to_vec()),
+            version: 0,
+        };
+        b.req(OpCode::SetData, &set, Expect::SetVersion(1));
+        b.req(OpCode::GetData, &get, Expect::Data(b"new".to_vec(), 1));
         // exists on the next node, not created yet.
-        let x = next();
-        push(
-            x,
-            request_frame(
-                x,
-                OpCode::Exists.code(),
-                &ExistsRequest {
-                    path: format!("/pipe/n{}", i + 1),
-                    watch: false,
-                },
-            ),
-            Expect::NoNode,
-        );
-        let x = next();
-        push(
-            x,
-            request_frame(
-                x,
-                OpCode::Exists.code(),
-                &ExistsRequest {
-                    path: path.clone(),
-                    watch: false,
-                },
-            ),
-            Expect::Exists,
-        );
-        let x = next();
-        push(
-            x,
-            request_frame(
-                x,
-                OpCode::GetChildren.code(),
-                &GetChildrenRequest {
-                    path: "/pipe".into(),
-                    watch: false,
-                },
-            ),
-            // n0..=ni, less those the i >= 8 rounds deleted before this one
-            Expect::Children(i + 1 - i.saturating_sub(8)),
-        );
+        b.exists(format!("/pipe/n{}", i + 1), Expect::NoNode);
+        b.exists(path.clone(), Expect::Exists);
+        // n0..=ni, less those the i >= 8 rounds deleted before this one
+        b.children(Expect::Children(i + 1 - i.saturating_sub(8)));
         if i % 2 == 0 {
-            let x = next();
-            push(x, header_only_frame(x, 999), Expect::Unimplemented);
+            b.xid += 1;
+            b.raw(b.xid, header_only_frame(b.xid, 999), Expect::Unimplemented);
         } else {
-            push(
-                PING_XID,
-                header_only_frame(PING_XID, OpCode::Ping.code()),
-                Expect::Ping,
-            );
+            let ping = header_only_frame(PING_XID, OpCode::Ping.code());
+            b.raw(PING_XID, ping, Expect::Ping);
         }
         if i >= 8 {
-            let x = next();
-            push(
-                x,
-                request_frame(
-                    x,
-                    OpCode::Delete.code(),
-                    &DeleteRequest {
-                        path: format!("/pipe/n{}", i - 8),
-                        version: -1,
-                    },
-                ),
-                Expect::Deleted,
-            );
-            let x = next();
-            push(
-                x,
-                request_frame(
-                    x,
-                    OpCode::GetData.code(),
-                    &GetDataRequest {
-                        path: format!("/pipe/n{}", i - 8),
-                        watch: false,
-                    },
-                ),
-                Expect::NoNode,
-            );
+            let gone = format!("/pipe/n{}", i - 8);
+            let delete = DeleteRequest {
+                path: gone.clone(),
+                version: -1,
+            };
+            b.req(OpCode::Delete, &delete, Expect::Deleted);
+            let get = GetDataRequest {
+                path: gone,
+                watch: false,
+            };
+            b.req(OpCode::GetData, &get, Expect::NoNode);
         }
     }
     // 10 rounds of 8, plus 2 deletes and reads; top up to exactly 100 with
     // reads of /pipe's children.
     for _ in 84..100 {
-        let x = next();
-        push(
-            x,
-            request_frame(
-                x,
-                OpCode::GetChildren.code(),
-                &GetChildrenRequest {
-                    path: "/pipe".into(),
-                    watch: false,
-                },
-            ),
-            Expect::Children(8),
-        );
+        b.children(Expect::Children(8));
     }
+    let Batch { bytes, expect, .. } = b;
     assert_eq!(expect.len(), 100);
     c.send_raw(&bytes).await;
 

@@ -23,6 +23,17 @@ const BASE_TIME: i64 = 1_700_000_000_000;
 const LAST: i64 = 0x28;
 /// Where [`build`] rolls the log and writes a snapshot.
 const SNAPS: [i64; 4] = [0xa, 0x14, 0x1e, 0x23];
+/// What purging [`build`]'s directory down to 3 snapshots keeps: snapshot.14
+/// is the oldest kept and log.b holds its zxid 0x14.
+const KEPT_BY_PURGE_3: [&str; 7] = [
+    "log.15",
+    "log.1f",
+    "log.24",
+    "log.b",
+    "snapshot.14",
+    "snapshot.1e",
+    "snapshot.23",
+];
 
 struct Out {
     code: i32,
@@ -31,6 +42,21 @@ struct Out {
 }
 
 impl Out {
+    /// Asserts the exit status, showing everything the run printed if it differs.
+    fn exits(&self, code: i32) {
+        assert_eq!(self.code, code, "{}", self.all());
+    }
+
+    /// Asserts that stdout contains `text`, showing everything if not.
+    fn stdout_has(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{text:?}\n{}", self.all());
+    }
+
+    /// Asserts that stderr contains `text`, showing everything if not.
+    fn stderr_has(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{text:?}\n{}", self.all());
+    }
+
     fn all(&self) -> String {
         format!(
             "exit {}\n--- stdout\n{}--- stderr\n{}",
@@ -160,12 +186,7 @@ fn entry_offsets(content: &[u8]) -> Vec<usize> {
     let mut offsets = Vec::new();
     let mut pos = 16;
     while pos + 12 <= content.len() {
-        let len = i32::from_be_bytes([
-            content[pos + 8],
-            content[pos + 9],
-            content[pos + 10],
-            content[pos + 11],
-        ]);
+        let len = entry_len(content, pos);
         if len <= 0 {
             break;
         }
@@ -173,6 +194,28 @@ fn entry_offsets(content: &[u8]) -> Vec<usize> {
         pos += 12 + len as usize + 1;
     }
     offsets
+}
+
+/// The txn length in the header (checksum 8 bytes, length 4) of the log
+/// entry at `at`.
+fn entry_len(content: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes([
+        content[at + 8],
+        content[at + 9],
+        content[at + 10],
+        content[at + 11],
+    ])
+}
+
+/// Flips a bit in the middle of the txn of entry `n` of a log file, as disk
+/// damage would. Returns the entry's offset and the file's new contents.
+fn damage_entry(log: &Path, n: usize) -> (usize, Vec<u8>) {
+    let mut bytes = std::fs::read(log).expect("read");
+    let at = entry_offsets(&bytes)[n];
+    let len = entry_len(&bytes, at) as usize;
+    bytes[at + 12 + len / 2] ^= 0x40;
+    std::fs::write(log, &bytes).expect("write");
+    (at, bytes)
 }
 
 fn txn_lines(stdout: &str) -> Vec<&str> {
@@ -183,31 +226,26 @@ fn txn_lines(stdout: &str) -> Vec<&str> {
 fn check_passes_on_a_clean_dir() {
     let tmp = build();
     let out = ferrokeeper(&["check", s(tmp.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    let o = &out.stdout;
-    assert!(o.contains("check passed (0 warning(s))"), "{}", out.all());
-    assert!(!o.contains("PROBLEM"), "{}", out.all());
+    out.exits(0);
+    out.stdout_has("check passed (0 warning(s))");
+    assert!(!out.stdout.contains("PROBLEM"), "{}", out.all());
     let dir = v2(&tmp);
     for z in SNAPS {
         let line = format!(
             "ok      snapshot {}/snapshot.{z:x}: zxid 0x{z:x}",
             dir.display()
         );
-        assert!(o.contains(&line), "{line}\n{}", out.all());
+        out.stdout_has(&line);
     }
-    assert!(o.contains(&format!(
+    out.stdout_has(&format!(
         "newest valid snapshot: {}/snapshot.23 (zxid 0x23)",
         dir.display()
-    )));
-    assert!(o.contains(&format!(
+    ));
+    out.stdout_has(&format!(
         "ok      log {}/log.b: 10 whole txns read, zxids 0xb..0x14",
         dir.display()
-    )));
-    assert!(
-        o.contains("5 txns after zxid 0x23 to replay: 0x24..0x28"),
-        "{}",
-        out.all()
-    );
+    ));
+    out.stdout_has("5 txns after zxid 0x23 to replay: 0x24..0x28");
     // The version-2 directory itself, and dataDir + dataLogDir, work as well.
     assert_eq!(ferrokeeper(&["check", s(&dir)]).code, 0);
     assert_eq!(
@@ -220,34 +258,20 @@ fn check_passes_on_a_clean_dir() {
 fn check_reports_a_flipped_byte_with_file_and_offset_and_changes_nothing() {
     let tmp = build();
     let log = v2(&tmp).join("log.24");
-    let mut bytes = std::fs::read(&log).expect("read");
-    let offsets = entry_offsets(&bytes);
-    assert_eq!(offsets.len(), 5);
-    let at = offsets[2];
+    assert_eq!(entry_offsets(&std::fs::read(&log).expect("read")).len(), 5);
     // A byte in the middle of the third entry's txn.
-    let len = i32::from_be_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]);
-    bytes[at + 12 + len as usize / 2] ^= 0x40;
-    std::fs::write(&log, &bytes).expect("write");
+    let (at, bytes) = damage_entry(&log, 2);
 
     let out = ferrokeeper(&["check", s(tmp.path())]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.exits(1);
     let want = format!(
         "PROBLEM txn log {} at offset {at}: corrupt: checksum mismatch",
         log.display()
     );
-    assert!(out.stdout.contains(&want), "{want}\n{}", out.all());
-    assert!(
-        out.stdout.contains("check FAILED: 1 problem(s)"),
-        "{}",
-        out.all()
-    );
+    out.stdout_has(&want);
+    out.stdout_has("check FAILED: 1 problem(s)");
     // Only the txns before the damage can be replayed.
-    assert!(
-        out.stdout
-            .contains("2 txns after zxid 0x23 to replay: 0x24..0x25"),
-        "{}",
-        out.all()
-    );
+    out.stdout_has("2 txns after zxid 0x23 to replay: 0x24..0x25");
     assert_eq!(
         std::fs::read(&log).expect("read"),
         bytes,
@@ -255,15 +279,10 @@ fn check_reports_a_flipped_byte_with_file_and_offset_and_changes_nothing() {
     );
 
     let out = ferrokeeper(&["log-dump", s(&log)]);
-    assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stderr
-            .contains(&format!("txn log {} at offset {at}", log.display())),
-        "{}",
-        out.all()
-    );
+    out.exits(1);
+    out.stderr_has(&format!("txn log {} at offset {at}", log.display()));
     assert_eq!(txn_lines(&out.stdout).len(), 2, "{}", out.all());
-    assert!(out.stdout.contains("stopped after 2 txns"), "{}", out.all());
+    out.stdout_has("stopped after 2 txns");
 }
 
 /// What a crash in the middle of writing a log file's last entry leaves:
@@ -273,12 +292,7 @@ fn tear_last_entry(log: &Path) -> (usize, Vec<u8>) {
     let mut bytes = std::fs::read(log).expect("read");
     let offsets = entry_offsets(&bytes);
     let start = *offsets.last().expect("entries");
-    let len = i32::from_be_bytes([
-        bytes[start + 8],
-        bytes[start + 9],
-        bytes[start + 10],
-        bytes[start + 11],
-    ]) as usize;
+    let len = entry_len(&bytes, start) as usize;
     for b in &mut bytes[start + 5..start + 12 + len + 1] {
         *b = 0;
     }
@@ -293,19 +307,14 @@ fn a_torn_last_entry_is_reported_not_truncated() {
     let (start, bytes) = tear_last_entry(&log);
 
     let out = ferrokeeper(&["check", s(tmp.path())]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.exits(1);
     let want = format!(
         "PROBLEM txn log {} at offset {start}: torn tail",
         log.display()
     );
-    assert!(out.stdout.contains(&want), "{want}\n{}", out.all());
-    assert!(out.stdout.contains("nothing was changed"), "{}", out.all());
-    assert!(
-        out.stdout
-            .contains("4 txns after zxid 0x23 to replay: 0x24..0x27"),
-        "{}",
-        out.all()
-    );
+    out.stdout_has(&want);
+    out.stdout_has("nothing was changed");
+    out.stdout_has("4 txns after zxid 0x23 to replay: 0x24..0x27");
     assert_eq!(
         std::fs::read(&log).expect("read"),
         bytes,
@@ -314,14 +323,9 @@ fn a_torn_last_entry_is_reported_not_truncated() {
 
     // log-dump: the whole txns, then the tear; exit 3.
     let out = ferrokeeper(&["log-dump", s(tmp.path()), "--after", "0x23"]);
-    assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("torn tail"), "{}", out.all());
-    assert!(
-        out.stderr
-            .contains(&format!("{} at offset {start}", log.display())),
-        "{}",
-        out.all()
-    );
+    out.exits(3);
+    out.stderr_has("torn tail");
+    out.stderr_has(&format!("{} at offset {start}", log.display()));
     assert_eq!(txn_lines(&out.stdout).len(), 4, "{}", out.all());
     assert_eq!(
         std::fs::read(&log).expect("read"),
@@ -351,27 +355,18 @@ fn a_superseded_torn_tail_is_a_warning() {
     assert!(dir.join("log.23").is_file());
 
     let out = ferrokeeper(&["check", s(tmp.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.exits(0);
     let want = format!(
         "WARNING torn tail in txn log {} at offset {start}:",
         old.display()
     );
-    assert!(out.stdout.contains(&want), "{want}\n{}", out.all());
-    assert!(
-        out.stdout.contains("check passed (1 warning(s))"),
-        "{}",
-        out.all()
-    );
-    assert!(
-        out.stdout
-            .contains("5 txns after zxid 0x23 to replay: 0x24..0x28"),
-        "{}",
-        out.all()
-    );
+    out.stdout_has(&want);
+    out.stdout_has("check passed (1 warning(s))");
+    out.stdout_has("5 txns after zxid 0x23 to replay: 0x24..0x28");
 
     let out = ferrokeeper(&["log-dump", s(tmp.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stderr.contains("warning: torn tail"), "{}", out.all());
+    out.exits(0);
+    out.stderr_has("warning: torn tail");
     assert_eq!(txn_lines(&out.stdout).len(), LAST as usize);
 }
 
@@ -388,47 +383,28 @@ fn a_corrupt_newest_snapshot_is_reported_and_the_older_valid_one_named() {
     std::fs::write(&snap, &bytes).expect("write");
 
     let out = ferrokeeper(&["check", s(tmp.path())]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.exits(1);
     let want = format!(
         "PROBLEM snapshot {}: checksum mismatch in seal 1",
         snap.display()
     );
-    assert!(out.stdout.contains(&want), "{want}\n{}", out.all());
-    assert!(
-        out.stdout.contains(&format!(
-            "newest valid snapshot: {}/snapshot.1e (zxid 0x1e)",
-            v2(&tmp).display()
-        )),
-        "{}",
-        out.all()
-    );
-    assert!(
-        out.stdout
-            .contains("10 txns after zxid 0x1e to replay: 0x1f..0x28"),
-        "{}",
-        out.all()
-    );
+    out.stdout_has(&want);
+    out.stdout_has(&format!(
+        "newest valid snapshot: {}/snapshot.1e (zxid 0x1e)",
+        v2(&tmp).display()
+    ));
+    out.stdout_has("10 txns after zxid 0x1e to replay: 0x1f..0x28");
 
     // snapshot-dump verifies the seal: the file and the offset in the error.
     let out = ferrokeeper(&["snapshot-dump", s(&snap)]);
-    assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stderr
-            .contains(&format!("snapshot {}: checksum mismatch", snap.display())),
-        "{}",
-        out.all()
-    );
-    assert!(out.stderr.contains("(at byte "), "{}", out.all());
+    out.exits(1);
+    out.stderr_has(&format!("snapshot {}: checksum mismatch", snap.display()));
+    out.stderr_has("(at byte ");
     // Given the directory, it dumps the newest valid one and says what it passed over.
     let out = ferrokeeper(&["snapshot-dump", s(tmp.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout
-            .contains(&format!("passed over {}", snap.display())),
-        "{}",
-        out.all()
-    );
-    assert!(out.stdout.contains("Last zxid: 0x1e"), "{}", out.all());
+    out.exits(0);
+    out.stdout_has(&format!("passed over {}", snap.display()));
+    out.stdout_has("Last zxid: 0x1e");
 }
 
 #[test]
@@ -439,13 +415,13 @@ fn a_gap_between_the_snapshot_and_the_logs_is_an_error() {
         std::fs::remove_file(dir.join(f)).expect("remove");
     }
     let out = ferrokeeper(&["check", s(tmp.path())]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.exits(1);
     let want = format!(
         "PROBLEM gap: zxid 0x1f ({}/log.1f at offset 16) does not follow 0x14 (the snapshot's \
          zxid); zxids 0x15..0x1e are missing",
         dir.display()
     );
-    assert!(out.stdout.contains(&want), "{want}\n{}", out.all());
+    out.stdout_has(&want);
 }
 
 #[test]
@@ -456,20 +432,16 @@ fn logs_without_a_snapshot_fail_the_check_and_an_empty_dir_passes() {
         std::fs::remove_file(dir.join(format!("snapshot.{z:x}"))).expect("remove");
     }
     let out = ferrokeeper(&["check", s(tmp.path())]);
-    assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stdout.contains("txn logs but no snapshot"),
-        "{}",
-        out.all()
-    );
+    out.exits(1);
+    out.stdout_has("txn logs but no snapshot");
 
     let empty = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(empty.path().join("version-2")).expect("mkdir");
     let out = ferrokeeper(&["check", s(empty.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.exits(0);
     // Not a data directory at all.
     let out = ferrokeeper(&["check", s(&empty.path().join("nope"))]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.exits(1);
 }
 
 #[test]
@@ -477,35 +449,15 @@ fn purge_keeps_the_newest_three_snapshots_and_the_logs_they_need() {
     let tmp = build();
     let dir = v2(&tmp);
     let out = ferrokeeper(&["purge", s(tmp.path()), "-n", "3"]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout
-            .contains("removed 1 snapshot(s) and 1 log file(s)"),
-        "{}",
-        out.all()
-    );
+    out.exits(0);
+    out.stdout_has("removed 1 snapshot(s) and 1 log file(s)");
     // snapshot.14 is the oldest kept; log.b holds zxid 0x14, so it stays.
-    assert_eq!(
-        names(&dir),
-        [
-            "log.15",
-            "log.1f",
-            "log.24",
-            "log.b",
-            "snapshot.14",
-            "snapshot.1e",
-            "snapshot.23"
-        ]
-    );
+    assert_eq!(names(&dir), KEPT_BY_PURGE_3);
     assert_eq!(ferrokeeper(&["check", s(tmp.path())]).code, 0);
     // Fewer than 3 is refused.
     let out = ferrokeeper(&["purge", s(tmp.path()), "-n", "2"]);
-    assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stderr.contains("greater than or equal to 3"),
-        "{}",
-        out.all()
-    );
+    out.exits(1);
+    out.stderr_has("greater than or equal to 3");
 }
 
 #[test]
@@ -513,7 +465,7 @@ fn log_dump_prints_every_txn_like_the_toolkit() {
     let tmp = build();
     let dir = v2(&tmp);
     let out = ferrokeeper(&["log-dump", s(tmp.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.exits(0);
     assert_eq!(out.stderr, "");
     let lines = txn_lines(&out.stdout);
     assert_eq!(lines.len(), LAST as usize);
@@ -532,7 +484,7 @@ fn log_dump_prints_every_txn_like_the_toolkit() {
             "{}/{f}: ZooKeeper Transactional Log File with dbid 0 txnlog format version 2",
             dir.display()
         );
-        assert!(out.stdout.contains(&header), "{header}\n{}", out.all());
+        out.stdout_has(&header);
     }
     assert!(
         out.stdout.ends_with("EOF reached after 40 txns.\n"),
@@ -542,7 +494,7 @@ fn log_dump_prints_every_txn_like_the_toolkit() {
 
     // --after: the txns recovery would replay after a snapshot.
     let out = ferrokeeper(&["log-dump", s(tmp.path()), "--after", "0x1e"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.exits(0);
     let lines = txn_lines(&out.stdout);
     assert_eq!(lines.len(), 10);
     assert!(
@@ -552,7 +504,7 @@ fn log_dump_prints_every_txn_like_the_toolkit() {
     );
     // One file.
     let out = ferrokeeper(&["log-dump", s(&dir.join("log.b"))]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.exits(0);
     let lines = txn_lines(&out.stdout);
     assert_eq!(lines.len(), 10);
     assert!(lines[0].contains(" zxid 0xb create "), "{}", out.all());
@@ -567,8 +519,7 @@ fn snapshot_dump_prints_header_sessions_acls_and_nodes() {
     let tmp = build();
     let snap = v2(&tmp).join("snapshot.14");
     let out = ferrokeeper(&["snapshot-dump", s(&snap)]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    let o = &out.stdout;
+    out.exits(0);
     for want in [
         "  zxid = 0x14\n",
         "  compression = none\n",
@@ -584,21 +535,16 @@ fn snapshot_dump_prints_header_sessions_acls_and_nodes() {
         "Target zxid digest: zxid 0x14, version 2,",
         "Last zxid: 0x14\n",
     ] {
-        assert!(o.contains(want), "{want:?}\n{}", out.all());
+        out.stdout_has(want);
     }
     // /, /zookeeper, /zookeeper/config, /zookeeper/quota, /t and /t/n3..=/t/n20.
-    assert!(o.contains("ZNode count = 23\n"), "{}", out.all());
-    assert!(!o.contains("  data = "), "{}", out.all());
+    out.stdout_has("ZNode count = 23\n");
+    assert!(!out.stdout.contains("  data = "), "{}", out.all());
 
     let out = ferrokeeper(&["snapshot-dump", "--data", s(&snap)]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.exits(0);
     // base64("data-20")
-    assert!(
-        out.stdout
-            .contains("  dataLength = 7\n  data = ZGF0YS0yMA==\n"),
-        "{}",
-        out.all()
-    );
+    out.stdout_has("  dataLength = 7\n  data = ZGF0YS0yMA==\n");
 }
 
 /// A data directory written by the server itself (fuzzy snapshots every few
@@ -610,17 +556,8 @@ fn a_server_written_data_dir_checks_clean() {
     let data = tempfile::tempdir().expect("tempdir");
     let logs = tempfile::tempdir().expect("tempdir");
     let persist = PersistSettings {
-        data_dir: data.path().to_path_buf(),
-        data_log_dir: logs.path().to_path_buf(),
-        log: FileTxnLogOptions {
-            pre_alloc_size: 64 * 1024,
-            force_sync: false,
-            ..Default::default()
-        },
         compression: SnapshotCompression::Gzip,
-        trust_empty_snapshot: false,
-        autocreate: true,
-        truncate_corrupt_log: false,
+        ..common::persist_settings(data.path(), logs.path())
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -670,13 +607,13 @@ fn a_server_written_data_dir_checks_clean() {
     drop(rt);
 
     let out = ferrokeeper(&["check", s(data.path()), s(logs.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("check passed"), "{}", out.all());
+    out.exits(0);
+    out.stdout_has("check passed");
     let snaps = out.stdout.matches("ok      snapshot ").count();
     assert!(snaps >= 2, "expected several snapshots\n{}", out.all());
 
     let out = ferrokeeper(&["log-dump", s(logs.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.exits(0);
     let lines = txn_lines(&out.stdout);
     // createSession, 41 creates, setData, delete.
     assert_eq!(lines.len(), 44, "{}", out.all());
@@ -688,17 +625,14 @@ fn a_server_written_data_dir_checks_clean() {
     assert!(lines[43].contains(" delete /app/n0"), "{}", out.all());
 
     let out = ferrokeeper(&["snapshot-dump", "--data", s(data.path())]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("  compression = gz\n"), "{}", out.all());
-    assert!(out.stdout.contains("----\n/app\n"), "{}", out.all());
+    out.exits(0);
+    out.stdout_has("  compression = gz\n");
+    out.stdout_has("----\n/app\n");
 }
 
 /// A zoo.cfg serving `dir` on a free loopback port; returns (cfg path, port).
 fn server_cfg(dir: &Path) -> (PathBuf, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = common::free_port();
     let cfg = dir.join("zoo.cfg");
     std::fs::write(
         &cfg,
@@ -739,19 +673,14 @@ fn damage_mid_log_stops_the_start_unless_the_operator_asks_to_truncate() {
         std::fs::remove_file(v2.join(s)).expect("remove snapshot");
     }
     let log = v2.join("log.1f");
-    let mut bytes = std::fs::read(&log).expect("read");
-    let offsets = entry_offsets(&bytes);
-    let at = offsets[1]; // the entry of zxid 0x20
-    let len = i32::from_be_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]);
-    bytes[at + 12 + len as usize / 2] ^= 0x40;
-    std::fs::write(&log, &bytes).expect("write");
+    let (at, bytes) = damage_entry(&log, 1); // the entry of zxid 0x20
     let (cfg, port) = server_cfg(tmp.path());
 
     // Refused: the start stops, naming the file and the offset.
     let out = ferrokeeper(&[s(&cfg)]);
     assert_ne!(out.code, 0, "{}", out.all());
     let want = format!("txn log {} at offset {at}", log.display());
-    assert!(out.stderr.contains(&want), "{want}\n{}", out.all());
+    out.stderr_has(&want);
     assert_eq!(
         std::fs::read(&log).expect("read"),
         bytes,
@@ -788,13 +717,9 @@ async fn autopurge_runs_on_its_interval_and_keeps_what_purge_keeps() {
     let tmp = build();
     let v2 = v2(&tmp);
     let persist = PersistSettings {
-        data_dir: tmp.path().to_path_buf(),
-        data_log_dir: tmp.path().to_path_buf(),
         log: log_options(),
-        compression: SnapshotCompression::None,
-        trust_empty_snapshot: false,
         autocreate: false,
-        truncate_corrupt_log: false,
+        ..common::persist_settings(tmp.path(), tmp.path())
     };
     let task = tokio::spawn(ferrokeeper::server::autopurge(
         persist,
@@ -809,15 +734,7 @@ async fn autopurge_runs_on_its_interval_and_keeps_what_purge_keeps() {
     task.abort();
     assert_eq!(
         names(&v2),
-        [
-            "log.15",
-            "log.1f",
-            "log.24",
-            "log.b",
-            "snapshot.14",
-            "snapshot.1e",
-            "snapshot.23"
-        ],
+        KEPT_BY_PURGE_3,
         "the oldest snapshot and the log before log.b purged"
     );
 }

@@ -14,7 +14,6 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use ferrokeeper::persist::snapshot::SnapshotCompression;
 use ferrokeeper::persist::txnlog::{version2_dir, RecoveryMode, TxnLogIterator};
 use ferrokeeper::persist::{FileTxnLog, FileTxnLogOptions};
 use ferrokeeper::pipeline::{PersistSettings, Pipeline, TxnBody};
@@ -26,17 +25,8 @@ use jute::txn::TxnDigest;
 
 fn persist(data: &Path, logs: &Path) -> PersistSettings {
     PersistSettings {
-        data_dir: data.to_path_buf(),
-        data_log_dir: logs.to_path_buf(),
-        log: FileTxnLogOptions {
-            pre_alloc_size: 64 * 1024,
-            force_sync: false,
-            ..Default::default()
-        },
-        compression: SnapshotCompression::None,
         trust_empty_snapshot: true,
-        autocreate: true,
-        truncate_corrupt_log: false,
+        ..common::persist_settings(data, logs)
     }
 }
 

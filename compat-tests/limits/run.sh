@@ -9,11 +9,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 FK=${1:-$REPO/target/release/ferrokeeper}
 [ -x "$FK" ] || FK=$REPO/target/debug/ferrokeeper
-J=/usr/share/java
+JAVAZK="$HERE/../lib/javazk.py"
 FLAGS="-Djute.maxbuffer=8192 -Dzookeeper.nio.sessionlessCnxnTimeout=1000"
 TMP=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$TMP"; }
+cleanup() {
+  python3 "$JAVAZK" stop "$TMP/java" 2>/dev/null
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
@@ -28,17 +32,19 @@ run_one() { # NAME
   port=$(free_port)
   config "$dir" "$port"
   if [ "$name" = java ]; then
-    java -Xmx256m $FLAGS -Dzookeeper.admin.enableServer=false \
-      -cp "$J/zookeeper.jar:$J/zookeeper-jute.jar:$J/slf4j-api.jar:$J/slf4j-simple.jar" \
-      org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+    # the same zoo.cfg; javazk.py waits until it serves and prints the log tail if it does not
+    local dflags=()
+    for f in $FLAGS; do dflags+=(-D "${f#-D}"); done
+    read -r pid _ < <(python3 "$JAVAZK" start "$dir" --keep-cfg --heap 256m --log-level none "${dflags[@]}")
+    [ -n "${pid:-}" ] || { echo "$name did not start"; return 1; }
   else
     SERVER_JVMFLAGS="$FLAGS" "$FK" "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait_port "$port" || { echo "$name did not start"; tail -20 "$dir/server.log"; return 1; }
   fi
-  pid=$!
-  PIDS+=("$pid")
-  wait_port "$port" || { echo "$name did not start"; tail -20 "$dir/server.log"; return 1; }
   timeout 120 python3 "$HERE/probe.py" "$port" >"$TMP/$name.out" 2>&1
-  kill "$pid" 2>/dev/null
+  if [ "$name" = java ]; then python3 "$JAVAZK" stop "$dir"; else kill "$pid" 2>/dev/null; fi
   echo "== $name"; cat "$TMP/$name.out"
 }
 

@@ -33,10 +33,12 @@ import os
 import re
 import struct
 import subprocess
+import sys
 import threading
 import zlib
 
-from servers import java_classpath, java_missing_reason
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from javazk import classpath as java_classpath, missing as java_missing_reason  # noqa: E402
 
 TXNLOG_CLASS = "org.apache.zookeeper.server.persistence.TxnLogToolkit"
 SNAPSHOT_CLASS = "org.apache.zookeeper.server.SnapshotFormatter"

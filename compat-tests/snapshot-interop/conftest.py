@@ -8,17 +8,17 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import javazk  # noqa: E402
+import interop  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _requirements():
-    why = javazk.java_missing()
+    why = interop.java_missing()
     if why:
         pytest.fail(why)
     for name in ("dump_snapshot", "write_sample_snapshot"):
         try:
-            javazk.example(name)
+            interop.example(name)
         except RuntimeError as e:
             pytest.fail(str(e))
 

@@ -10,13 +10,13 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 
-import javazk
+import interop
 import treeview
 
 
 def write_sample(version2, compression):
-    rc, objs, err = javazk.run_json_lines(
-        [javazk.example("write_sample_snapshot"), version2, compression])
+    rc, objs, err = interop.run_json_lines(
+        [interop.example("write_sample_snapshot"), version2, compression])
     assert rc == 0, err
     written = [o for o in objs if o["type"] == "written"][0]
     sessions = {o["id"]: o for o in objs if o["type"] == "session"}
@@ -60,13 +60,13 @@ def test_java_reads_ferrokeeper_snapshot(workdir, compression):
     keep = os.path.join(workdir, "ours" + suffix)
     shutil.copy(path, keep)  # Java overwrites snapshot.<zxid> with its own at startup
 
-    ours = treeview.parse_dump(javazk.dump_snapshot(path))
+    ours = treeview.parse_dump(interop.dump_snapshot(path))
     treeview.check_preorder(ours)
     assert ours["load"]["digest_check"] == "Matched", ours["load"]
     assert ours["trailer"]["digest"]["digest"] == written["tree_digest"]
 
     # 1. SnapshotFormatter (zkSnapShotToolkit.sh): every node, its data, every session.
-    p = javazk.snapshot_formatter(path)
+    p = interop.snapshot_formatter(path)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "Exception" not in p.stderr, p.stderr[-3000:]
     f_nodes, f_sessions = parse_formatter(p.stdout)
@@ -81,7 +81,7 @@ def test_java_reads_ferrokeeper_snapshot(workdir, compression):
     assert "Last zxid: 0x%x" % written["zxid"] in p.stdout
 
     # 2. A Java server on a dataDir holding only our snapshot.
-    server = javazk.JavaServer(
+    server = interop.JavaServer(
         data_dir, {"zookeeper.snapshot.compression.method": "" if compression == "none" else compression})
     server.start()
     try:
@@ -92,7 +92,7 @@ def test_java_reads_ferrokeeper_snapshot(workdir, compression):
             assert bad not in log, log[-3000:]
         assert ("The digest in the snapshot has digest version of 2, with zxid as 0x%x, "
                 "and digest value as %d" % (written["zxid"], written["tree_digest"])) in log
-        m = javazk.mntr(server.port)
+        m = interop.mntr(server.port)
         assert m.get("zk_digest_mismatches_count") == "0", m
         assert m.get("zk_znode_count") == str(len(ours["nodes"]) + 1), m
         assert m.get("zk_ephemerals_count") == "2", m
@@ -138,7 +138,7 @@ def test_java_reads_ferrokeeper_snapshot(workdir, compression):
     # identically. (Its digest is the empty one: after a load, before any txn, Java has no
     # lastProcessedZxidDigest and writes zxid 0, digest 0.)
     assert os.path.exists(path), os.listdir(version2)
-    theirs = treeview.parse_dump(javazk.dump_snapshot(path))
+    theirs = treeview.parse_dump(interop.dump_snapshot(path))
     assert theirs["load"]["digest_check"] == "Empty", theirs["load"]
     assert theirs["trailer"]["digest"] == {"zxid": 0, "version": 2, "digest": 0}
     assert theirs["sessions"] == ours["sessions"]

@@ -9,7 +9,7 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.security import make_digest_acl, ACL, Id
 
-import javazk
+import interop
 import treeview
 from kazoo_ext_path import kazoo_ext  # noqa: F401  (path set-up, see module)
 
@@ -62,7 +62,7 @@ def check_all_snapshots(version2):
     files = sorted(glob.glob(os.path.join(version2, "snapshot.*")))
     assert files, "Java wrote no snapshot in %s" % version2
     for f in files:
-        d = treeview.parse_dump(javazk.dump_snapshot(f))
+        d = treeview.parse_dump(interop.dump_snapshot(f))
         treeview.check_preorder(d)
         assert d["trailer"]["digest"] is not None, "%s: no digest section" % f
         # Java takes snapshots while serving (fuzzy): the digest then belongs to a later
@@ -84,7 +84,7 @@ def test_java_snapshots_decode(workdir, compression):
     props = {"zookeeper.snapshot.compression.method": COMPRESSIONS[compression]}
 
     # Phase 1: snapCount=2 makes Java snapshot every couple of txns while serving.
-    server = javazk.JavaServer(data_dir, dict(props, **{"zookeeper.snapCount": "2"})).start()
+    server = interop.JavaServer(data_dir, dict(props, **{"zookeeper.snapCount": "2"})).start()
     owner = other = zk = None
     try:
         zk = connect(server.address)
@@ -106,7 +106,7 @@ def test_java_snapshots_decode(workdir, compression):
     assert len(written) >= 3, "snapCount=2 should have made several snapshots: %s" % written
 
     # Phase 2: a restart replays the log and snapshots the complete state at startup.
-    server = javazk.JavaServer(data_dir, props).start()
+    server = interop.JavaServer(data_dir, props).start()
     try:
         zk = connect(server.address)
         java = treeview.java_tree(zk)
@@ -116,7 +116,7 @@ def test_java_snapshots_decode(workdir, compression):
         server.stop()
     check_all_snapshots(version2)
 
-    dump = treeview.parse_dump(javazk.dump_snapshot(version2))  # newest valid
+    dump = treeview.parse_dump(interop.dump_snapshot(version2))  # newest valid
     assert dump["rejected"] == [], dump["rejected"]
     assert dump["file"]["compression"] == compression
     assert dump["file"]["version"] == 2 and dump["file"]["dbid"] == -1

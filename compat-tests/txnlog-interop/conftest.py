@@ -18,9 +18,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "kazoo"))
 
 import zkjava  # noqa: E402
 
-JAVA_DIR = zkjava.JAVA_DIR
-TOOLKIT_JARS = ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple.jar",
-                "commons-cli.jar"]
+# Besides the server's jars (compat-tests/lib/javazk.py), TxnLogToolkit needs commons-cli.
+TOOLKIT_EXTRA_JARS = ["commons-cli.jar"]
 TOOLKIT_CLASS = "org.apache.zookeeper.server.persistence.TxnLogToolkit"
 # One txn as TxnLogToolkit (and dump_txnlog) print it.
 TXN_RE = re.compile(r"session 0x([0-9a-f]+) cxid 0x([0-9a-f]+) zxid 0x([0-9a-f]+) (\w+)")
@@ -31,9 +30,9 @@ def java():
     ok, why = zkjava.java_available()
     if not ok:
         pytest.fail("Java ZooKeeper is required: " + why)
-    for j in TOOLKIT_JARS:
-        if not os.path.exists(os.path.join(JAVA_DIR, j)):
-            pytest.fail("missing %s/%s (apt-get install zookeeper libcommons-cli-java)" % (JAVA_DIR, j))
+    why = zkjava.javazk.missing(TOOLKIT_EXTRA_JARS)
+    if why:
+        pytest.fail(why + " (commons-cli: apt-get install libcommons-cli-java)")
     return zkjava
 
 
@@ -64,7 +63,7 @@ def run(cmd, timeout=120):
 
 def toolkit(path):
     """Java's TxnLogToolkit on one log file: (returncode, stdout, stderr)."""
-    cp = ":".join(os.path.join(JAVA_DIR, j) for j in TOOLKIT_JARS)
+    cp = zkjava.javazk.classpath(TOOLKIT_EXTRA_JARS)
     r = run(["java", "-Xmx256m", "-XX:TieredStopAtLevel=1",
              "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", cp, TOOLKIT_CLASS, path])
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")

@@ -14,52 +14,32 @@ import argparse
 import os
 import queue
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
 from kazoo.client import KazooClient, KazooState
 
-JARS = "/usr/share/java"
-JAVA_CP = ":".join(
-    f"{JARS}/{j}" for j in ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple.jar")
-)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "compat-tests", "lib"))
+import javazk  # noqa: E402
+
 BOUND = 30.0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_serving(port, proc):
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.5) as s:
-                s.sendall(b"srvr")
-                if b"Mode:" in s.recv(4096):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server did not start")
-
-
-def start(args, cfg, log):
+def server(args, cfg, port, log_path):
+    """The server under test on zoo.cfg `cfg` (both kinds read the same file)."""
     if args.server == "fk":
-        cmd = [args.fk_bin, cfg]
-    else:
-        cmd = ["java", "-Xmx256m", "-Dzookeeper.admin.enableServer=false",
-               "-cp", JAVA_CP, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return javazk.ServerProcess([args.fk_bin, cfg], port, log_path, log_mode="ab",
+                                    stop_timeout=BOUND)
+    return javazk.JavaZooKeeper(cfg, port, log_path, log_level=None, log_mode="ab",
+                                stop_timeout=BOUND)
+
+
+def start(srv):
+    try:
+        srv.start(BOUND)
+    except javazk.ServerError as e:
+        raise SystemExit("server did not start: %s" % e)
 
 
 def main():
@@ -75,16 +55,15 @@ def main():
             failures.append(name)
 
     with tempfile.TemporaryDirectory() as d:
-        port = free_port()
-        cfg = os.path.join(d, "zoo.cfg")
-        with open(cfg, "w") as f:
-            f.write(f"tickTime=2000\ndataDir={d}/data\nclientPort={port}\n"
-                    "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=srvr\n")
-        log = open(os.path.join(d, "server.log"), "wb")
-        proc = start(args, cfg, log)
+        port = javazk.free_port()
+        cfg = javazk.write_cfg(os.path.join(d, "zoo.cfg"), f"{d}/data", port, {
+            "4lw.commands.whitelist": "srvr",
+            # both kinds read this file: srvr only, no initLimit/syncLimit/maxClientCnxns
+            "initLimit": None, "syncLimit": None, "maxClientCnxns": None})
+        srv = server(args, cfg, port, os.path.join(d, "server.log"))
         zk = None
         try:
-            wait_serving(port, proc)
+            start(srv)
             states = queue.Queue()
             zk = KazooClient(hosts=f"127.0.0.1:{port}", timeout=20.0)
             zk.add_listener(states.put)
@@ -95,14 +74,12 @@ def main():
             while not states.empty():
                 states.get()
 
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=BOUND)
+            code = srv.stop()
             want = 0 if args.server == "fk" else 128 + signal.SIGTERM
             check(f"SIGTERM: exit status {want}", code == want, f"got {code}")
             check("client sees the connection go (SUSPENDED)", states.get(timeout=BOUND) == KazooState.SUSPENDED)
 
-            proc = start(args, cfg, log)
-            wait_serving(port, proc)
+            start(srv)
             seen = []
             deadline = time.monotonic() + BOUND
             while time.monotonic() < deadline:
@@ -124,13 +101,7 @@ def main():
             if zk is not None:
                 zk.stop()
                 zk.close()
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=BOUND)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            log.close()
+            srv.stop()
     return 1 if failures else 0
 
 

@@ -12,9 +12,13 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
+use ferrokeeper::persist::snapshot::SnapshotCompression;
+use ferrokeeper::persist::FileTxnLogOptions;
+use ferrokeeper::pipeline::PersistSettings;
 use ferrokeeper::server::{self, RunningServer, Settings};
 use jute::consts::{CreateMode, OpCode, Perms, NOTIFICATION_XID, PING_XID};
 use jute::data::{Id, Stat, ACL};
@@ -55,6 +59,34 @@ pub fn acl(perms: i32, scheme: &str, id: &str) -> ACL {
             scheme: scheme.into(),
             id: id.into(),
         },
+    }
+}
+
+/// A loopback TCP port that was free a moment ago (bound, then released for
+/// a server binary that needs its port in zoo.cfg).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Persistence the way the disk tests want it unless they say otherwise:
+/// snapshots in `data`, txn logs in `logs`, 64 KiB preallocation, no fsync
+/// (speed; the data is thrown away), no compression, directories created.
+pub fn persist_settings(data: &Path, logs: &Path) -> PersistSettings {
+    PersistSettings {
+        data_dir: data.to_path_buf(),
+        data_log_dir: logs.to_path_buf(),
+        log: FileTxnLogOptions {
+            pre_alloc_size: 64 * 1024,
+            force_sync: false,
+            ..Default::default()
+        },
+        compression: SnapshotCompression::None,
+        trust_empty_snapshot: false,
+        autocreate: true,
+        truncate_corrupt_log: false,
     }
 }
 
