@@ -65,13 +65,45 @@ run_tests() {
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 }
 
+# check NAME COMMAND...: one pass or fail.
+check() {
+  local name=$1; shift
+  if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "ok   curl: $name"
+  else failed=$((failed + 1)); echo "FAIL curl: $name"; fi
+}
+
+# curl_checks: what an operator's scripts do, with curl itself, against the running
+# server (AdminServer and /metrics both on): answers as Java 3.8.0's captures show.
+curl_checks() {
+  local a="http://127.0.0.1:$ADMIN" m="http://127.0.0.1:$METRICS"
+  check "GET /commands/ruok is JSON naming the command, no error" bash -c \
+    "curl -sSf '$a/commands/ruok' | grep -q '\"command\" : \"ruok\"' && curl -sSf '$a/commands/ruok' | grep -q '\"error\" : null'"
+  check "GET /commands/monitor: 200 application/json" bash -c \
+    "[ \"\$(curl -sS -o /dev/null -w '%{http_code} %{content_type}' '$a/commands/monitor')\" = '200 application/json' ]"
+  check "GET /commands/monitor has znode_count as a number" bash -c \
+    "curl -sSf '$a/commands/monitor' | grep -Eq '\"znode_count\" : [0-9]+'"
+  check "GET /commands lists the commands as links" bash -c \
+    "curl -sSf '$a/commands' | grep -q 'href=\"/commands/watch_summary\"'"
+  check "POST /commands/ruok: 405" bash -c \
+    "[ \"\$(curl -sS -o /dev/null -w '%{http_code}' -X POST '$a/commands/ruok')\" = 405 ]"
+  check "GET /metrics: znode_count a gauge with a value" bash -c \
+    "curl -sSf '$m/metrics' | grep -q '^# TYPE znode_count gauge' && curl -sSf '$m/metrics' | grep -Eq '^znode_count [0-9.]+\$'"
+  check "GET /metrics?name[]=fsynctime: only that summary" bash -c \
+    "curl -sSfg '$m/metrics?name[]=fsynctime' | grep -v '^#' | cut -d'{' -f1 | cut -d' ' -f1 | sort -u | grep -vxE 'fsynctime(_count|_sum)?' | wc -l | grep -qx 0"
+}
+
 # 1. ZooKeeper's default metrics provider: every AdminServer reply against Java's.
 if start_server default ""; then run_tests test_admin.py; else failed=$((failed + 1)); fi
 stop_server
 # 2. The Prometheus provider: /metrics against ZooKeeper's families and against mntr.
 PROM="metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"
 PROM+="metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=@METRICS@\n"
-if start_server prometheus "$PROM"; then run_tests test_metrics.py; else failed=$((failed + 1)); fi
+if start_server prometheus "$PROM"; then
+  run_tests test_metrics.py
+  curl_checks
+else
+  failed=$((failed + 1))
+fi
 stop_server
 # 3. The same with exportJvmInfo=false: Java then serves neither jvm_* nor process_*.
 if start_server prometheus-nojvm "${PROM}metricsProvider.exportJvmInfo=false\n"; then
