@@ -12,7 +12,8 @@
 //!   log file and Java 3.8.0's snapshots in all three compressions — each
 //!   behind the selector byte the target expects.
 //! - `connection`: a handshake followed by those requests (whole, and in
-//!   small pieces), every four-letter word, and a handshake with a bad tail.
+//!   small pieces), each request alone behind the target's own handshake,
+//!   every four-letter word, and a handshake with a bad tail.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -458,6 +459,10 @@ fn connection_seeds(out: &mut Out) -> std::io::Result<()> {
         one.extend_from_slice(&handshake);
         one.extend_from_slice(&framed(&request_payload(1, *op, body)));
         out.put(&format!("op-{op:?}"), &one)?;
+        // The same request behind the target's own handshake (high bit).
+        let mut behind = vec![0x80u8];
+        behind.extend_from_slice(&framed(&request_payload(1, *op, body)));
+        out.put(&format!("op-{op:?}-after-handshake"), &behind)?;
     }
     let mut whole = vec![0u8];
     whole.extend_from_slice(&session);

@@ -14,8 +14,11 @@
 //! - no panic anywhere in the server (libfuzzer-sys aborts on any panic, in
 //!   any task).
 //!
-//! Input layout: byte 0 sets the write chunk size (0 = all at once, else
-//! that many bytes per write, yielding in between); the rest is sent as is.
+//! Input layout: byte 0's low 7 bits set the write chunk size (0 = all at
+//! once, else that many bytes per write, yielding in between); its high bit
+//! puts a valid handshake frame in front of the rest, so mutations can spend
+//! themselves on requests instead of on the ConnectRequest. The rest is sent
+//! as is.
 //! Every [`CLEANUP_EVERY`] inputs a super-user session deletes what fuzzed
 //! requests created, so the tree (and memory) does not grow without bound.
 
@@ -83,13 +86,21 @@ fn fixture() -> &'static Fixture {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&chunk, payload)) = data.split_first() else {
+    let Some((&control, rest)) = data.split_first() else {
         return;
     };
+    let chunk = usize::from(control & 0x7f);
+    let mut payload = Vec::with_capacity(rest.len() + 64);
+    if control & 0x80 != 0 {
+        let handshake = jute::to_bytes(&connect_request());
+        payload.put_i32(handshake.len() as i32);
+        payload.put_slice(&handshake);
+    }
+    payload.extend_from_slice(rest);
     let fx = fixture();
     let n = fx.inputs.fetch_add(1, Ordering::Relaxed);
     fx.rt.block_on(async {
-        send_hostile(fx.addr, usize::from(chunk), payload).await;
+        send_hostile(fx.addr, chunk, &payload).await;
         assert_serving(fx.addr).await;
         if n % CLEANUP_EVERY == CLEANUP_EVERY - 1 {
             cleanup(fx.addr).await;
@@ -137,6 +148,18 @@ async fn send_hostile(addr: SocketAddr, chunk: usize, payload: &[u8]) {
     drop(wr);
 }
 
+/// What a Java client sends to open a new session (1 s timeout).
+fn connect_request() -> ConnectRequest {
+    ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        time_out: 1000,
+        session_id: 0,
+        passwd: Some(vec![0; 16]),
+        read_only: false,
+    }
+}
+
 /// A minimal well-behaved client.
 struct Client {
     stream: TcpStream,
@@ -150,15 +173,7 @@ impl Client {
             Err(e) => panic!("server refuses new connections after bad input: {e}"),
         };
         let _ = stream.set_nodelay(true);
-        let req = ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: 0,
-            time_out: 1000,
-            session_id: 0,
-            passwd: Some(vec![0; 16]),
-            read_only: false,
-        };
-        write_frame(&mut stream, &jute::to_bytes(&req)).await;
+        write_frame(&mut stream, &jute::to_bytes(&connect_request())).await;
         let frame = read_frame(&mut stream, "ConnectResponse").await;
         let resp: ConnectResponse = match jute::from_bytes(&frame) {
             Ok(r) => r,
