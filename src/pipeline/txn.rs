@@ -17,6 +17,11 @@ pub enum TxnDecodeError {
     Jute(JuteError),
     /// The header names an op code that carries no txn.
     UnknownType(i32),
+    /// A multi txn lists a multi among its sub-txns. ZooKeeper never writes
+    /// one and refuses to apply one ("Invalid type of op"); decoding it
+    /// would recurse once per level, so a crafted log entry could exhaust
+    /// the stack.
+    NestedMulti,
 }
 
 impl std::fmt::Display for TxnDecodeError {
@@ -24,6 +29,7 @@ impl std::fmt::Display for TxnDecodeError {
         match self {
             TxnDecodeError::Jute(e) => write!(f, "{e}"),
             TxnDecodeError::UnknownType(t) => write!(f, "txn type {t} carries no txn"),
+            TxnDecodeError::NestedMulti => f.write_str("multi txn inside a multi txn"),
         }
     }
 }
@@ -137,6 +143,9 @@ impl TxnBody {
                 let multi = MultiTxn::deserialize(input)?;
                 let mut subs = Vec::with_capacity(multi.txns.len());
                 for t in multi.txns {
+                    if t.type_ == OpCode::Multi as i32 {
+                        return Err(TxnDecodeError::NestedMulti);
+                    }
                     subs.push(TxnBody::from_bytes(
                         t.type_,
                         t.data.as_deref().unwrap_or(&[]),
