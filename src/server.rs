@@ -250,10 +250,13 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
         .map_err(StartError::Bind)?;
     let local_addr = listener.local_addr().map_err(StartError::Bind)?;
     let limits = settings.limits.clone();
-    let load = std::sync::Arc::new(ServerLoad::new(
-        limits.global_outstanding_limit,
-        limits.request_throttle.clone(),
-    ));
+    let load = std::sync::Arc::new(
+        ServerLoad::new(
+            limits.global_outstanding_limit,
+            limits.request_throttle.clone(),
+        )
+        .with_large_requests(limits.large_requests),
+    );
     let mut info = settings.info.clone();
     info.client_port = local_addr.port();
     info.load = load.clone();

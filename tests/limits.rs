@@ -11,8 +11,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use common::*;
-use jute::consts::{CreateMode, OpCode};
-use jute::proto::{GetChildrenRequest, GetChildrenResponse, GetDataRequest, GetDataResponse};
+use jute::consts::{CreateMode, ErrorCode, OpCode};
+use jute::proto::{
+    CreateRequest, GetChildrenRequest, GetChildrenResponse, GetDataRequest, GetDataResponse,
+    SetDataRequest,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -554,4 +557,222 @@ async fn listing_a_huge_node_over_and_over_costs_others_nothing() {
         load.outbox_peak()
     );
     probe.assert_serving().await;
+}
+
+const THROTTLED: i32 = ErrorCode::Throttled as i32;
+
+/// `n` pipelined creates of `{prefix}-{i}` in one write; returns each
+/// path with the error code of its reply (replies checked to be in order).
+async fn pipelined_creates(mut c: Client, prefix: String, n: i32) -> Vec<(String, i32)> {
+    let mut bytes = Vec::new();
+    let mut paths = Vec::new();
+    for xid in 1..=n {
+        let path = format!("{prefix}-{xid}");
+        let req = CreateRequest {
+            path: path.clone(),
+            data: Some(b"x".to_vec()),
+            acl: open_acl(),
+            flags: CreateMode::Persistent.flag(),
+        };
+        bytes.extend(request_frame(xid, OpCode::Create.code(), &req));
+        paths.push(path);
+    }
+    c.send_raw(&bytes).await;
+    let mut out = Vec::new();
+    for (xid, path) in (1..=n).zip(paths) {
+        let r = c.read_reply().await;
+        assert_eq!(r.header.xid, xid, "replies out of order");
+        assert!(
+            r.err() == 0 || r.err() == THROTTLED,
+            "create {path}: {:?}",
+            r.header
+        );
+        if r.err() == THROTTLED {
+            assert!(r.body.is_empty(), "THROTTLEDOP carries no body");
+        }
+        out.push((path, r.err()));
+    }
+    out
+}
+
+/// `exists`, asked again while the answer is THROTTLEDOP (a read can be
+/// throttled too); returns the answer and how many THROTTLEDOPs came first.
+async fn exists_unthrottled(c: &mut Client, path: &str) -> (Result<(), i32>, u64) {
+    for tries in 0..20 {
+        match c.exists(path, false).await {
+            Err(THROTTLED) => continue,
+            other => return (other.map(|_| ()), tries),
+        }
+    }
+    panic!("exists {path} throttled 20 times in a row");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_op_wait_time_answers_throttledop_and_applies_nothing() {
+    let server = TestServer::start_with(|s| {
+        s.limits.request_throttle.max_requests = 1;
+        s.limits.request_throttle.stall = Duration::from_millis(5);
+        s.limits.request_throttle.throttled_op_wait_ms = 1;
+    })
+    .await;
+    let mut setup = server.client().await;
+    setup
+        .create("/th", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let mut probe = server.client().await;
+    let mut results = Vec::new();
+    // Eight pipelining connections share one request-throttler slot, so
+    // requests wait there for several others; rounds until some waited
+    // past 1 ms (bounded in count).
+    for round in 0..10 {
+        let mut clients = Vec::new();
+        for _ in 0..8 {
+            clients.push(server.client().await);
+        }
+        let tasks: Vec<_> = (0..)
+            .zip(clients)
+            .map(|(c, client)| {
+                let prefix = format!("/th/r{round}c{c}");
+                tokio::spawn(pipelined_creates(client, prefix, 100))
+            })
+            .collect();
+        // Pings are not throttlable: answered, and OK, during the flood.
+        for _ in 0..5 {
+            let h = bounded_by(Duration::from_secs(2), "probe ping", probe.ping()).await;
+            assert_eq!(h.err, 0);
+        }
+        for t in tasks {
+            results.extend(bounded("flood", t).await.expect("flood task"));
+        }
+        if results.iter().any(|(_, e)| *e == THROTTLED) {
+            break;
+        }
+    }
+    let throttled: Vec<_> = results.iter().filter(|(_, e)| *e == THROTTLED).collect();
+    assert!(!throttled.is_empty(), "no request was throttled");
+    // A throttled create left no node (not prepared, logged or applied);
+    // every create answered OK did make its node.
+    let mut extra = 0;
+    for (path, err) in &results {
+        let (got, retries) = exists_unthrottled(&mut probe, path).await;
+        extra += retries;
+        if *err == THROTTLED {
+            assert_eq!(got, Err(ErrorCode::NoNode as i32), "{path} was throttled");
+        } else {
+            assert_eq!(got, Ok(()), "{path} was created");
+        }
+    }
+    probe.assert_serving().await;
+    assert_eq!(server.load().in_process(), 0);
+    let counted = throttled.len() as u64 + extra;
+    assert_eq!(server.load().throttled_ops(), counted);
+    let mntr = four_letter(server.addr, "mntr").await;
+    assert!(
+        mntr.contains(&format!("zk_throttled_ops\t{counted}\n")),
+        "{mntr}"
+    );
+}
+
+/// A setData of `len` bytes of data on `path`.
+fn set_data_frame(xid: i32, path: &str, len: usize) -> Vec<u8> {
+    request_frame(
+        xid,
+        OpCode::SetData.code(),
+        &SetDataRequest {
+            path: path.into(),
+            data: Some(vec![b'L'; len]),
+            version: -1,
+        },
+    )
+}
+
+/// Sends `n` pipelined large setData requests, then reads replies until
+/// all are in or the server closes; returns whether it closed.
+async fn large_set_data_flood(mut c: Client, n: i32) -> bool {
+    let mut bytes = Vec::new();
+    for xid in 1..=n {
+        bytes.extend(set_data_frame(xid, "/big", 1200));
+    }
+    c.send_raw(&bytes).await;
+    for xid in 1..=n {
+        let Some(payload) = c.read_frame().await else {
+            return true;
+        };
+        let mut input = &payload[..];
+        let h = <jute::proto::ReplyHeader as jute::Record>::deserialize(&mut input)
+            .expect("reply header decodes");
+        assert_eq!((h.xid, h.err), (xid, 0));
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_requests_over_max_bytes_close_their_connection() {
+    let server = TestServer::start_with(|s| {
+        // Frames over 1000 bytes are large; 3000 bytes of them at once.
+        s.limits.large_requests.threshold = 1000;
+        s.limits.large_requests.max_bytes = 3000;
+        // One request in process: the others wait at the throttler,
+        // holding their large bytes (ZooKeeper takes them before the
+        // throttler), so the budget is certainly exceeded.
+        s.limits.request_throttle.max_requests = 1;
+        s.limits.request_throttle.stall = Duration::from_millis(5);
+    })
+    .await;
+    let mut probe = server.client().await;
+    probe
+        .create("/big", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    // One large request alone fits, and its bytes are released on reply.
+    let big = vec![b'L'; 1200];
+    probe.set_data("/big", &big, -1).await.unwrap();
+    assert_eq!(server.load().large_bytes(), 0);
+    assert_eq!(server.load().large_rejected(), 0);
+
+    // Connected first, so the floods overlap.
+    let mut clients = Vec::new();
+    for _ in 0..6 {
+        clients.push(server.client().await);
+    }
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|c| tokio::spawn(large_set_data_flood(c, 100)))
+        .collect();
+    for _ in 0..3 {
+        bounded_by(Duration::from_secs(2), "probe", probe.assert_serving()).await;
+    }
+    let mut closed = 0;
+    for t in tasks {
+        if bounded("large flood", t).await.expect("flood task") {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed > 0,
+        "no connection was closed for its large requests"
+    );
+    probe.assert_serving().await;
+    let rejected = server.load().large_rejected();
+    assert!(rejected > 0);
+    let mntr = four_letter(server.addr, "mntr").await;
+    assert!(
+        mntr.contains(&format!("zk_large_requests_rejected\t{rejected}\n")),
+        "{mntr}"
+    );
+    // Every large request's bytes come back once its reply is queued or
+    // its connection is gone (the flood clients are dropped by now; the
+    // server notices their close asynchronously).
+    let start = Instant::now();
+    while server.load().large_bytes() != 0 {
+        assert!(
+            start.elapsed() < BOUND,
+            "large bytes never released: {}",
+            server.load().large_bytes()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // And the budget is whole again: a large request goes through.
+    probe.set_data("/big", &big, -1).await.unwrap();
 }

@@ -12,7 +12,12 @@
 //! lives only while bytes keep arriving (`sessionless_timeout`); the
 //! connection throttle is asked once per handshake; before each request is
 //! read the connection waits for [`Outbox::may_read`]; each request passes
-//! the request throttler ([`ServerLoad::admit`]); and a closing connection
+//! the request throttler ([`ServerLoad::admit`]), and one that waited there
+//! past `throttled_op_wait_time` goes to the core as [`ClientOp::Throttled`];
+//! a frame over `largeRequestThreshold` is checked against
+//! `largeRequestMaxBytes` when its length is read and takes its bytes once
+//! it is whole (a refusal closes the connection, as ZooKeeper's
+//! IOException "Rejecting large request" does); and a closing connection
 //! has `flush_grace` to flush before its socket is closed regardless.
 
 use std::net::SocketAddr;
@@ -20,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
+use jute::consts::OpCode;
 use jute::proto::ConnectRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -29,7 +35,7 @@ use tracing::{debug, info, warn};
 
 use super::blue_throttle::{BlueThrottle, BlueThrottleConfig, Handshake};
 use super::four_letter::{self, TELNET_CLOSE};
-use super::load::{Admission, RequestThrottleConfig, ServerLoad};
+use super::load::{Admission, LargeRequestLimit, RequestThrottleConfig, ServerLoad};
 use super::outbox::{Outbox, DEFAULT_OUTBOX_LIMIT};
 use crate::pipeline::{AdminRequest, ClientOp, ConnectMsg, CoreMsg};
 
@@ -55,8 +61,10 @@ pub struct ConnLimits {
     pub outbox_limit: usize,
     /// `globalOutstandingLimit`.
     pub global_outstanding_limit: i64,
-    /// `zookeeper.request_throttle_*`.
+    /// `zookeeper.request_throttle_*` and `zookeeper.throttled_op_wait_time`.
     pub request_throttle: RequestThrottleConfig,
+    /// `zookeeper.largeRequestThreshold` / `zookeeper.largeRequestMaxBytes`.
+    pub large_requests: LargeRequestLimit,
     /// `zookeeper.connection_throttle_*`.
     pub connection_throttle: BlueThrottleConfig,
     /// minSessionTimeout and maxSessionTimeout, ms: how a session's timeout
@@ -78,6 +86,7 @@ impl Default for ConnLimits {
             outbox_limit: DEFAULT_OUTBOX_LIMIT,
             global_outstanding_limit: 1000,
             request_throttle: RequestThrottleConfig::default(),
+            large_requests: LargeRequestLimit::default(),
             connection_throttle: BlueThrottleConfig::default(),
             session_timeout_bounds: (6000, 60000),
             flush_grace: Duration::from_secs(2),
@@ -129,6 +138,8 @@ enum ReadEnd {
     Expired,
     /// Refused by the connection throttle.
     Throttled,
+    /// A large request over `largeRequestMaxBytes`.
+    LargeRejected(usize),
 }
 
 /// Serves one connection to its end.
@@ -143,7 +154,7 @@ pub async fn serve_connection(
     let (rd, wr) = stream.into_split();
     let out = Arc::new(Outbox::with_flow(shared.load.clone(), limits.outbox_limit));
     let mut writer = tokio::spawn(write_loop(wr, out.clone()));
-    let mut reader = FrameReader::new(rd, limits.max_frame);
+    let mut reader = FrameReader::new(rd, limits.max_frame, shared.load.clone());
     let end = tokio::select! {
         end = read_loop(&mut reader, addr, conn, &core, &out, &shared) => end,
         _ = wait_closing(&out) => ReadEnd::Closed,
@@ -160,6 +171,11 @@ pub async fn serve_connection(
                 limits.sessionless_timeout.as_millis()
             );
         }
+        ReadEnd::LargeRejected(len) => warn!(
+            client = %addr,
+            len,
+            "closing connection: Rejecting large request (largeRequestMaxBytes)"
+        ),
         ReadEnd::Throttled => {
             shared.load.note_rejected();
             warn!(client = %addr, "closing connection: connection throttle (connection_throttle_tokens) exhausted");
@@ -291,20 +307,44 @@ async fn read_loop(
         }
         let mut hdr: &[u8] = &frame;
         let xid = hdr.get_i32();
-        let op = hdr.get_i32();
-        let op = ClientOp::decode(op, hdr);
+        let op_code = hdr.get_i32();
+        let mut op = ClientOp::decode(op_code, hdr);
         let size = frame.len() + 4;
         if xid != NOTIFICATION_XID {
+            // ZooKeeperServer.processPacket takes a large request's bytes
+            // before it reaches the throttler; auth and sasl never do. (A
+            // request with xid -1 is not counted: its reply cannot be told
+            // from a notification, so nothing would release it.)
+            let large = if op_code == OpCode::Auth as i32 || op_code == OpCode::Sasl as i32 {
+                false
+            } else {
+                match shared.load.take_large(frame.len()) {
+                    Ok(taken) => taken,
+                    Err(_) => return ReadEnd::LargeRejected(frame.len()),
+                }
+            };
             let closed = || out.is_closing();
             match shared.load.admit(received, session_timeout, closed).await {
+                Admission::Admitted if large => out.large_request_sent(frame.len()),
                 Admission::Admitted => out.request_sent(),
                 Admission::DroppedStale => {
+                    if large {
+                        shared.load.release_large(frame.len());
+                    }
                     // RequestThrottler.dropRequest: the connection is
                     // invalid from here; it is closed after what is queued.
                     info!(client = %addr, xid, "dropping a stale request and closing its connection");
                     out.close();
                     return ReadEnd::Closed;
                 }
+            }
+            // RequestThrottler.shouldThrottleOp, on leaving the throttler.
+            let throttlable = ClientOp::is_throttlable(op_code);
+            if shared
+                .load
+                .should_throttle_op(throttlable, received.elapsed())
+            {
+                op = ClientOp::Throttled(op_code);
             }
         }
         let msg = CoreMsg::Request {
@@ -338,15 +378,21 @@ struct FrameReader {
     max_frame: usize,
     /// When set, a read that waits longer than this fails with `TimedOut`.
     idle_limit: Option<Duration>,
+    /// For the large-request check on each frame's length.
+    load: Arc<ServerLoad>,
+    /// The buffered frame's length has passed its checks.
+    length_checked: bool,
 }
 
 impl FrameReader {
-    fn new(rd: OwnedReadHalf, max_frame: usize) -> Self {
+    fn new(rd: OwnedReadHalf, max_frame: usize, load: Arc<ServerLoad>) -> Self {
         FrameReader {
             rd,
             buf: BytesMut::with_capacity(4096),
             max_frame,
             idle_limit: None,
+            load,
+            length_checked: false,
         }
     }
 
@@ -401,7 +447,15 @@ impl FrameReader {
                     )));
                 }
                 let len = len as usize;
+                // NIOServerCnxn.readLength: once per frame, before its body.
+                if !self.length_checked {
+                    if self.load.check_large(len).is_err() {
+                        return Err(ReadEnd::LargeRejected(len));
+                    }
+                    self.length_checked = true;
+                }
                 if self.buf.len() >= 4 + len {
+                    self.length_checked = false;
                     self.buf.advance(4);
                     return Ok(Some(self.buf.split_to(len)));
                 }

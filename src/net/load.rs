@@ -19,7 +19,17 @@
 //!   that many are in process, re-checking every `request_throttle_stall_time`
 //!   ms or as soon as one finishes; with `request_throttle_drop_stale`, a
 //!   request that became stale while waiting is dropped and its connection
-//!   closed. Applied in [`ServerLoad::admit`].
+//!   closed. Applied in [`ServerLoad::admit`]. With
+//!   `zookeeper.throttled_op_wait_time` (ms, off by default), a throttlable
+//!   request that waited there longer than that is marked throttled
+//!   ([`ServerLoad::should_throttle_op`]): the core answers it THROTTLEDOP
+//!   without preparing, logging or applying it.
+//! - `zookeeper.largeRequestThreshold` / `largeRequestMaxBytes`
+//!   (`ZooKeeperServer.checkRequestSize*`, off by default): a request frame
+//!   longer than the threshold counts its length in one more atomic until
+//!   its reply is queued; a frame that would take that total over the max
+//!   closes its connection ([`ServerLoad::check_large`],
+//!   [`ServerLoad::take_large`], released per connection by the outbox).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -43,6 +53,9 @@ pub struct RequestThrottleConfig {
     /// `request_stale_latency_check` (default false): a request older than
     /// its session timeout is stale.
     pub stale_latency_check: bool,
+    /// `zookeeper.throttled_op_wait_time`, ms: a throttlable request that
+    /// waited here longer than this is answered THROTTLEDOP; 0 = off (default).
+    pub throttled_op_wait_ms: u64,
 }
 
 impl Default for RequestThrottleConfig {
@@ -53,9 +66,59 @@ impl Default for RequestThrottleConfig {
             drop_stale: true,
             stale_connection_check: true,
             stale_latency_check: false,
+            throttled_op_wait_ms: 0,
         }
     }
 }
+
+/// `zookeeper.largeRequestThreshold` and `zookeeper.largeRequestMaxBytes`,
+/// already validated as `ZooKeeperServer`'s setters do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LargeRequestLimit {
+    /// Frames longer than this are large; -1 = off (default).
+    pub threshold: i32,
+    /// Most bytes of large requests in process at once (default 100 MiB).
+    pub max_bytes: i32,
+}
+
+impl Default for LargeRequestLimit {
+    fn default() -> Self {
+        LargeRequestLimit {
+            threshold: -1,
+            max_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+impl LargeRequestLimit {
+    /// The limit ZooKeeper keeps for these property values:
+    /// `setLargeRequestThreshold` turns 0 and anything below -1 into -1, and
+    /// `setLargeRequestMaxBytes` ignores a value <= 0; both with a warning.
+    pub fn validated(threshold: i32, max_bytes: i32) -> LargeRequestLimit {
+        let mut limit = LargeRequestLimit::default();
+        if threshold == 0 || threshold < -1 {
+            tracing::warn!(
+                "Invalid large request threshold {threshold}. It should be -1 or positive. Setting to -1"
+            );
+        } else {
+            limit.threshold = threshold;
+        }
+        if max_bytes <= 0 {
+            tracing::warn!(
+                "Invalid max bytes for all large requests {max_bytes}. It should be a positive number. The max bytes stay at {}",
+                limit.max_bytes
+            );
+        } else {
+            limit.max_bytes = max_bytes;
+        }
+        limit
+    }
+}
+
+/// A large request that would take the large bytes in process over
+/// `largeRequestMaxBytes`: its connection is closed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LargeRejected;
 
 /// What became of a request at the throttler.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,6 +152,11 @@ pub struct ServerLoad {
     throttle_waits: AtomicU64,
     /// The connection throttle's drop chance, as f64 bits.
     drop_chance: AtomicU64,
+    large: LargeRequestLimit,
+    /// Bytes of large requests in process (`currentLargeRequestBytes`).
+    large_bytes: AtomicI64,
+    large_rejected: AtomicU64,
+    throttled_ops: AtomicU64,
 }
 
 impl Default for ServerLoad {
@@ -115,7 +183,90 @@ impl ServerLoad {
             sessionless_expired: AtomicU64::new(0),
             throttle_waits: AtomicU64::new(0),
             drop_chance: AtomicU64::new(0),
+            large: LargeRequestLimit::default(),
+            large_bytes: AtomicI64::new(0),
+            large_rejected: AtomicU64::new(0),
+            throttled_ops: AtomicU64::new(0),
         }
+    }
+
+    /// The same, with the large-request limit `large`.
+    pub fn with_large_requests(mut self, large: LargeRequestLimit) -> ServerLoad {
+        self.large = large;
+        self
+    }
+
+    /// `isLargeRequest`: whether a request frame of `len` bytes (without
+    /// its length prefix) counts against `largeRequestMaxBytes`.
+    pub fn is_large(&self, len: usize) -> bool {
+        self.large.threshold != -1 && len > self.large.threshold as usize
+    }
+
+    /// `checkRequestSizeWhenReceivingMessage`, when a frame's length has
+    /// been read: a large frame that would not fit now is rejected (and
+    /// counted in `large_requests_rejected`); nothing is taken yet.
+    pub fn check_large(&self, len: usize) -> Result<(), LargeRejected> {
+        if !self.is_large(len) {
+            return Ok(());
+        }
+        if self.large_bytes.load(Ordering::SeqCst) + len as i64 <= i64::from(self.large.max_bytes) {
+            Ok(())
+        } else {
+            self.large_rejected.fetch_add(1, Ordering::Relaxed);
+            Err(LargeRejected)
+        }
+    }
+
+    /// `checkRequestSizeWhenMessageReceived`, once the whole frame is read:
+    /// a large request takes its length from the budget, or is rejected
+    /// (and counted) if that would go over it. Ok(true) when taken: the
+    /// caller must [`Self::release_large`] it when the request finishes.
+    pub fn take_large(&self, len: usize) -> Result<bool, LargeRejected> {
+        if !self.is_large(len) {
+            return Ok(false);
+        }
+        let len = len as i64;
+        let now = self.large_bytes.fetch_add(len, Ordering::SeqCst) + len;
+        if now > i64::from(self.large.max_bytes) {
+            self.large_bytes.fetch_sub(len, Ordering::SeqCst);
+            self.large_rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(LargeRejected);
+        }
+        Ok(true)
+    }
+
+    /// `requestFinished`: a large request taken by [`Self::take_large`] is
+    /// answered (or its connection is gone).
+    pub fn release_large(&self, len: usize) {
+        self.large_bytes.fetch_sub(len as i64, Ordering::SeqCst);
+    }
+
+    /// Bytes of large requests in process now (`getLargeRequestBytes`).
+    pub fn large_bytes(&self) -> i64 {
+        self.large_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Large requests whose connection was closed (`large_requests_rejected`).
+    pub fn large_rejected(&self) -> u64 {
+        self.large_rejected.load(Ordering::Relaxed)
+    }
+
+    /// `RequestThrottler.shouldThrottleOp`, once a request leaves the
+    /// throttler after `waited` there: a throttlable request (`isThrottlable`:
+    /// not ping, createSession or closeSession) that waited longer than
+    /// `throttled_op_wait_time` ms is throttled, and counted in `throttled_ops`.
+    pub fn should_throttle_op(&self, throttlable: bool, waited: Duration) -> bool {
+        let limit = self.throttle.throttled_op_wait_ms;
+        let throttle = throttlable && limit > 0 && waited.as_millis() > u128::from(limit);
+        if throttle {
+            self.throttled_ops.fetch_add(1, Ordering::Relaxed);
+        }
+        throttle
+    }
+
+    /// Requests answered THROTTLEDOP (`throttled_ops`).
+    pub fn throttled_ops(&self) -> u64 {
+        self.throttled_ops.load(Ordering::Relaxed)
     }
 
     /// `ZooKeeperServer.shouldThrottle` for a connection with requests
@@ -298,6 +449,7 @@ mod tests {
                 drop_stale: true,
                 stale_connection_check: true,
                 stale_latency_check: latency_check,
+                throttled_op_wait_ms: 0,
             },
         )
     }
@@ -367,5 +519,68 @@ mod tests {
         let off = ServerLoad::new(1000, RequestThrottleConfig::default());
         let got = off.admit(late, Duration::from_millis(1), || true);
         assert_eq!(got.await, Admission::Admitted);
+    }
+
+    #[test]
+    fn large_requests_take_and_release_their_bytes() {
+        let off = ServerLoad::default();
+        assert!(!off.is_large(usize::MAX >> 1));
+        assert_eq!(off.take_large(1 << 30), Ok(false));
+        let load = ServerLoad::default().with_large_requests(LargeRequestLimit {
+            threshold: 100,
+            max_bytes: 250,
+        });
+        // At the threshold is not large; above it is.
+        assert_eq!(load.take_large(100), Ok(false));
+        assert_eq!(load.check_large(101), Ok(()));
+        assert_eq!(load.take_large(101), Ok(true));
+        assert_eq!(load.take_large(149), Ok(true));
+        assert_eq!(load.large_bytes(), 250);
+        // Full: the length check and the take both refuse, and count it.
+        assert_eq!(load.check_large(101), Err(LargeRejected));
+        assert_eq!(load.take_large(101), Err(LargeRejected));
+        assert_eq!(load.large_bytes(), 250);
+        assert_eq!(load.large_rejected(), 2);
+        // Small requests are never refused.
+        assert_eq!(load.check_large(100), Ok(()));
+        load.release_large(149);
+        assert_eq!(load.take_large(149), Ok(true));
+        load.release_large(149);
+        load.release_large(101);
+        assert_eq!(load.large_bytes(), 0);
+    }
+
+    #[test]
+    fn large_request_settings_are_validated_as_in_zookeeper() {
+        let d = LargeRequestLimit::default();
+        assert_eq!(d.threshold, -1);
+        assert_eq!(d.max_bytes, 100 * 1024 * 1024);
+        assert_eq!(LargeRequestLimit::validated(0, 0), d);
+        assert_eq!(LargeRequestLimit::validated(-2, -5), d);
+        assert_eq!(LargeRequestLimit::validated(-1, 10).threshold, -1);
+        assert_eq!(
+            LargeRequestLimit::validated(4096, 10_000),
+            LargeRequestLimit {
+                threshold: 4096,
+                max_bytes: 10_000
+            }
+        );
+    }
+
+    #[test]
+    fn ops_are_throttled_only_past_the_wait_time() {
+        let off = ServerLoad::default();
+        assert!(!off.should_throttle_op(true, Duration::from_secs(60)));
+        let cfg = RequestThrottleConfig {
+            throttled_op_wait_ms: 5,
+            ..Default::default()
+        };
+        let load = ServerLoad::new(1000, cfg);
+        // elapsedTime > throttledOpWaitTime, in whole ms.
+        assert!(!load.should_throttle_op(true, Duration::from_millis(5)));
+        assert!(!load.should_throttle_op(true, Duration::from_micros(5_900)));
+        assert!(!load.should_throttle_op(false, Duration::from_secs(1)));
+        assert!(load.should_throttle_op(true, Duration::from_millis(6)));
+        assert_eq!(load.throttled_ops(), 1);
     }
 }

@@ -15,6 +15,6 @@ pub use blue_throttle::BlueThrottleConfig;
 pub use connection::ConnLimits;
 pub use four_letter::FOUR_LETTER_WORDS;
 pub use listener::{serve, Listener};
-pub use load::{RequestThrottleConfig, ServerLoad};
+pub use load::{LargeRequestLimit, RequestThrottleConfig, ServerLoad};
 pub use outbox::Outbox;
 pub use settings::OUTBOX_LIMIT_PROPERTY;

@@ -16,7 +16,8 @@
 //! that bound, and the session then expires as in ZooKeeper since nothing
 //! more is read from it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{BufMut, BytesMut};
@@ -63,6 +64,35 @@ struct Flow {
     reply_hint: AtomicUsize,
     reader_paused: AtomicBool,
     reader_wake: Notify,
+    large: LargeFifo,
+}
+
+/// The large requests (`zookeeper.largeRequestThreshold`) a connection has
+/// outstanding, so each one's bytes leave the server's budget when its
+/// reply is queued (`ZooKeeperServer.requestFinished`). Replies come back
+/// in request order, so requests are numbered as they are sent and
+/// answered, and a large one is released when its number is answered. The
+/// queue's lock is this connection's and is taken only while it holds
+/// something: a connection without large requests costs two increments.
+#[derive(Debug, Default)]
+struct LargeFifo {
+    /// Requests sent so far (the last one's number).
+    sent: AtomicU64,
+    /// Requests answered so far.
+    answered: AtomicU64,
+    /// Entries in `sizes`.
+    queued: AtomicUsize,
+    /// (request number, frame length), oldest first.
+    sizes: Mutex<VecDeque<(u64, usize)>>,
+}
+
+impl LargeFifo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(u64, usize)>> {
+        match self.sizes.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
 }
 
 impl Default for Outbox {
@@ -92,6 +122,7 @@ impl Outbox {
                 reply_hint: AtomicUsize::new(limit.max(1) / INITIAL_REPLIES_GUESS),
                 reader_paused: AtomicBool::new(false),
                 reader_wake: Notify::new(),
+                large: LargeFifo::default(),
             },
         }
     }
@@ -198,7 +229,19 @@ impl Outbox {
     /// The reader handed a request (any xid but -1) to the core; it must
     /// already be counted in the server's load ([`ServerLoad::admit`]).
     pub fn request_sent(&self) {
+        self.flow.large.sent.fetch_add(1, Ordering::SeqCst);
         self.flow.outstanding.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// [`Self::request_sent`] for a large request whose `len` bytes were
+    /// taken by [`ServerLoad::take_large`]: they are released when its reply
+    /// is queued, or when the connection settles.
+    pub fn large_request_sent(&self, len: usize) {
+        let large = &self.flow.large;
+        let number = large.sent.load(Ordering::SeqCst) + 1;
+        large.lock().push_back((number, len));
+        large.queued.fetch_add(1, Ordering::SeqCst);
+        self.request_sent();
     }
 
     /// One request answered.
@@ -210,7 +253,25 @@ impl Outbox {
             .outstanding
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if took.is_ok() {
+            let number = f.large.answered.fetch_add(1, Ordering::SeqCst) + 1;
+            if f.large.queued.load(Ordering::SeqCst) > 0 {
+                self.release_large(|n| n <= number);
+            }
             f.load.finished(1);
+        }
+    }
+
+    /// Releases the queued large requests whose number passes `done`.
+    fn release_large(&self, done: impl Fn(u64) -> bool) {
+        let f = &self.flow;
+        let mut sizes = f.large.lock();
+        while let Some(&(number, len)) = sizes.front() {
+            if !done(number) {
+                break;
+            }
+            sizes.pop_front();
+            f.large.queued.fetch_sub(1, Ordering::SeqCst);
+            f.load.release_large(len);
         }
     }
 
@@ -229,6 +290,7 @@ impl Outbox {
     pub fn settle(&self) {
         let n = self.flow.outstanding.swap(0, Ordering::SeqCst);
         self.flow.load.finished(n);
+        self.release_large(|_| true);
     }
 
     fn wake_reader(&self) {
@@ -452,5 +514,48 @@ mod tests {
         o.push_frame(|b| b.put_slice(b"x"));
         assert!(o.take().is_empty());
         assert!(o.is_closing());
+    }
+
+    #[test]
+    fn large_requests_are_released_by_their_own_replies() {
+        use super::super::load::LargeRequestLimit;
+        let load = Arc::new(
+            ServerLoad::default().with_large_requests(LargeRequestLimit {
+                threshold: 10,
+                max_bytes: 1000,
+            }),
+        );
+        let o = Outbox::with_flow(load.clone(), DEFAULT_OUTBOX_LIMIT);
+        // small, large 100, small, large 200
+        o.request_sent();
+        for (len, large) in [(100, true), (5, false), (200, true)] {
+            if large {
+                assert_eq!(load.take_large(len), Ok(true));
+                o.large_request_sent(len);
+            } else {
+                o.request_sent();
+            }
+        }
+        assert_eq!(load.large_bytes(), 300);
+        reply(&o, 1, 1);
+        assert_eq!(
+            load.large_bytes(),
+            300,
+            "the first reply is the small one's"
+        );
+        reply(&o, 2, 1);
+        assert_eq!(load.large_bytes(), 200);
+        reply(&o, 3, 1);
+        assert_eq!(load.large_bytes(), 200);
+        // A notification is not an answer.
+        reply(&o, NOTIFICATION_XID, 1);
+        assert_eq!(load.large_bytes(), 200);
+        reply(&o, 4, 1);
+        assert_eq!(load.large_bytes(), 0);
+        // What a closed connection still had outstanding is released too.
+        assert_eq!(load.take_large(50), Ok(true));
+        o.large_request_sent(50);
+        o.settle();
+        assert_eq!(load.large_bytes(), 0);
     }
 }

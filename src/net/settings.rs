@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::blue_throttle::BlueThrottleConfig;
 use super::connection::ConnLimits;
-use super::load::RequestThrottleConfig;
+use super::load::{LargeRequestLimit, RequestThrottleConfig};
 use super::outbox::DEFAULT_OUTBOX_LIMIT;
 use crate::config::java_values::{decode_int, java_bool};
 use crate::config::ServerConfig;
@@ -40,7 +40,14 @@ impl ConnLimits {
             drop_stale: bool_default_true("zookeeper.request_throttle_drop_stale"),
             stale_connection_check: bool_default_true("zookeeper.request_stale_connection_check"),
             stale_latency_check: bool_default_false("zookeeper.request_stale_latency_check"),
+            // ZooKeeperServer.throttledOpWaitTime; only > 0 turns it on.
+            throttled_op_wait_ms: int("zookeeper.throttled_op_wait_time", 0).max(0) as u64,
         };
+        let large_default = LargeRequestLimit::default();
+        let large_requests = LargeRequestLimit::validated(
+            int("zookeeper.largeRequestThreshold", large_default.threshold),
+            int("zookeeper.largeRequestMaxBytes", large_default.max_bytes),
+        );
         let d = BlueThrottleConfig::default();
         let connection_throttle = BlueThrottleConfig {
             tokens: int("zookeeper.connection_throttle_tokens", d.tokens),
@@ -89,6 +96,7 @@ impl ConnLimits {
             outbox_limit,
             global_outstanding_limit: i64::from(cfg.global_outstanding_limit),
             request_throttle,
+            large_requests,
             connection_throttle,
             session_timeout_bounds: (cfg.min_session_timeout_ms, cfg.max_session_timeout_ms),
             flush_grace: ConnLimits::default().flush_grace,
@@ -130,6 +138,28 @@ mod tests {
         assert!(!l.request_throttle.stale_latency_check);
         assert_eq!(l.connection_throttle, BlueThrottleConfig::default());
         assert_eq!(l.outbox_limit, DEFAULT_OUTBOX_LIMIT);
+        assert_eq!(l.request_throttle.throttled_op_wait_ms, 0);
+        assert_eq!(l.large_requests, LargeRequestLimit::default());
+    }
+
+    #[test]
+    fn large_request_and_throttled_op_properties() {
+        let l = limits(&[
+            ("zookeeper.throttled_op_wait_time", "25"),
+            ("zookeeper.largeRequestThreshold", "0x400"),
+            ("zookeeper.largeRequestMaxBytes", "65536"),
+        ]);
+        assert_eq!(l.request_throttle.throttled_op_wait_ms, 25);
+        assert_eq!(l.large_requests.threshold, 1024);
+        assert_eq!(l.large_requests.max_bytes, 65536);
+        // Invalid values fall back as ZooKeeper's setters make them.
+        let l = limits(&[
+            ("zookeeper.throttled_op_wait_time", "-3"),
+            ("zookeeper.largeRequestThreshold", "0"),
+            ("zookeeper.largeRequestMaxBytes", "-1"),
+        ]);
+        assert_eq!(l.request_throttle.throttled_op_wait_ms, 0);
+        assert_eq!(l.large_requests, LargeRequestLimit::default());
     }
 
     #[test]

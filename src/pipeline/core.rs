@@ -953,6 +953,14 @@ impl Core {
                     zxid: Some(-1),
                 });
             }
+            // Request.isThrottled: no prep, no txn, no apply; answered in
+            // order with lastZxid, as FinalRequestProcessor does.
+            ClientOp::Throttled(_) => self.fifo.push_back(Pending::Error {
+                conn: conn_id,
+                xid,
+                err: ErrorCode::Throttled,
+                zxid: None,
+            }),
             ClientOp::Malformed(code) if !is_write_code(code) => {
                 self.fifo.push_back(Pending::Error {
                     conn: conn_id,

@@ -359,7 +359,7 @@ fn op_code_of(op: &super::request::ClientOp) -> i32 {
         C::RemoveWatches(_) => OpCode::RemoveWatches,
         C::CheckWatches(_) => OpCode::CheckWatches,
         C::WhoAmI => OpCode::WhoAmI,
-        C::Unimplemented(code) | C::Malformed(code) => return *code,
+        C::Unimplemented(code) | C::Malformed(code) | C::Throttled(code) => return *code,
         _ => OpCode::Notification,
     };
     code as i32

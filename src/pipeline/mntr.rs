@@ -41,8 +41,9 @@
 //! | stale_sessions_expired | M | sessions expired by the session tracker |
 //! | proposal_count, commit_count, diff_count, snap_count, looking_count, revalidate_count, learner_proposal/commit_received_count, quit_leading_due_to_disloyal_voter, ensemble_auth_success/fail/skip, request_commit_queued, requests_not_forwarded_to_commit_processor, skip_learner_request_to_next_processor_count | C 0 | quorum only; FerroKeeper is standalone |
 //! | stale_requests_dropped, request_throttle_wait_count | M | requests dropped as stale by the request throttler; times a request waited there |
-//! | throttled_ops, stale_requests, stale_replies | C 0 | no `throttled_op_wait_time`; stale requests are either dropped or not counted |
-//! | large_requests_rejected | C 0 | no large-request limit (frames over jute.maxbuffer close the connection, which ZooKeeper does not count here either) |
+//! | throttled_ops | M | requests answered THROTTLEDOP after waiting at the request throttler longer than `zookeeper.throttled_op_wait_time` |
+//! | stale_requests, stale_replies | C 0 | stale requests are either dropped or not counted |
+//! | large_requests_rejected | M | connections closed because a request over `zookeeper.largeRequestThreshold` would take the large bytes in process over `largeRequestMaxBytes` (at the length check and again once the frame is whole, as ZooKeeper counts both); frames over jute.maxbuffer are not counted here, as in ZooKeeper |
 //! | connection_rejected | M | connections refused by maxClientCnxns, maxCnxns or the connection throttle (NIOServerCnxnFactory.doAccept and ClientCnxnLimitException count all three) |
 //! | sessionless_connections_expired | M | connections closed for sending no ConnectRequest within `zookeeper.nio.sessionlessCnxnTimeout` |
 //! | cnxn_closed_without_zk_server_running, unsuccessful_handshake, tls_handshake_exceeded, insecure_admin_count | C 0 | Netty/TLS/AdminServer only |
@@ -502,6 +503,8 @@ impl Core {
             "sessionless_connections_expired" => self.info.load.sessionless_expired(),
             "stale_requests_dropped" => self.info.load.stale_dropped(),
             "request_throttle_wait_count" => self.info.load.throttle_waits(),
+            "throttled_ops" => self.info.load.throttled_ops(),
+            "large_requests_rejected" => self.info.load.large_rejected(),
             // every other counter counts what cannot happen here: see the table
             _ => 0,
         }

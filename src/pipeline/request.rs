@@ -50,6 +50,11 @@ pub enum ClientOp {
     /// The op code is known but the body did not decode: ZooKeeper answers
     /// MarshallingError and keeps the connection.
     Malformed(i32),
+    /// A request of this op code waited at the request throttler longer
+    /// than `zookeeper.throttled_op_wait_time`: it is not prepared, logged or
+    /// applied, and is answered THROTTLEDOP in its place among the
+    /// connection's replies (`Request.isThrottled`).
+    Throttled(i32),
 }
 
 impl ClientOp {
@@ -97,6 +102,26 @@ impl ClientOp {
             _ => return ClientOp::Unimplemented(op),
         };
         decoded.unwrap_or(ClientOp::Malformed(op))
+    }
+
+    /// `Request.isThrottlable` for a request of op code `op` that reaches
+    /// the request throttler: not ping, createSession or closeSession. Op
+    /// codes `Request.isValid` refuses (unknown ones, notification, auth,
+    /// sasl) are answered as they would be unthrottled, so never count.
+    pub fn is_throttlable(op: i32) -> bool {
+        match OpCode::try_from(op) {
+            Ok(
+                OpCode::Ping
+                | OpCode::CloseSession
+                | OpCode::CreateSession
+                | OpCode::Notification
+                | OpCode::Auth
+                | OpCode::Sasl
+                | OpCode::Error,
+            ) => false,
+            Ok(_) => true,
+            Err(_) => false,
+        }
     }
 
     /// Whether this op becomes a txn (goes through sync before final).
