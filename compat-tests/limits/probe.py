@@ -106,3 +106,22 @@ for label, data in [("nothing", b""), ("2 bytes of a length", b"\0\0"),
     secs, got = closed_after(c)
     print("no ConnectRequest (%s): closed within 1-3 s: %s, %d bytes answered"
           % (label, 1.0 <= secs + 0.05 and secs < 3.0, len(got)))
+
+# largeRequestThreshold=1000, largeRequestMaxBytes=3000 (run.sh's flags).
+def set_data_frame(path, n):
+    return frame(struct.pack(">ii", 1, 5) + s_str(path) + struct.pack(">i", n) + b"L" * n + struct.pack(">i", -1))
+
+
+lg = connect()
+lg.sendall(set_data_frame("/wide", 1200))
+r = read_frame(lg)
+print("large request under largeRequestMaxBytes: err=%d" % struct.unpack(">iqi", r[:16])[2])
+lg.sendall(set_data_frame("/wide", 4000))
+secs, got = closed_after(lg)
+print("large request over largeRequestMaxBytes: connection closed, %d bytes answered" % len(got))
+print("other connection afterwards: exists err=%d" % call(s, 3, s_str("/wide") + b"\0")[0])
+m = socket.create_connection(("127.0.0.1", PORT))
+m.sendall(b"mntr")
+_, out = closed_after(m)
+print([l for l in out.decode().splitlines() if "large_requests_rejected" in l])
+
