@@ -54,7 +54,7 @@ if ! bash compat-tests/install-deps.sh; then
 fi
 
 stage "cargo test (unit + integration)"
-cargo test --release --workspace 2>&1 | tee "$WORK/cargo.log"
+cargo test --release --workspace --no-fail-fast 2>&1 | tee "$WORK/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 p=$(grep -E '^test result:' "$WORK/cargo.log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
 f=$(grep -E '^test result:' "$WORK/cargo.log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')

@@ -620,12 +620,64 @@ async fn throttled_op_wait_time_answers_throttledop_and_applies_nothing() {
         .create("/th", b"", CreateMode::Persistent)
         .await
         .unwrap();
+    // A node whose listing takes the core milliseconds to build, so that
+    // while one is in process (the throttler's single slot taken) the
+    // requests queued behind it wait longer than 1 ms, however fast the
+    // build: waiting on speed alone made this test pass in debug builds and
+    // fail in release ones.
+    setup
+        .create("/hog", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    const HOG_CHILDREN: i32 = 50_000;
+    // Every THROTTLEDOP answer, from whichever client, to compare with
+    // the server's count at the end.
+    let mut other_throttled = 0u64;
+    for batch in 0..(HOG_CHILDREN / 5_000) {
+        let mut bytes = Vec::new();
+        for i in 0..5_000 {
+            let req = CreateRequest {
+                path: format!("/hog/child-{batch}-{i:05}"),
+                data: None,
+                acl: open_acl(),
+                flags: 0,
+            };
+            bytes.extend(request_frame(100 + i, OpCode::Create.code(), &req));
+        }
+        setup.send_raw(&bytes).await;
+        for _ in 0..5_000 {
+            // Throttled or not: the listing only needs most of them.
+            let r = setup.read_reply().await;
+            assert!(r.err() == 0 || r.err() == THROTTLED, "{:?}", r.header);
+            other_throttled += u64::from(r.err() == THROTTLED);
+        }
+    }
     let mut probe = server.client().await;
     let mut results = Vec::new();
-    // Eight pipelining connections share one request-throttler slot, so
-    // requests wait there for several others; rounds until some waited
-    // past 1 ms (bounded in count).
+    // Eight pipelining connections share one request-throttler slot with a
+    // ninth that asks for the big listing again and again; rounds until
+    // some create waited past 1 ms (bounded in count).
     for round in 0..10 {
+        let mut hog = server.client().await;
+        let hog_task = tokio::spawn(async move {
+            let mut bytes = Vec::new();
+            let req = GetChildrenRequest {
+                path: "/hog".into(),
+                watch: false,
+            };
+            for xid in 1..=20 {
+                bytes.extend(request_frame(xid, OpCode::GetChildren.code(), &req));
+            }
+            hog.send_raw(&bytes).await;
+            let mut throttled = 0u64;
+            for xid in 1..=20 {
+                let r = hog.read_reply().await;
+                assert_eq!(r.header.xid, xid);
+                assert!(r.err() == 0 || r.err() == THROTTLED, "{:?}", r.header);
+                throttled += u64::from(r.err() == THROTTLED);
+            }
+            throttled
+        });
         let mut clients = Vec::new();
         for _ in 0..8 {
             clients.push(server.client().await);
@@ -645,6 +697,7 @@ async fn throttled_op_wait_time_answers_throttledop_and_applies_nothing() {
         for t in tasks {
             results.extend(bounded("flood", t).await.expect("flood task"));
         }
+        other_throttled += bounded("hog", hog_task).await.expect("hog task");
         if results.iter().any(|(_, e)| *e == THROTTLED) {
             break;
         }
@@ -665,7 +718,7 @@ async fn throttled_op_wait_time_answers_throttledop_and_applies_nothing() {
     }
     probe.assert_serving().await;
     assert_eq!(server.load().in_process(), 0);
-    let counted = throttled.len() as u64 + extra;
+    let counted = throttled.len() as u64 + extra + other_throttled;
     assert_eq!(server.load().throttled_ops(), counted);
     let mntr = four_letter(server.addr, "mntr").await;
     assert!(
