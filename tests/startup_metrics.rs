@@ -5,34 +5,19 @@
 //! replays the logs, recording `startup_txns_*`, only after a snapshot was
 //! found.
 
+mod common;
+
 use std::path::Path;
 
-use ferrokeeper::persist::snapshot::SnapshotCompression;
-use ferrokeeper::persist::FileTxnLogOptions;
-use ferrokeeper::pipeline::{PersistSettings, Pipeline};
+use ferrokeeper::pipeline::Pipeline;
 use ferrokeeper::server::Settings;
-
-fn persist(dir: &Path) -> PersistSettings {
-    PersistSettings {
-        data_dir: dir.to_path_buf(),
-        data_log_dir: dir.to_path_buf(),
-        log: FileTxnLogOptions {
-            pre_alloc_size: 64 * 1024,
-            force_sync: false,
-            ..Default::default()
-        },
-        compression: SnapshotCompression::None,
-        trust_empty_snapshot: false,
-        autocreate: true,
-        truncate_corrupt_log: false,
-    }
-}
 
 /// Sample counts of the start-up summaries after one recovery of `dir`.
 fn startup_counts(dir: &Path) -> [(&'static str, u64); 5] {
     let s = Settings::standalone_default();
     let mut core = Pipeline::new(s.core, s.info).core;
-    core.recover(&persist(dir)).expect("recover");
+    core.recover(&common::persist_settings(dir, dir))
+        .expect("recover");
     let view = core.metrics_view(0);
     let count = |name: &str| {
         view.basic_summaries

@@ -114,14 +114,32 @@ impl Core {
             };
         }
         let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
+        let stat = self.tree.node_stat_persisted(id);
+        // The node's digest is taken here, with the node at hand, rather
+        // than by a second lookup when the change is recorded.
+        let digest = self.digest_enabled().then(|| {
+            let prefix = DigestPrefix::of(path, self.tree.node_data(id));
+            NodeDigest {
+                prefix,
+                value: prefix.with_stat(&stat),
+            }
+        });
         Ok(ChangeRecord {
             zxid: -1,
             path: path.to_string(),
-            stat: Some(self.tree.node_stat_persisted(id)),
+            stat: Some(stat),
             child_count: self.tree.num_children(id) as i32,
             acl: self.acl_list(self.tree.node_acl(id)),
-            digest: None,
+            digest,
         })
+    }
+
+    /// Whether `path` exists as prep sees it (outstanding changes first).
+    fn exists_for_prep(&self, path: &str) -> bool {
+        match self.changes.get(path) {
+            Some(rec) => rec.stat.is_some(),
+            None => self.tree.lookup(path).is_some(),
+        }
     }
 
     /// The tree digest once everything prepared so far is applied
@@ -132,25 +150,13 @@ impl Core {
             .unwrap_or_else(|| self.tree.digest())
     }
 
-    /// The node digest of `rec` before the change being prepared: the
-    /// record's own when an outstanding change set it, else the tree's node.
-    fn digest_before(&self, rec: &ChangeRecord) -> NodeDigest {
-        if let Some(d) = rec.digest {
-            return d;
-        }
-        match self.tree.lookup(&rec.path) {
-            Some(id) => {
-                let prefix = DigestPrefix::of(&rec.path, self.tree.node_data(id));
-                NodeDigest {
-                    prefix,
-                    value: prefix.with_stat(&self.tree.node_stat_persisted(id)),
-                }
-            }
-            None => NodeDigest {
-                prefix: DigestPrefix::of(&rec.path, None),
-                value: 0,
-            },
-        }
+    /// The node digest of `rec` before the change being prepared, as
+    /// [`Self::record_for`] or an earlier change set it.
+    fn digest_before(rec: &ChangeRecord) -> NodeDigest {
+        rec.digest.unwrap_or(NodeDigest {
+            prefix: DigestPrefix::of(&rec.path, None),
+            value: 0,
+        })
     }
 
     /// Queues a change record with its precalculated digest
@@ -169,7 +175,7 @@ impl Core {
                 (0, NodeDigest { prefix, value })
             }
             DigestChange::Update(new_data) => {
-                let old = self.digest_before(&rec);
+                let old = Self::digest_before(&rec);
                 let prefix = match new_data {
                     Some(data) => DigestPrefix::of(&rec.path, data),
                     None => old.prefix,
@@ -178,7 +184,7 @@ impl Core {
                 (old.value, NodeDigest { prefix, value })
             }
             DigestChange::Remove => {
-                let old = self.digest_before(&rec);
+                let old = Self::digest_before(&rec);
                 (
                     old.value,
                     NodeDigest {
@@ -381,7 +387,7 @@ impl Core {
             path = tree::sequential_path(&path, parent_stat.cversion);
         }
         Self::validate_path(&path)?;
-        if self.record_for(&path).is_ok() {
+        if self.exists_for_prep(&path) {
             return Err(ErrorCode::NodeExists);
         }
         if EphemeralType::of(parent_stat.ephemeral_owner, self.ephemeral_types())
