@@ -7,6 +7,7 @@ ephemeral PREFIX/eph, and set a data watch on PREFIX, a child watch on PREFIX an
 watch on PREFIX/missing. Nothing else talks to the server while the URLs are fetched."""
 import http.client
 import json
+import os
 import re
 import socket
 
@@ -44,6 +45,21 @@ COMMANDS = [
 
 # (name under which the reply is stored, method, path below the server root). Fetched in
 # this order. The stat/connection resets come last so the earlier replies see the counters.
+def served_addr(var):
+    """The HOST:PORT in environment variable `var`, failing the test unless something
+    accepts connections there."""
+    import pytest
+    addr = os.environ.get(var, "").strip()
+    if not addr:
+        pytest.fail(f"{var} is not set (expected 127.0.0.1:PORT)")
+    host, _, port = addr.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=3).close()
+    except OSError as e:
+        pytest.fail(f"nothing serves {var}={addr}: {e}")
+    return addr
+
+
 def requests():
     out = [("index", "GET", "/commands"), ("index_slash", "GET", "/commands/")]
     resets = {"connection_stat_reset", "crst", "stat_reset", "srst"}

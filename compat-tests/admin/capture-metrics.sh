@@ -17,48 +17,42 @@ OUT=${1:-$HERE/java-3.8.0}
 mkdir -p "$HERE/../.work"
 EXTRA=$("$HERE/build-java-prometheus.sh" "$HERE/../.work/java-prometheus")
 D=$(mktemp -d "$HERE/../.work/metrics-capture.XXXXXX")
-PID=
+# Java through the suites' one starter (compat-tests/lib/javazk.py): its test zoo.cfg less
+# what a default server would not have, the AdminServer left on, servlet-api.jar added.
+LIB=$HERE/../lib/javazk.py
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# start_java DIR ADMIN_PORT [javazk start ARGS...] -> PORT; stopped by cleanup or stop_java
+start_java() {
+  local dir=$1 admin=$2 out; shift 2
+  out=$(python3 "$LIB" start "$dir" --unset initLimit --unset syncLimit --unset maxClientCnxns \
+    --admin-server --set admin.serverAddress=127.0.0.1 --set "admin.serverPort=$admin" \
+    --jar servlet-api.jar "$@") || exit 1
+  STARTED+=("$dir")
+  PORT=${out#* }
+}
+stop_java() { python3 "$LIB" stop "$1" >/dev/null || true; }
+STARTED=()
 cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+  for s in "${STARTED[@]}"; do stop_java "$s"; done
   rm -rf "$D"
 }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-J=/usr/share/java
-CP="$J/zookeeper.jar:$J/zookeeper-jute.jar:$J/slf4j-api.jar:$J/slf4j-simple.jar:$J/servlet-api.jar:$EXTRA"
-
-# capture SUFFIX EXTRA_CFG: one server, its captures, stopped.
+# capture SUFFIX EXTRA_CFG_KEY=VALUE...: one server, its captures, stopped.
 capture() {
-  local dir="$D/run$1" port admin metrics
-  port=$(free_port); admin=$(free_port); metrics=$(free_port)
-  mkdir -p "$dir/data"
-  cat >"$dir/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$dir/data
-clientPort=$port
-clientPortAddress=127.0.0.1
-4lw.commands.whitelist=*
-admin.serverAddress=127.0.0.1
-admin.serverPort=$admin
-metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
-metricsProvider.httpHost=127.0.0.1
-metricsProvider.httpPort=$metrics
-CFG
-  printf '%b' "$2" >>"$dir/zoo.cfg"
-  java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
-    org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/zk.log" 2>&1 </dev/null &
-  PID=$!
-  for _ in $(seq 1 300); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
-    [ -d "/proc/$PID" ] || { cat "$dir/zk.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  local dir="$D/run$1" admin metrics; shift
+  admin=$(free_port); metrics=$(free_port)
+  local extra=()
+  for kv in "$@"; do extra+=(--set "$kv"); done
+  start_java "$dir" "$admin" --jar "$EXTRA" \
+    --set metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider \
+    --set metricsProvider.httpHost=127.0.0.1 --set "metricsProvider.httpPort=$metrics" "${extra[@]}"
+  local port=$PORT suffix=${dir##*/run}
   ZK_CONNECT="127.0.0.1:$port" ZK_ADMIN="127.0.0.1:$admin" ZK_METRICS="127.0.0.1:$metrics" \
-    python3 "$HERE/capture_metrics.py" "$OUT" "$1"
-  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+    python3 "$HERE/capture_metrics.py" "$OUT" "$suffix"
+  stop_java "$dir"
 }
 
-capture "" ""
-capture "-nojvm" "metricsProvider.exportJvmInfo=false\n"
+capture ""
+capture "-nojvm" metricsProvider.exportJvmInfo=false
 python3 "$HERE/derive_families.py" "$OUT/metrics.txt" "$OUT/metrics-nojvm.txt" "$OUT/prometheus-families.json"

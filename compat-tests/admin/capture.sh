@@ -14,34 +14,26 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/java-3.8.0}
 mkdir -p "$HERE/../.work"
 D=$(mktemp -d "$HERE/../.work/admin-capture.XXXXXX")
-PID=
+# Java through the suites' one starter (compat-tests/lib/javazk.py): its test zoo.cfg less
+# what a default server would not have, the AdminServer left on, servlet-api.jar added.
+LIB=$HERE/../lib/javazk.py
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# start_java DIR ADMIN_PORT [javazk start ARGS...] -> PORT; stopped by cleanup or stop_java
+start_java() {
+  local dir=$1 admin=$2 out; shift 2
+  out=$(python3 "$LIB" start "$dir" --unset initLimit --unset syncLimit --unset maxClientCnxns \
+    --admin-server --set admin.serverAddress=127.0.0.1 --set "admin.serverPort=$admin" \
+    --jar servlet-api.jar "$@") || exit 1
+  STARTED+=("$dir")
+  PORT=${out#* }
+}
+stop_java() { python3 "$LIB" stop "$1" >/dev/null || true; }
+STARTED=()
 cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+  for s in "${STARTED[@]}"; do stop_java "$s"; done
   rm -rf "$D"
 }
 trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
 ADMIN=$(free_port)
-mkdir -p "$D/data"
-cat >"$D/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$D/data
-clientPort=$PORT
-clientPortAddress=127.0.0.1
-4lw.commands.whitelist=*
-admin.serverAddress=127.0.0.1
-admin.serverPort=$ADMIN
-CFG
-J=/usr/share/java
-CP="$J/zookeeper.jar:$J/zookeeper-jute.jar:$J/slf4j-api.jar:$J/slf4j-simple.jar:$J/servlet-api.jar"
-java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
-  org.apache.zookeeper.server.quorum.QuorumPeerMain "$D/zoo.cfg" >"$D/zk.log" 2>&1 </dev/null &
-PID=$!
-for _ in $(seq 1 300); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1',$ADMIN),0.2)" 2>/dev/null && break
-  [ -d "/proc/$PID" ] || { cat "$D/zk.log" >&2; exit 1; }
-  sleep 0.1
-done
+start_java "$D/java" "$ADMIN"
 ZK_CONNECT="127.0.0.1:$PORT" ZK_ADMIN="127.0.0.1:$ADMIN" python3 "$HERE/capture.py" "$OUT"

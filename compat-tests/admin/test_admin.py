@@ -15,7 +15,6 @@ compared by type and shape only."""
 import json
 import os
 import re
-import socket
 import sys
 
 import pytest
@@ -40,21 +39,9 @@ EXACT = {
 JVM_ONLY = ("system_properties", "sysp")
 
 
-def _addr(var):
-    addr = os.environ.get(var, "").strip()
-    if not addr:
-        pytest.fail(f"{var} is not set (expected 127.0.0.1:PORT)")
-    host, _, port = addr.rpartition(":")
-    try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=3).close()
-    except OSError as e:
-        pytest.fail(f"nothing serves {var}={addr}: {e}")
-    return addr
-
-
 @pytest.fixture(scope="module")
 def admin():
-    return _addr("ZK_ADMIN")
+    return adminlib.served_addr("ZK_ADMIN")
 
 
 @pytest.fixture(scope="module")

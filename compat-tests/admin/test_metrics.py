@@ -20,7 +20,6 @@ the few that differ by nature between two reads (listed in VOLATILE)."""
 import json
 import math
 import os
-import socket
 import sys
 
 import pytest
@@ -93,18 +92,6 @@ VOLATILE = {"num_alive_connections", "open_file_descriptor_count", "uptime",
             "process_virtual_memory_bytes", "process_cpu_seconds_total"}
 
 
-def _addr(var):
-    addr = os.environ.get(var, "").strip()
-    if not addr:
-        pytest.fail(f"{var} is not set (expected 127.0.0.1:PORT)")
-    host, _, port = addr.rpartition(":")
-    try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=3).close()
-    except OSError as e:
-        pytest.fail(f"nothing serves {var}={addr}: {e}")
-    return addr
-
-
 def _load(name):
     with open(os.path.join(JAVA, name), encoding="utf-8") as f:
         return json.load(f) if name.endswith(".json") else f.read()
@@ -115,7 +102,7 @@ def quiet(zk_connect):
     """The capture's state, then /metrics and mntr (as capture_metrics.py takes them),
     /commands/monitor, /metrics again, and the requests of metrics-index.json, one after
     another."""
-    admin, metrics = _addr("ZK_ADMIN"), _addr("ZK_METRICS")
+    admin, metrics = adminlib.served_addr("ZK_ADMIN"), adminlib.served_addr("ZK_METRICS")
     zk = adminlib.make_state(zk_connect, PREFIX)
     try:
         out = {

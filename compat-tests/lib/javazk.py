@@ -18,10 +18,13 @@ Library (stdlib only):
 
 CLI, for shell callers (one server per DIR; pid in DIR/zk.pid, log in DIR/zk.log):
     javazk.py start DIR [--set KEY=VALUE]... [--unset KEY]... [-D KEY=VALUE]... [--heap SIZE]
-                        [--log-level LEVEL|none] [--keep-cfg] [--timeout S]
+                        [--jar JAR[:JAR]]... [--admin-server] [--log-level LEVEL|none]
+                        [--keep-cfg] [--timeout S]
         writes DIR/zoo.cfg (TEST_CFG, dataDir=DIR/data, a free loopback port, then --set/--unset;
         --keep-cfg: use the DIR/zoo.cfg the caller wrote, port from its clientPort), starts the
         server, waits until it serves, prints "PID PORT". On failure: log tail on stderr, exit 1.
+        --jar: more jars on the class path; --admin-server: no forced admin.enableServer=false
+        (neither flag nor zoo.cfg key), as the AdminServer captures need.
     javazk.py stop DIR [--timeout S]    SIGTERM the server started in DIR (only if that pid is
                                         still a java on DIR/zoo.cfg), SIGKILL after S (10) seconds
     javazk.py kill DIR                  SIGKILL it
@@ -287,16 +290,17 @@ class ServerProcess:
 class JavaZooKeeper(ServerProcess):
     """Java ZooKeeper (QuorumPeerMain) on an existing zoo.cfg that serves `port`.
 
-    props: JVM -D flags besides -Dzookeeper.admin.enableServer=false (always set);
+    props: JVM -D flags besides -Dzookeeper.admin.enableServer=false (set unless admin_server:
+    then zoo.cfg decides, as for a server started by hand);
     log_level: org.slf4j.simpleLogger.defaultLogLevel, None leaves slf4j-simple's default (info);
     jvm_opts: e.g. ["-XX:+UseSerialGC"]; extra_jars: more jars of JAVA_DIR on the class path."""
 
     def __init__(self, cfg_path, port, log_path, props=None, heap="256m", log_level="warn",
-                 jvm_opts=(), extra_jars=(), **kw):
+                 jvm_opts=(), extra_jars=(), admin_server=False, **kw):
         why = missing(extra_jars)
         if why:
             raise ServerError("cannot start Java ZooKeeper: " + why)
-        flags = {"zookeeper.admin.enableServer": "false"}
+        flags = {} if admin_server else {"zookeeper.admin.enableServer": "false"}
         if log_level is not None:
             flags["org.slf4j.simpleLogger.defaultLogLevel"] = log_level
         flags.update(props or {})
@@ -368,6 +372,10 @@ def main(argv=None):
     st.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     st.add_argument("--unset", action="append", default=[], metavar="KEY")
     st.add_argument("-D", action="append", default=[], dest="props", metavar="KEY=VALUE")
+    st.add_argument("--jar", action="append", default=[], metavar="JAR[:JAR...]",
+                    help="more jars on the class path (a name in %s, or a path)" % JAVA_DIR)
+    st.add_argument("--admin-server", action="store_true",
+                    help="leave the AdminServer to ZooKeeper's default (on, unless zoo.cfg says)")
     st.add_argument("--heap", default="256m")
     st.add_argument("--log-level", default="warn", help="slf4j level, or 'none' for its default")
     st.add_argument("--keep-cfg", action="store_true")
@@ -383,8 +391,12 @@ def main(argv=None):
         os.makedirs(d, exist_ok=True)
         cfg = _pairs(a.set, "--set")
         cfg.update({k: None for k in a.unset})
+        if a.admin_server:
+            cfg.setdefault("admin.enableServer", None)
         try:
+            jars = [j for item in a.jar for j in item.split(":") if j]
             zk = start_in_dir(d, cfg, keep_cfg=a.keep_cfg, timeout=a.timeout, heap=a.heap,
+                              extra_jars=jars, admin_server=a.admin_server,
                               props=_pairs(a.props, "-D"),
                               log_level=None if a.log_level == "none" else a.log_level)
         except ServerError as e:
