@@ -18,3 +18,4 @@ pub mod session;
 pub mod tools;
 pub mod tree;
 pub mod watch;
+pub mod zab;

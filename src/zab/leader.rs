@@ -1,0 +1,468 @@
+//! The leader (`Leader.lead` + one `LearnerHandler` per learner): discovery
+//! (epoch agreement), sync (DIFF/TRUNC/SNAP then NEWLEADER), and broadcast
+//! (pipelined proposals, commit in zxid order on a quorum of ACKs that
+//! includes the leader's own once its log write is durable).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use bytes::Bytes;
+
+use super::message::{Action, PersistOp, QuorumPacket, PROTOCOL_VERSION};
+use super::node::{Core, Deferred, Next, ProposeError};
+use super::sync::{choose, SyncPlan};
+use super::types::{Epoch, ServerState, Sid, Txn, Zxid};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Collecting FOLLOWERINFOs until a quorum agrees on the new epoch.
+    Discovery,
+    /// acceptedEpoch is being written; LEADERINFO waits for it.
+    EpochWrite,
+    /// Waiting for a quorum of ACKEPOCHs (`waitForEpochAck`).
+    EpochAck,
+    /// Waiting for a quorum of NEWLEADER ACKs (`waitForNewLeaderAck`).
+    NewLeaderAck,
+    Broadcast,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HandlerState {
+    WantEpoch,
+    WantAckEpoch,
+    /// ACKEPOCH in, waiting for the epoch-ack quorum before syncing.
+    AckedEpoch,
+    WantNewLeaderAck,
+    /// Acked NEWLEADER; UPTODATE goes out once the leader is established.
+    AwaitStartup,
+    Synced,
+}
+
+#[derive(Debug)]
+struct Handler {
+    state: HandlerState,
+    peer_last: Zxid,
+    /// `tickOfNextAckDeadline`, in machine ticks.
+    deadline: u64,
+    /// Gets PROPOSAL/COMMIT broadcasts (`forwardingFollowers`).
+    forwarding: bool,
+    /// Proposals sent and not yet acked, with their send tick (`SyncLimitCheck`).
+    unacked: VecDeque<(Zxid, u64)>,
+}
+
+#[derive(Debug)]
+pub struct Leader {
+    phase: Phase,
+    epoch: Epoch,
+    connecting: BTreeSet<Sid>,
+    epoch_acks: BTreeSet<Sid>,
+    newleader_acks: BTreeSet<Sid>,
+    handlers: BTreeMap<Sid, Handler>,
+    /// Outstanding proposals and the voters that acked them.
+    outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
+    last_proposed: Zxid,
+    phase_deadline: u64,
+    next_ping: u64,
+    next_quorum_check: u64,
+}
+
+impl Leader {
+    pub fn start(core: &mut Core) -> Leader {
+        let me = core.cfg.my_sid;
+        core.emit(Action::State {
+            state: ServerState::Leading,
+            epoch: 0,
+            broadcast: false,
+        });
+        let mut l = Leader {
+            phase: Phase::Discovery,
+            epoch: core.accepted_epoch + 1,
+            connecting: BTreeSet::from([me]),
+            epoch_acks: BTreeSet::new(),
+            newleader_acks: BTreeSet::new(),
+            handlers: BTreeMap::new(),
+            outstanding: BTreeMap::new(),
+            last_proposed: Zxid::ZERO,
+            phase_deadline: core.now + core.cfg.init_ticks(),
+            next_ping: 0,
+            next_quorum_check: 0,
+        };
+        l.check_epoch_quorum(core);
+        l
+    }
+
+    pub fn is_established(&self) -> bool {
+        self.phase == Phase::Broadcast
+    }
+
+    fn newleader_zxid(&self) -> Zxid {
+        Zxid::new(self.epoch, 0)
+    }
+
+    fn voters_in(core: &Core, set: &BTreeSet<Sid>) -> usize {
+        set.iter().filter(|s| core.cfg.is_voter(**s)).count()
+    }
+
+    /// `getEpochToPropose`: 1 + the highest acceptedEpoch among a quorum.
+    fn check_epoch_quorum(&mut self, core: &mut Core) {
+        if self.phase == Phase::Discovery
+            && core.cfg.is_quorum(Self::voters_in(core, &self.connecting))
+        {
+            self.phase = Phase::EpochWrite;
+            core.accepted_epoch = self.epoch;
+            core.persist(PersistOp::AcceptedEpoch(self.epoch));
+            core.after_durable(Deferred::EpochAccepted);
+        }
+    }
+
+    fn check_epoch_ack_quorum(&mut self, core: &mut Core) {
+        if self.phase != Phase::EpochAck
+            || !core.cfg.is_quorum(Self::voters_in(core, &self.epoch_acks))
+        {
+            return;
+        }
+        self.phase = Phase::NewLeaderAck;
+        self.phase_deadline = core.now + core.cfg.init_ticks();
+        core.current_epoch = self.epoch;
+        core.persist(PersistOp::CurrentEpoch(self.epoch));
+        core.after_durable(Deferred::LeaderNewEpochDurable);
+        let waiting: Vec<Sid> = self
+            .handlers
+            .iter()
+            .filter(|(_, h)| h.state == HandlerState::AckedEpoch)
+            .map(|(s, _)| *s)
+            .collect();
+        for sid in waiting {
+            self.sync_learner(core, sid);
+        }
+    }
+
+    fn check_newleader_quorum(&mut self, core: &mut Core) {
+        if self.phase != Phase::NewLeaderAck
+            || !core
+                .cfg
+                .is_quorum(Self::voters_in(core, &self.newleader_acks))
+        {
+            return;
+        }
+        self.phase = Phase::Broadcast;
+        self.last_proposed = self.newleader_zxid();
+        // ZOOKEEPER-1732: votes now carry the new epoch, so a joiner can match them.
+        core.vote.peer_epoch = self.epoch;
+        core.emit(Action::State {
+            state: ServerState::Leading,
+            epoch: self.epoch,
+            broadcast: true,
+        });
+        self.next_ping = core.now;
+        self.next_quorum_check = core.now + core.cfg.zk_tick();
+        for (sid, h) in self.handlers.iter_mut() {
+            if h.state == HandlerState::AwaitStartup {
+                h.state = HandlerState::Synced;
+                core.send(*sid, QuorumPacket::UpToDate);
+            }
+        }
+    }
+
+    pub(crate) fn on_durable(&mut self, core: &mut Core, d: Deferred) -> Next {
+        match d {
+            Deferred::EpochAccepted => {
+                self.phase = Phase::EpochAck;
+                self.phase_deadline = core.now + core.cfg.init_ticks();
+                let leader_info = QuorumPacket::LeaderInfo {
+                    zxid: self.newleader_zxid(),
+                    protocol_version: PROTOCOL_VERSION,
+                };
+                for (sid, h) in self.handlers.iter_mut() {
+                    if h.state == HandlerState::WantEpoch {
+                        h.state = HandlerState::WantAckEpoch;
+                        core.send(*sid, leader_info.clone());
+                    }
+                }
+                self.epoch_acks.insert(core.cfg.my_sid);
+                self.check_epoch_ack_quorum(core);
+            }
+            Deferred::LeaderNewEpochDurable => {
+                self.newleader_acks.insert(core.cfg.my_sid);
+                self.check_newleader_quorum(core);
+            }
+            Deferred::LeaderLogged(zxid) => {
+                if let Some(acks) = self.outstanding.get_mut(&zxid) {
+                    acks.insert(core.cfg.my_sid);
+                    self.try_commit(core);
+                }
+            }
+            Deferred::Emit(a) => core.emit(a),
+        }
+        Next::Stay
+    }
+
+    /// `syncFollower` + `startForwarding` + NEWLEADER, atomically (ZooKeeper
+    /// holds the log lock for the same reason: no commit may slip between the
+    /// sync choice and forwarding, ZOOKEEPER-3104).
+    fn sync_learner(&mut self, core: &mut Core, sid: Sid) {
+        let Some(h) = self.handlers.get_mut(&sid) else {
+            return;
+        };
+        let window: Vec<Zxid> = core.log.committed_window().map(|t| t.zxid).collect();
+        let applied = core.log.applied();
+        let plan = choose(&window, applied, h.peer_last);
+        let reaches = plan.reaches(h.peer_last, applied);
+        let send = match plan {
+            SyncPlan::Diff { zxid, send } => {
+                core.send(sid, QuorumPacket::Diff { zxid });
+                send
+            }
+            SyncPlan::Trunc { zxid, send } => {
+                core.send(sid, QuorumPacket::Trunc { zxid });
+                send
+            }
+            SyncPlan::Snap => {
+                core.emit(Action::SendSnapshot {
+                    to: sid,
+                    zxid: applied,
+                });
+                Vec::new()
+            }
+        };
+        for z in send {
+            if let Some(txn) = core.log.get(z).cloned() {
+                core.send(sid, QuorumPacket::Proposal { txn });
+                core.send(sid, QuorumPacket::Commit { zxid: z });
+            }
+        }
+        let pending: Vec<Txn> = core.log.unapplied_after(reaches).cloned().collect();
+        for txn in pending {
+            h.unacked.push_back((txn.zxid, core.now));
+            core.send(sid, QuorumPacket::Proposal { txn });
+        }
+        h.forwarding = true;
+        h.state = HandlerState::WantNewLeaderAck;
+        core.send(
+            sid,
+            QuorumPacket::NewLeader {
+                zxid: self.newleader_zxid(),
+            },
+        );
+    }
+
+    fn drop_handler(&mut self, core: &mut Core, sid: Sid) {
+        self.handlers.remove(&sid);
+        core.emit(Action::Disconnect { peer: sid });
+    }
+
+    fn shutdown(&mut self, core: &mut Core, reason: &'static str) -> Next {
+        for sid in std::mem::take(&mut self.handlers).into_keys() {
+            core.emit(Action::Disconnect { peer: sid });
+        }
+        Next::Look(reason)
+    }
+
+    pub fn on_disconnected(&mut self, _core: &mut Core, peer: Sid) -> Next {
+        self.handlers.remove(&peer);
+        Next::Stay
+    }
+
+    pub fn on_packet(&mut self, core: &mut Core, from: Sid, packet: QuorumPacket) -> Next {
+        if let QuorumPacket::FollowerInfo { zxid, .. } = packet {
+            return self.on_follower_info(core, from, zxid);
+        }
+        let newleader_zxid = self.newleader_zxid();
+        let phase = self.phase;
+        let Some(h) = self.handlers.get_mut(&from) else {
+            core.emit(Action::Disconnect { peer: from });
+            return Next::Stay;
+        };
+        h.deadline = core.now + core.cfg.sync_ticks();
+        let state = h.state;
+        match (state, packet) {
+            (
+                HandlerState::WantAckEpoch,
+                QuorumPacket::AckEpoch {
+                    zxid,
+                    current_epoch,
+                },
+            ) => {
+                h.peer_last = zxid;
+                h.state = HandlerState::AckedEpoch;
+                if current_epoch != -1 {
+                    // waitForEpochAck: a learner with a newer history than ours
+                    // must not be synced by us.
+                    let theirs = (Epoch::from(current_epoch), zxid);
+                    if theirs > (core.current_epoch, core.log.last_zxid()) {
+                        self.drop_handler(core, from);
+                        return Next::Stay;
+                    }
+                    self.epoch_acks.insert(from);
+                }
+                if self.phase >= Phase::NewLeaderAck {
+                    self.sync_learner(core, from);
+                } else {
+                    self.check_epoch_ack_quorum(core);
+                }
+            }
+            (HandlerState::WantNewLeaderAck, QuorumPacket::Ack { zxid }) => {
+                // Only an ACK of the NEWLEADER zxid counts; an overtaking
+                // proposal ACK (ZOOKEEPER-4685) leaves the learner uncounted.
+                if phase == Phase::Broadcast {
+                    h.state = HandlerState::Synced;
+                    core.send(from, QuorumPacket::UpToDate);
+                } else {
+                    h.state = HandlerState::AwaitStartup;
+                    if zxid == newleader_zxid {
+                        self.newleader_acks.insert(from);
+                    }
+                    self.check_newleader_quorum(core);
+                }
+            }
+            (HandlerState::AwaitStartup | HandlerState::Synced, QuorumPacket::Ack { zxid }) => {
+                self.process_ack(core, from, zxid);
+            }
+            (HandlerState::AwaitStartup | HandlerState::Synced, QuorumPacket::Ping { .. }) => {}
+            (HandlerState::Synced, QuorumPacket::Request { data }) => {
+                if let Err(ProposeError::CounterExhausted) = self.propose(core, data) {
+                    return self.shutdown(core, "zxid counter rolled over, forcing re-election");
+                }
+            }
+            _ => self.drop_handler(core, from),
+        }
+        Next::Stay
+    }
+
+    fn on_follower_info(&mut self, core: &mut Core, from: Sid, zxid: Zxid) -> Next {
+        if !core.cfg.is_voter(from) {
+            core.emit(Action::Disconnect { peer: from });
+            return Next::Stay;
+        }
+        let mut h = Handler {
+            state: HandlerState::WantEpoch,
+            peer_last: Zxid::ZERO,
+            deadline: core.now + core.cfg.init_ticks() + core.cfg.sync_ticks(),
+            forwarding: false,
+            unacked: VecDeque::new(),
+        };
+        if self.phase == Phase::Discovery {
+            self.connecting.insert(from);
+            if zxid.epoch() >= self.epoch {
+                self.epoch = zxid.epoch() + 1;
+            }
+        } else if self.phase > Phase::EpochWrite {
+            h.state = HandlerState::WantAckEpoch;
+            let packet = QuorumPacket::LeaderInfo {
+                zxid: self.newleader_zxid(),
+                protocol_version: PROTOCOL_VERSION,
+            };
+            core.send(from, packet);
+        }
+        self.handlers.insert(from, h);
+        self.check_epoch_quorum(core);
+        Next::Stay
+    }
+
+    /// `processAck`: counter-0 (NEWLEADER/UPTODATE) and unknown zxids are ignored.
+    fn process_ack(&mut self, core: &mut Core, from: Sid, zxid: Zxid) {
+        if let Some(h) = self.handlers.get_mut(&from) {
+            while h.unacked.front().is_some_and(|(z, _)| *z <= zxid) {
+                h.unacked.pop_front();
+            }
+        }
+        if zxid.counter() == 0 || !core.cfg.is_voter(from) {
+            return;
+        }
+        if let Some(acks) = self.outstanding.get_mut(&zxid) {
+            acks.insert(from);
+            self.try_commit(core);
+        }
+    }
+
+    /// `tryToCommit`, in zxid order: a proposal commits only once every
+    /// earlier one has.
+    fn try_commit(&mut self, core: &mut Core) {
+        while let Some((&zxid, acks)) = self.outstanding.iter().next() {
+            if !core.cfg.is_quorum(Self::voters_in(core, acks)) {
+                break;
+            }
+            self.outstanding.remove(&zxid);
+            let Some(txn) = core.log.get(zxid).cloned() else {
+                break;
+            };
+            core.log.mark_applied(zxid);
+            core.apply(txn);
+            for (sid, h) in &self.handlers {
+                if h.forwarding {
+                    core.send(*sid, QuorumPacket::Commit { zxid });
+                }
+            }
+        }
+        core.log.trim(core.cfg.commit_log_count);
+    }
+
+    pub fn propose(&mut self, core: &mut Core, data: Bytes) -> Result<Zxid, ProposeError> {
+        if self.phase != Phase::Broadcast {
+            return Err(ProposeError::NotLeader);
+        }
+        // ZOOKEEPER-1277: never use counter 0xffffffff; a new epoch restarts it.
+        let zxid = match self.last_proposed.next() {
+            Some(z) if z.counter() != u32::MAX => z,
+            _ => {
+                self.shutdown(core, "zxid counter rolled over");
+                return Err(ProposeError::CounterExhausted);
+            }
+        };
+        self.last_proposed = zxid;
+        let txn = Txn { zxid, data };
+        core.log.append(txn.clone());
+        core.persist(PersistOp::Append(txn.clone()));
+        core.after_durable(Deferred::LeaderLogged(zxid));
+        self.outstanding.insert(zxid, BTreeSet::new());
+        for (sid, h) in self.handlers.iter_mut() {
+            if h.forwarding {
+                h.unacked.push_back((zxid, core.now));
+                core.send(*sid, QuorumPacket::Proposal { txn: txn.clone() });
+            }
+        }
+        Ok(zxid)
+    }
+
+    pub fn tick(&mut self, core: &mut Core) -> Next {
+        if self.phase != Phase::Broadcast {
+            if core.now >= self.phase_deadline {
+                return self.shutdown(core, "timed out waiting for a quorum to join");
+            }
+            return Next::Stay;
+        }
+        if core.now >= self.next_ping {
+            self.next_ping = core.now + (core.cfg.zk_tick() / 2).max(1);
+            let mut stale = Vec::new();
+            for (sid, h) in &self.handlers {
+                if h.unacked
+                    .front()
+                    .is_some_and(|(_, at)| core.now - at > core.cfg.sync_ticks())
+                {
+                    stale.push(*sid);
+                } else if h.forwarding {
+                    core.send(
+                        *sid,
+                        QuorumPacket::Ping {
+                            zxid: self.last_proposed,
+                        },
+                    );
+                }
+            }
+            for sid in stale {
+                self.drop_handler(core, sid);
+            }
+        }
+        if core.now >= self.next_quorum_check {
+            self.next_quorum_check = core.now + core.cfg.zk_tick();
+            let synced = 1 + self
+                .handlers
+                .iter()
+                .filter(|(s, h)| core.cfg.is_voter(**s) && core.now <= h.deadline)
+                .count();
+            if !core.cfg.is_quorum(synced) {
+                return self.shutdown(core, "not sufficient followers synced");
+            }
+        }
+        Next::Stay
+    }
+}
