@@ -17,6 +17,8 @@
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
+#    limits side by side with Java (compat-tests/limits); the election and quorum
+#    ports' bytes against a live Java ensemble (compat-tests/quorum-wire);
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
 #    crash rounds (compat-tests/persistence);
 # 6. packaging: the Docker entrypoint, Dockerfile, systemd unit and bin/
@@ -112,6 +114,13 @@ count_line "$WORK/txnlog-interop.log"
 stage "limits against Java ZooKeeper 3.8: replies over jute.maxbuffer, sessionless timeout (compat-tests/limits)"
 bash compat-tests/limits/run.sh "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/limits.log"
 count_line "$WORK/limits.log"
+
+stage "election and quorum ports against a live Java 3.8 ensemble (compat-tests/quorum-wire)"
+# Two Java members and examples/quorum_probe as server.3: election handshake, votes,
+# FOLLOWERINFO..UPTODATE with SNAP, DIFF and TRUNC, proposals of a client's writes.
+cargo build --release --example quorum_probe 2>&1 | tail -n 1
+bash compat-tests/quorum-wire/run.sh "$REPO/target/release/examples/quorum_probe" 2>&1 | tee "$WORK/quorum-wire.log"
+count_line "$WORK/quorum-wire.log"
 
 stage "migration Java <-> FerroKeeper on one dataDir, and kill -9 crash rounds (compat-tests/persistence)"
 # Java's files served by FerroKeeper and back, with every Stat field equal;

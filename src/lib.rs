@@ -4,7 +4,8 @@
 //! [`pipeline`] prep (validate, check [`acl`]s, assign the zxid, make a txn)
 //! → sync (append to the [`persist`] txn log, group commit) → final (apply
 //! to the [`tree`], fire [`watch`]es, reply). [`session`] tracks sessions,
-//! [`config`] reads zoo.cfg, [`admin`] answers four-letter words.
+//! [`config`] reads zoo.cfg, [`admin`] answers four-letter words. [`quorum`]
+//! holds what ensemble members exchange.
 
 pub mod acl;
 pub mod admin;
@@ -13,6 +14,7 @@ pub mod lifecycle;
 pub mod net;
 pub mod persist;
 pub mod pipeline;
+pub mod quorum;
 pub mod server;
 pub mod session;
 pub mod tools;

@@ -15,6 +15,11 @@ Library (stdlib only):
                                                  kill -9, log tail in every error
     JavaZooKeeper(cfg_path, port, ...)           a ServerProcess running QuorumPeerMain
     start_in_dir(dir, ...)                       DIR/zoo.cfg, DIR/data, DIR/zk.log, a free port
+    quorum_ports(sids)                           {sid: (client, quorum, election)}, all distinct
+    write_quorum_member(dir, sid, ports, cfg)    DIR/zoo.cfg with server.N lines, DIR/data/myid
+    quorum_member(dir, sid, ports, cfg, ...)     a JavaZooKeeper for it, not yet started (members
+                                                 serve only once a quorum is up: spawn() them
+                                                 all, then wait_serving() each)
 
 CLI, for shell callers (one server per DIR; pid in DIR/zk.pid, log in DIR/zk.log):
     javazk.py start DIR [--set KEY=VALUE]... [--unset KEY]... [-D KEY=VALUE]... [--heap SIZE]
@@ -327,6 +332,49 @@ def start_in_dir(d, cfg=None, keep_cfg=False, timeout=60.0, **java):
         write_cfg(cfg_path, data, port, cfg)
     zk = JavaZooKeeper(cfg_path, port, os.path.join(d, "zk.log"), cwd=d, **java)
     return zk.start(timeout)
+
+
+# ---- ensembles ------------------------------------------------------------------------------
+
+def quorum_ports(sids):
+    """{sid: (client_port, quorum_port, election_port)}: free loopback ports, no two equal."""
+    taken = []
+    out = {}
+    for sid in sids:
+        trio = []
+        for _ in range(3):
+            p = free_port(avoid=taken)
+            taken.append(p)
+            trio.append(p)
+        out[sid] = tuple(trio)
+    return out
+
+
+def server_lines(ports):
+    """zoo.cfg `server.N` entries for `ports` (quorum_ports), all on 127.0.0.1, no client
+    section (each member's client port comes from its own clientPort)."""
+    return {"server.%d" % sid: "127.0.0.1:%d:%d" % (q, e) for sid, (_, q, e) in sorted(ports.items())}
+
+
+def write_quorum_member(d, sid, ports, cfg=None):
+    """d/zoo.cfg (TEST_CFG, dataDir d/data, clientPort of `sid`, the server lines, then `cfg`)
+    and d/data/myid. Returns the zoo.cfg path."""
+    d = os.path.abspath(d)
+    data = os.path.join(d, "data")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(data, "myid"), "w") as f:
+        f.write("%d\n" % sid)
+    overrides = dict(server_lines(ports))
+    overrides.update(cfg or {})
+    return write_cfg(os.path.join(d, "zoo.cfg"), data, ports[sid][0], overrides)
+
+
+def quorum_member(d, sid, ports, cfg=None, **java):
+    """A JavaZooKeeper for member `sid` in directory d (zoo.cfg, data/myid, zk.log), not started."""
+    d = os.path.abspath(d)
+    cfg_path = write_quorum_member(d, sid, ports, cfg)
+    java.setdefault("name", "Java ZooKeeper server.%d" % sid)
+    return JavaZooKeeper(cfg_path, ports[sid][0], os.path.join(d, "zk.log"), cwd=d, **java)
 
 
 # ---- CLI -------------------------------------------------------------------------------------

@@ -1,0 +1,776 @@
+//! A probe peer that speaks ZooKeeper 3.8's election and quorum protocols
+//! with FerroKeeper's codecs (`ferrokeeper::quorum::wire`) over plain std
+//! sockets, to prove them against a live Java ensemble
+//! (`compat-tests/quorum-wire/run.sh` drives it).
+//!
+//! ```text
+//! quorum_probe listen ZOO_CFG SECONDS   accept the other voters' election dials on our
+//!                                       election port; decode each initial message
+//! quorum_probe elect ZOO_CFG            dial every other voter's election port, send the
+//!                                       initial message and a LOOKING vote, decode replies
+//! quorum_probe learn ZOO_CFG LEADER_SID [--last-zxid Z] [--accepted-epoch E]
+//!                    [--current-epoch E] [--commits N] [--timeout S]
+//!                                       be a follower: FOLLOWERINFO … UPTODATE, then ACK
+//!                                       proposals, answer PINGs until N commits were seen
+//! ```
+//!
+//! ZOO_CFG is this probe's own zoo.cfg (its `server.N` lines and a dataDir
+//! with `myid`), loaded by FerroKeeper's config loader. Output is one fact
+//! per line; `CHECK ok …` / `CHECK FAIL …` lines are the probe's own
+//! verdicts, the rest is evidence the driver checks across runs.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use ferrokeeper::config::{LearnerType, ServerConfig};
+use ferrokeeper::persist::snapshot::{SnapshotReader, SNAP_MAGIC};
+use ferrokeeper::persist::txnlog::format::decode_txn;
+use ferrokeeper::pipeline::TxnBody;
+use ferrokeeper::quorum::wire::config_text::render_server;
+use ferrokeeper::quorum::wire::packet::packet;
+use ferrokeeper::quorum::wire::payload::{
+    decode_int_payload, int_payload, learner_info_bytes, ZAB_PROTOCOL_VERSION,
+};
+use ferrokeeper::quorum::wire::{
+    decode_election_frame, decode_quorum_packet, describe_packet, encode_election_frame,
+    encode_quorum_packet, parse_config_text, render_config_text, InitialMessage, Notification,
+    PacketLimit, PacketType, PeerState, QuorumPacket, SnapScanner,
+};
+
+type Res<T> = Result<T, String>;
+
+struct Checks {
+    failed: usize,
+}
+
+impl Checks {
+    fn check(&mut self, ok: bool, what: &str, detail: impl std::fmt::Display) {
+        if ok {
+            println!("CHECK ok {what}");
+        } else {
+            self.failed += 1;
+            println!("CHECK FAIL {what}: {detail}");
+        }
+    }
+}
+
+/// A blocking reader that keeps what arrived beyond the item it decoded.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    deadline: Instant,
+}
+
+impl Conn {
+    fn new(stream: TcpStream, deadline: Instant) -> Self {
+        Conn {
+            stream,
+            buf: Vec::new(),
+            deadline,
+        }
+    }
+
+    /// Reads more bytes; an error at EOF or past the deadline.
+    fn fill(&mut self, what: &str) -> Res<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("timed out waiting for {what}"));
+        }
+        self.stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| format!("set_read_timeout: {e}"))?;
+        let mut chunk = [0u8; 64 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Err(format!(
+                "peer closed the connection while we waited for {what}"
+            )),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+            Err(e) => Err(format!("reading {what}: {e}")),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Res<()> {
+        self.stream
+            .write_all(bytes)
+            .map_err(|e| format!("write: {e}"))
+    }
+
+    fn election_frame(&mut self) -> Res<Vec<u8>> {
+        loop {
+            if let Some((payload, used)) =
+                decode_election_frame(&self.buf).map_err(|e| e.to_string())?
+            {
+                let payload = payload.to_vec();
+                self.buf.drain(..used);
+                return Ok(payload);
+            }
+            self.fill("an election frame")?;
+        }
+    }
+
+    fn packet(&mut self, limit: PacketLimit) -> Res<QuorumPacket> {
+        loop {
+            if let Some((p, used)) =
+                decode_quorum_packet(&self.buf, limit).map_err(|e| e.to_string())?
+            {
+                self.buf.drain(..used);
+                return Ok(p);
+            }
+            self.fill("a quorum packet")?;
+        }
+    }
+
+    fn write_packet(&mut self, p: &QuorumPacket) -> Res<()> {
+        self.send(&encode_quorum_packet(p))
+    }
+}
+
+struct Probe {
+    cfg: ServerConfig,
+    sid: u64,
+    limit: PacketLimit,
+}
+
+impl Probe {
+    fn load(path: &str) -> Res<Probe> {
+        let cfg = ServerConfig::from_file(path).map_err(|e| e.to_string())?;
+        let sid = cfg
+            .server_id
+            .ok_or_else(|| format!("{path}: no myid in its dataDir"))?;
+        let limit = PacketLimit::new(
+            cfg.jute_max_buffer as usize,
+            Some(cfg.jute_max_buffer_extra_size as usize),
+        );
+        Ok(Probe { cfg, sid, limit })
+    }
+
+    fn config_text(&self) -> Res<String> {
+        render_config_text(&self.cfg.quorum).map_err(|e| e.to_string())
+    }
+
+    fn election_address(&self, sid: u64) -> Res<(String, u16, u16)> {
+        let s = self
+            .cfg
+            .quorum
+            .servers
+            .get(&sid)
+            .ok_or_else(|| format!("server.{sid} is not in the config"))?;
+        let a = s
+            .addresses
+            .first()
+            .ok_or_else(|| format!("server.{sid} has no address"))?;
+        Ok((a.host.clone(), a.quorum_port, a.election_port))
+    }
+
+    /// The server lines of a config text, for comparing member lists (the
+    /// version line may differ: Java may have bumped it).
+    fn server_lines(text: &str) -> Vec<String> {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("server."))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    // ---- listen: Java dials us ----------------------------------------------------------
+
+    fn listen(&self, seconds: u64, checks: &mut Checks) -> Res<()> {
+        let (host, _, eport) = self.election_address(self.sid)?;
+        let listener =
+            TcpListener::bind((host.as_str(), eport)).map_err(|e| format!("bind {eport}: {e}"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("nonblocking: {e}"))?;
+        println!("LISTENING {host}:{eport}");
+        let _ = std::io::stdout().flush();
+        let voters: Vec<u64> = self
+            .cfg
+            .quorum
+            .servers
+            .values()
+            .filter(|s| s.learner_type == LearnerType::Participant && s.id != self.sid)
+            .map(|s| s.id)
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while seen.len() < voters.len() && Instant::now() < deadline {
+            let stream = match listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    // std has no accept timeout: poll the non-blocking listener.
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                Err(e) => return Err(format!("accept: {e}")),
+            };
+            stream
+                .set_nonblocking(false)
+                .map_err(|e| format!("blocking: {e}"))?;
+            let mut conn = Conn::new(stream, Instant::now() + Duration::from_secs(5));
+            let msg = loop {
+                match InitialMessage::decode(&conn.buf) {
+                    Ok(Some((m, used))) => {
+                        conn.buf.drain(..used);
+                        break m;
+                    }
+                    Ok(None) => conn.fill("the initial message")?,
+                    Err(e) => return Err(format!("initial message: {e}")),
+                }
+            };
+            let addrs: Vec<String> = msg
+                .addresses
+                .iter()
+                .map(|a| format!("{}:{}", a.host, a.port))
+                .collect();
+            println!(
+                "INITIAL from sid={} version={:?} addresses={}",
+                msg.sid,
+                msg.protocol_version,
+                addrs.join("|")
+            );
+            let sid = u64::try_from(msg.sid).unwrap_or(u64::MAX);
+            if seen.contains(&sid) {
+                // Java retries while its election runs; one check per member.
+                continue;
+            }
+            let want = self.election_address(sid).ok();
+            checks.check(
+                msg.protocol_version
+                    == Some(ferrokeeper::quorum::wire::initial::PROTOCOL_VERSION_V1)
+                    && want.as_ref().is_some_and(|(h, _, e)| {
+                        addrs == [format!("{h}:{e}")]
+                    }),
+                &format!("initial message from sid {sid}: protocol V1 and its configured election address"),
+                format!("{msg:?}"),
+            );
+            // Java (smaller sid) hangs up at once after its message: the larger sid dials.
+            let closed = conn.fill("the dialer's close").is_err() && conn.buf.is_empty();
+            checks.check(
+                closed,
+                &format!("sid {sid} closed its dial to a larger sid after the initial message"),
+                format!("{} more bytes arrived", conn.buf.len()),
+            );
+            seen.insert(sid);
+        }
+        checks.check(
+            seen.len() == voters.len(),
+            "every other voter dialed our election port",
+            format!("saw {seen:?} of {voters:?}"),
+        );
+        Ok(())
+    }
+
+    // ---- elect: we dial Java ------------------------------------------------------------
+
+    fn elect(&self, checks: &mut Checks) -> Res<()> {
+        let (my_host, _, my_eport) = self.election_address(self.sid)?;
+        let config = self.config_text()?;
+        println!("OUR_CONFIG {}", config.replace('\n', "\\n"));
+        let vote = Notification::new(
+            PeerState::Looking,
+            self.sid as i64,
+            0,
+            1,
+            0,
+            config.clone().into_bytes(),
+        );
+        let mut replies = Vec::new();
+        for server in self.cfg.quorum.participants() {
+            if server.id == self.sid {
+                continue;
+            }
+            let (host, _, eport) = self.election_address(server.id)?;
+            let stream = TcpStream::connect((host.as_str(), eport)).map_err(|e| {
+                format!("connect to server.{} election port {eport}: {e}", server.id)
+            })?;
+            let mut conn = Conn::new(stream, Instant::now() + Duration::from_secs(10));
+            let mut hello = InitialMessage::v1(self.sid as i64, &my_host, my_eport).encode();
+            hello.extend_from_slice(&encode_election_frame(&vote.encode()));
+            conn.send(&hello)?;
+            // A new connection first carries whatever Java last queued for us (its LOOKING
+            // vote from its own election, when it could not reach us): read on until the
+            // answer to our vote, a non-LOOKING one.
+            let mut frames = 0;
+            let (payload, n) = loop {
+                let payload = conn.election_frame()?;
+                frames += 1;
+                let n = Notification::decode(&payload)
+                    .map_err(|e| format!("from server.{}: {e}", server.id))?;
+                println!(
+                    "NOTIFICATION from={} frame={frames} bytes={} state={:?} leader={} zxid=0x{:x} electionEpoch=0x{:x} peerEpoch=0x{:x} version={}",
+                    server.id,
+                    payload.len(),
+                    n.state,
+                    n.leader,
+                    n.zxid,
+                    n.election_epoch,
+                    n.peer_epoch,
+                    n.version
+                );
+                if n.state != PeerState::Looking || frames >= 5 {
+                    break (payload, n);
+                }
+            };
+            let text = n
+                .config
+                .as_deref()
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .unwrap_or_default();
+            println!("CONFIG from={} {}", server.id, text.replace('\n', "\\n"));
+            checks.check(
+                matches!(n.state, PeerState::Following | PeerState::Leading),
+                &format!(
+                    "server.{} answers a LOOKING vote with its FOLLOWING/LEADING vote",
+                    server.id
+                ),
+                format!("{:?}", n.state),
+            );
+            checks.check(
+                n.version == 2 && payload.len() == 44 + text.len(),
+                &format!(
+                    "server.{} notification is the 44+n layout, version 2",
+                    server.id
+                ),
+                format!("version {} length {}", n.version, payload.len()),
+            );
+            match parse_config_text(text.as_bytes()) {
+                Ok(q) => {
+                    let ours: Vec<String> = Self::server_lines(&config);
+                    let theirs: Vec<String> = q
+                        .servers
+                        .values()
+                        .map(|s| format!("server.{}={}", s.id, render_server(s)))
+                        .collect();
+                    let mut theirs_sorted = theirs.clone();
+                    theirs_sorted.sort();
+                    checks.check(
+                        Self::server_lines(&text) == ours && theirs_sorted == ours,
+                        &format!("server.{} config bytes parse to our server lines and render back byte for byte", server.id),
+                        format!("theirs {theirs:?}, ours {ours:?}"),
+                    );
+                    let exact = text == render_config_text(&q).map_err(|e| e.to_string())?;
+                    checks.check(
+                        exact,
+                        &format!("server.{} config text equals our rendering of it (order, version line)", server.id),
+                        format!("{text:?}"),
+                    );
+                }
+                Err(e) => checks.check(
+                    false,
+                    &format!("server.{} config bytes parse", server.id),
+                    e,
+                ),
+            }
+            replies.push(n);
+        }
+        if let [a, b, ..] = replies.as_slice() {
+            checks.check(
+                a.leader == b.leader && a.peer_epoch == b.peer_epoch,
+                "both Java members report the same leader and peerEpoch",
+                format!("{a:?} vs {b:?}"),
+            );
+            let leader_says_leading = replies
+                .iter()
+                .filter(|n| n.state == PeerState::Leading)
+                .all(|n| n.leader == a.leader);
+            checks.check(
+                leader_says_leading
+                    && replies
+                        .iter()
+                        .filter(|n| n.state == PeerState::Leading)
+                        .count()
+                        == 1,
+                "exactly one member says LEADING, for the agreed leader",
+                format!("{replies:?}"),
+            );
+            println!("LEADER {}", a.leader);
+        }
+        Ok(())
+    }
+
+    // ---- learn: follow the Java leader ---------------------------------------------------
+
+    fn learn(&self, opts: &LearnOptions, checks: &mut Checks) -> Res<()> {
+        let (host, qport, _) = self.election_address(opts.leader)?;
+        let stream = TcpStream::connect((host.as_str(), qport))
+            .map_err(|e| format!("connect to leader quorum port {qport}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + Duration::from_secs(opts.timeout_s);
+        let mut conn = Conn::new(stream, deadline);
+        let mut seq: Vec<String> = Vec::new();
+
+        conn.write_packet(&packet(
+            PacketType::FollowerInfo,
+            opts.accepted_epoch << 32,
+            Some(learner_info_bytes(self.sid as i64, self.cfg.quorum.version)),
+        ))?;
+        let info = conn.packet(self.limit)?;
+        self.show(&info, &mut seq);
+        checks.check(
+            info.type_ == PacketType::LeaderInfo as i32,
+            "leader answers FOLLOWERINFO with LEADERINFO",
+            describe_packet(&info),
+        );
+        let proto =
+            decode_int_payload(info.data.as_deref(), "LEADERINFO").map_err(|e| e.to_string())?;
+        checks.check(
+            proto == ZAB_PROTOCOL_VERSION && info.zxid & 0xffff_ffff == 0,
+            "LEADERINFO carries protocol 0x10000 and zxid newEpoch<<32",
+            format!("protocol 0x{proto:x} zxid 0x{:x}", info.zxid),
+        );
+        let new_epoch = info.zxid >> 32;
+        let ack_epoch = if new_epoch > opts.accepted_epoch {
+            opts.current_epoch as i32
+        } else {
+            -1
+        };
+        conn.write_packet(&packet(
+            PacketType::AckEpoch,
+            opts.last_zxid,
+            Some(int_payload(ack_epoch)),
+        ))?;
+        println!(
+            "SENT ACKEPOCH zxid=0x{:x} epoch={ack_epoch}",
+            opts.last_zxid
+        );
+
+        // Sync: DIFF / SNAP / TRUNC, then proposals and commits, NEWLEADER, UPTODATE.
+        let first = conn.packet(self.limit)?;
+        self.show(&first, &mut seq);
+        let mode = PacketType::from_wire(first.type_);
+        checks.check(
+            matches!(
+                mode,
+                Some(PacketType::Diff | PacketType::Snap | PacketType::Trunc)
+            ),
+            "the first sync packet is DIFF, SNAP or TRUNC",
+            describe_packet(&first),
+        );
+        println!(
+            "SYNC_MODE {} zxid=0x{:x}",
+            mode.map_or("?", PacketType::name),
+            first.zxid
+        );
+        if mode == Some(PacketType::Snap) {
+            self.read_snap(&mut conn, first.zxid, checks)?;
+        }
+        let mut proposals = 0;
+        let mut sync_problems: Vec<String> = Vec::new();
+        let mut new_leader_zxid = None;
+        loop {
+            let p = conn.packet(self.limit)?;
+            self.show(&p, &mut seq);
+            match PacketType::from_wire(p.type_) {
+                Some(PacketType::Proposal) => {
+                    proposals += 1;
+                    sync_problems.extend(self.show_txn(&p).err());
+                }
+                Some(PacketType::Commit) => {}
+                Some(PacketType::NewLeader) => {
+                    let text =
+                        String::from_utf8_lossy(p.data.as_deref().unwrap_or_default()).into_owned();
+                    println!("NEWLEADER_CONFIG {}", text.replace('\n', "\\n"));
+                    let ours = Self::server_lines(&self.config_text()?);
+                    let parsed = parse_config_text(text.as_bytes()).map_err(|e| e.to_string())?;
+                    checks.check(
+                        Self::server_lines(&text) == ours
+                            && render_config_text(&parsed).map_err(|e| e.to_string())? == text,
+                        "NEWLEADER carries our members' config text, which round-trips",
+                        &text,
+                    );
+                    checks.check(
+                        p.zxid == new_epoch << 32,
+                        "NEWLEADER zxid is newEpoch<<32",
+                        format!("0x{:x}", p.zxid),
+                    );
+                    new_leader_zxid = Some(p.zxid);
+                    conn.write_packet(&packet(PacketType::Ack, p.zxid, None))?;
+                    println!("SENT ACK zxid=0x{:x} (NEWLEADER)", p.zxid);
+                }
+                Some(PacketType::UpToDate) => {
+                    checks.check(
+                        new_leader_zxid.is_some(),
+                        "UPTODATE comes after NEWLEADER",
+                        seq.join(","),
+                    );
+                    conn.write_packet(&packet(PacketType::Ack, new_epoch << 32, None))?;
+                    println!("SENT ACK zxid=0x{:x} (UPTODATE)", new_epoch << 32);
+                    break;
+                }
+                _ => checks.check(
+                    false,
+                    "only PROPOSAL/COMMIT/NEWLEADER/UPTODATE during sync",
+                    describe_packet(&p),
+                ),
+            }
+        }
+        println!("SYNC_SEQUENCE {}", seq.join(","));
+        println!("SYNC_PROPOSALS {proposals}");
+        checks.check(
+            sync_problems.is_empty(),
+            "during sync, every PROPOSAL decodes with decode_txn (header zxid = packet zxid)",
+            format!("{sync_problems:?}"),
+        );
+        println!("SYNCED");
+        let _ = std::io::stdout().flush();
+
+        // Broadcast: ACK proposals, see commits, answer pings.
+        let mut seq: Vec<String> = Vec::new();
+        let (mut commits, mut pings, mut proposals) = (0usize, 0usize, 0usize);
+        let mut pending: Vec<i64> = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
+        while commits < opts.commits || pings == 0 {
+            let p = conn.packet(self.limit)?;
+            self.show(&p, &mut seq);
+            match PacketType::from_wire(p.type_) {
+                Some(PacketType::Proposal) => {
+                    proposals += 1;
+                    problems.extend(self.show_txn(&p).err());
+                    pending.push(p.zxid);
+                    conn.write_packet(&packet(PacketType::Ack, p.zxid, None))?;
+                }
+                Some(PacketType::Commit) => {
+                    if pending.first() == Some(&p.zxid) {
+                        pending.remove(0);
+                    } else {
+                        problems.push(format!(
+                            "COMMIT 0x{:x} while the oldest pending is {:x?}",
+                            p.zxid,
+                            pending.first()
+                        ));
+                    }
+                    commits += 1;
+                }
+                Some(PacketType::Ping) => {
+                    pings += 1;
+                    // No client sessions here: an empty touch table, as Java sends it.
+                    let reply = QuorumPacket {
+                        type_: p.type_,
+                        zxid: p.zxid,
+                        data: Some(Vec::new()),
+                        authinfo: p.authinfo.clone(),
+                    };
+                    conn.write_packet(&reply)?;
+                }
+                _ => checks.check(
+                    false,
+                    "only PROPOSAL/COMMIT/PING while following",
+                    describe_packet(&p),
+                ),
+            }
+        }
+        println!("BROADCAST_SEQUENCE {}", compress(&seq));
+        println!("COMMITS {commits} PINGS {pings}");
+        checks.check(
+            problems.is_empty(),
+            "while following, every PROPOSAL decodes with decode_txn (header zxid = packet zxid) \
+             and every COMMIT names the oldest pending proposal",
+            format!("{proposals} proposals: {problems:?}"),
+        );
+        Ok(())
+    }
+
+    fn show(&self, p: &QuorumPacket, seq: &mut Vec<String>) {
+        let name = PacketType::from_wire(p.type_).map_or("UNKNOWN", PacketType::name);
+        seq.push(name.to_owned());
+        println!("PACKET {}", describe_packet(p));
+    }
+
+    /// A PROPOSAL's data is the marshalled txn a log entry holds.
+    fn show_txn(&self, p: &QuorumPacket) -> Result<(), String> {
+        let data = p.data.as_deref().unwrap_or_default();
+        match decode_txn(data) {
+            Ok(t) => {
+                let what = match &t.body {
+                    TxnBody::Create(c) | TxnBody::Create2(c) => format!(
+                        "create path={} data={}",
+                        c.path,
+                        String::from_utf8_lossy(c.data.as_deref().unwrap_or_default())
+                    ),
+                    TxnBody::SetData(s) => format!(
+                        "setData path={} data={} version={}",
+                        s.path,
+                        String::from_utf8_lossy(s.data.as_deref().unwrap_or_default()),
+                        s.version
+                    ),
+                    TxnBody::Delete(d) => format!("delete path={}", d.path),
+                    other => format!("op={:?}", other.op_code()),
+                };
+                println!(
+                    "TXN zxid=0x{:x} session=0x{:x} cxid={} {what} digest={}",
+                    t.header.zxid,
+                    t.header.client_id,
+                    t.header.cxid,
+                    t.digest.is_some()
+                );
+                if t.header.zxid == p.zxid {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "PROPOSAL 0x{:x} holds a txn of zxid 0x{:x}",
+                        p.zxid, t.header.zxid
+                    ))
+                }
+            }
+            Err(e) => Err(format!("PROPOSAL 0x{:x}: {e}", p.zxid)),
+        }
+    }
+
+    /// Walks the SNAP stream to its end with [`SnapScanner`], then loads the
+    /// body with FerroKeeper's snapshot reader (it reads files: the body goes
+    /// behind a snapshot file header in a temp file).
+    fn read_snap(&self, conn: &mut Conn, zxid: i64, checks: &mut Checks) -> Res<()> {
+        let mut scanner = SnapScanner::new(self.limit);
+        let end = loop {
+            if let Some(end) = scanner.advance(&conn.buf).map_err(|e| e.to_string())? {
+                break end;
+            }
+            conn.fill("the SNAP stream")?;
+        };
+        let body: Vec<u8> = conn.buf[..end.body_len].to_vec();
+        conn.buf.drain(..end.stream_len);
+        let (sessions, acls, nodes) = scanner.counts();
+        println!(
+            "SNAP_STREAM body={} bytes signature=BenWasHere sessions={sessions} acl_entries={acls} nodes={nodes}",
+            end.body_len
+        );
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join(format!("snapshot.{zxid:x}"));
+        let mut file = Vec::with_capacity(16 + body.len());
+        file.extend_from_slice(&SNAP_MAGIC.to_be_bytes());
+        file.extend_from_slice(&2i32.to_be_bytes());
+        file.extend_from_slice(&(-1i64).to_be_bytes());
+        file.extend_from_slice(&body);
+        std::fs::write(&path, &file).map_err(|e| e.to_string())?;
+        let mut reader = SnapshotReader::open(&path).map_err(|e| e.to_string())?;
+        let sess = reader.sessions().map_err(|e| e.to_string())?;
+        let acl_cache = reader.acl_cache().map_err(|e| e.to_string())?;
+        let mut paths = Vec::new();
+        for node in reader.nodes() {
+            let node = node.map_err(|e| e.to_string())?;
+            paths.push(if node.path.is_empty() {
+                "/".to_owned()
+            } else {
+                node.path
+            });
+        }
+        println!("SNAP_PATHS {}", paths.join(","));
+        checks.check(
+            sess.len() as u64 == sessions
+                && acl_cache.len() as u64 == acls
+                && paths.len() as u64 == nodes,
+            "the snapshot reader reads the SNAP body the scanner delimited, same counts",
+            format!(
+                "reader {} sessions {} acls {} nodes",
+                sess.len(),
+                acl_cache.len(),
+                paths.len()
+            ),
+        );
+        checks.check(
+            paths.first().map(String::as_str) == Some("/")
+                && paths.iter().any(|p| p == "/zookeeper"),
+            "the SNAP body starts at the root and holds /zookeeper",
+            paths.join(","),
+        );
+        Ok(())
+    }
+}
+
+/// `A,A,A,B` → `Ax3,B`, so long broadcast sequences stay readable.
+fn compress(seq: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < seq.len() {
+        let mut j = i;
+        while j < seq.len() && seq[j] == seq[i] {
+            j += 1;
+        }
+        out.push(if j - i > 1 {
+            format!("{}x{}", seq[i], j - i)
+        } else {
+            seq[i].clone()
+        });
+        i = j;
+    }
+    out.join(",")
+}
+
+struct LearnOptions {
+    leader: u64,
+    last_zxid: i64,
+    accepted_epoch: i64,
+    current_epoch: i64,
+    commits: usize,
+    timeout_s: u64,
+}
+
+fn parse_num(s: &str) -> Res<i64> {
+    let r = match s.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|e| format!("bad number {s:?}: {e}"))
+}
+
+fn run(args: &[String]) -> Res<usize> {
+    let usage = "usage: quorum_probe listen|elect|learn ZOO_CFG ... (see the source's doc comment)";
+    let (cmd, cfg) = match args {
+        [cmd, cfg, ..] => (cmd.as_str(), cfg.as_str()),
+        _ => return Err(usage.to_owned()),
+    };
+    let probe = Probe::load(cfg)?;
+    let mut checks = Checks { failed: 0 };
+    match cmd {
+        "listen" => {
+            let secs = args.get(2).map(|s| parse_num(s)).transpose()?.unwrap_or(60);
+            probe.listen(secs.max(1) as u64, &mut checks)?;
+        }
+        "elect" => probe.elect(&mut checks)?,
+        "learn" => {
+            let leader = parse_num(args.get(2).ok_or(usage)?)? as u64;
+            let mut o = LearnOptions {
+                leader,
+                last_zxid: 0,
+                accepted_epoch: 0,
+                current_epoch: 0,
+                commits: 0,
+                timeout_s: 60,
+            };
+            let mut rest = args[3..].iter();
+            while let Some(flag) = rest.next() {
+                let v = parse_num(rest.next().ok_or_else(|| format!("{flag} needs a value"))?)?;
+                match flag.as_str() {
+                    "--last-zxid" => o.last_zxid = v,
+                    "--accepted-epoch" => o.accepted_epoch = v,
+                    "--current-epoch" => o.current_epoch = v,
+                    "--commits" => o.commits = v.max(0) as usize,
+                    "--timeout" => o.timeout_s = v.max(1) as u64,
+                    _ => return Err(format!("unknown flag {flag}")),
+                }
+            }
+            probe.learn(&o, &mut checks)?;
+        }
+        _ => return Err(usage.to_owned()),
+    }
+    Ok(checks.failed)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(e) => {
+            println!("CHECK FAIL probe error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

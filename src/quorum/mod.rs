@@ -1,0 +1,7 @@
+//! Replication between ensemble members.
+//!
+//! [`wire`] holds the byte formats of the election port and the quorum
+//! port exactly as Java ZooKeeper 3.8 writes and reads them; the consensus
+//! state machine and the connection managers build on it.
+
+pub mod wire;
