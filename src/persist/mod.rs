@@ -5,6 +5,7 @@
 //! format ([`FileTxnLog`], reader and recovery in [`txnlog`]) slot in the
 //! same way.
 
+pub mod epoch;
 pub mod files;
 pub mod inspect;
 mod memory;
