@@ -741,6 +741,11 @@ impl TxnLogIterator {
         }
     }
 
+    /// The zxid entries must be above to be yielded.
+    pub(super) fn after_zxid(&self) -> i64 {
+        self.after_zxid
+    }
+
     /// Ends the iteration after an error found outside [`Self::next_record`].
     pub(super) fn fail(&mut self, e: TxnLogError) -> TxnLogError {
         self.done = true;

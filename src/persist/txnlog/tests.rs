@@ -1095,3 +1095,129 @@ fn mem_txn_log_truncates_its_position() {
     assert_eq!(log.last_zxid(), 3);
     log.append(&txn(4, create("/m", b""))).unwrap();
 }
+
+fn digested(zxid: i64, body: TxnBody) -> LoggedTxn {
+    LoggedTxn {
+        digest: Some(TxnDigest {
+            version: 2,
+            tree_digest: zxid * 1_000_003,
+        }),
+        ..txn(zxid, body)
+    }
+}
+
+#[test]
+fn raw_iterator_yields_the_logged_bytes_after_a_zxid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut log = FileTxnLog::open(dir, 0, small_opts()).unwrap();
+    let mut written = Vec::new();
+    let zs = [1i64, 2, 3, 4, 10, 11, 12, 20];
+    for (i, z) in zs.iter().copied().enumerate() {
+        let body = every_body()[i % every_body().len()].clone();
+        // Error txns carry no digest, as ZooKeeper logs them.
+        let t = if i % 3 == 0 {
+            txn(z, body)
+        } else {
+            digested(z, body)
+        };
+        log.append(&t).unwrap();
+        log.commit().unwrap();
+        if z == 4 || z == 12 {
+            log.roll().unwrap();
+        }
+        written.push(t);
+    }
+    drop(log);
+    for after in [0i64, 1, 3, 4, 5, 10, 12, 15, 20, 30] {
+        let mut it = RawTxnIterator::open(dir, after).unwrap();
+        let got: Vec<RawTxn> = it.by_ref().map(Result::unwrap).collect();
+        let want: Vec<&LoggedTxn> = written.iter().filter(|t| t.zxid() > after).collect();
+        assert_eq!(got.len(), want.len(), "after {after}");
+        for (raw, t) in got.iter().zip(want) {
+            assert_eq!(raw.zxid, t.zxid());
+            // Exactly Util.marshallTxnEntry's bytes, digest included.
+            let marshalled = format::marshal_txn(&t.header, &t.body, t.digest.as_ref());
+            assert_eq!(raw.bytes.as_ref(), marshalled.as_slice());
+            let decoded = format::decode_txn(&raw.bytes).unwrap();
+            assert_eq!(decoded.digest, t.digest);
+        }
+        let preceding = zs.iter().copied().filter(|&z| z <= after).max();
+        assert_eq!(it.preceding_zxid(), preceding, "after {after}");
+        assert!(it.torn_tail().is_none());
+    }
+}
+
+#[test]
+fn raw_iterator_ends_quietly_at_a_partly_written_last_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, bytes, offsets) = five_entry_log(tmp.path(), 64 * 1024);
+    // Entry 5 half written into the preallocated file, as a reader racing
+    // the writer can see it.
+    let mut partial = bytes.clone();
+    let mid = ((offsets[4] + offsets[5]) / 2) as usize;
+    partial[mid..].iter_mut().for_each(|b| *b = 0);
+    fs::write(&path, &partial).unwrap();
+    let mut it = RawTxnIterator::open(tmp.path(), 1).unwrap();
+    let got: Vec<i64> = it.by_ref().map(|r| r.unwrap().zxid).collect();
+    assert_eq!(got, [2, 3, 4]);
+    assert_eq!(it.torn_tail().unwrap().offset, offsets[4]);
+    // Nothing was cut.
+    assert_eq!(fs::read(&path).unwrap(), partial);
+    // Damage elsewhere is still an error.
+    let mut damaged = bytes;
+    damaged[offsets[1] as usize + 20] ^= 0xff;
+    fs::write(&path, &damaged).unwrap();
+    let results: Vec<_> = RawTxnIterator::open(tmp.path(), 0).unwrap().collect();
+    assert!(results.last().unwrap().is_err());
+}
+
+#[test]
+fn txnlog_sync_size_follows_javas_storage_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    drop(three_file_log(dir)); // log.1, log.6, log.9
+    let len = |n: &str| fs::metadata(dir.join(n)).unwrap().len();
+    // The first file read (newest starting below the zxid) is left out.
+    assert_eq!(txnlog_sync_size(dir, 7).unwrap(), len("log.9"));
+    assert_eq!(txnlog_sync_size(dir, 9).unwrap(), len("log.9"));
+    assert_eq!(txnlog_sync_size(dir, 10).unwrap(), 0);
+    assert_eq!(
+        txnlog_sync_size(dir, 6).unwrap(),
+        len("log.6") + len("log.9")
+    );
+    assert_eq!(
+        txnlog_sync_size(dir, 1).unwrap(),
+        len("log.6") + len("log.9")
+    );
+    assert_eq!(txnlog_sync_size(&dir.join("none"), 1).unwrap(), 0);
+}
+
+#[test]
+fn txnlog_sync_limit_is_a_fraction_of_the_newest_snapshot() {
+    use crate::persist::snapshot::{write_snapshot_from, SnapshotCompression};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert_eq!(
+        txnlog_sync_size_limit(dir, 0.33),
+        0,
+        "no snapshot: no limit"
+    );
+    let tree = crate::tree::DataTree::default();
+    let acls = crate::acl::AclCache::default();
+    let path = write_snapshot_from(dir, 5, SnapshotCompression::None, &tree, &acls, []).unwrap();
+    let size = fs::metadata(&path).unwrap().len();
+    assert_eq!(
+        txnlog_sync_size_limit(dir, 0.33),
+        (size as f64 * 0.33) as i64
+    );
+    assert_eq!(txnlog_sync_size_limit(dir, 1.0), size as i64);
+    assert!(txnlog_sync_allowed(0.33, 100, 0), "0 is no limit");
+    assert!(txnlog_sync_allowed(0.33, 100, 100));
+    assert!(!txnlog_sync_allowed(0.33, 101, 100));
+    assert!(
+        !txnlog_sync_allowed(-1.0, 0, 0),
+        "a negative factor disables it"
+    );
+    assert!(!txnlog_sync_allowed(f64::NAN, 0, 0));
+}
