@@ -56,6 +56,11 @@ def write_txnlog():
     return _example("write_txnlog")
 
 
+@pytest.fixture(scope="session")
+def truncate_txnlog():
+    return _example("truncate_txnlog")
+
+
 def run(cmd, timeout=120):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
                           stdin=subprocess.DEVNULL)

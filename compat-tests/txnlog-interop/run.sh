@@ -2,7 +2,7 @@
 # run.sh - FerroKeeper's on-disk txn log against Debian's Java ZooKeeper 3.8 (no server needed).
 #
 #   compat-tests/txnlog-interop/run.sh            builds the example binaries, runs the tests
-#   FERRO_EXAMPLES_DIR=DIR run.sh              uses dump_txnlog / write_txnlog from DIR
+#   FERRO_EXAMPLES_DIR=DIR run.sh              uses dump_txnlog / write_txnlog / truncate_txnlog from DIR
 #
 # Needs what compat-tests/install-deps.sh installs (a JVM, Debian's zookeeper, kazoo, pytest);
 # anything missing FAILS the tests. The last line is "N passed, M failed"; exit 1 on any failure.
@@ -12,7 +12,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 PY=${PYTHON:-python3}
 
 if [ -z "${FERRO_EXAMPLES_DIR:-}" ]; then
-  if ! (cd "$REPO" && cargo build --release --example dump_txnlog --example write_txnlog); then
+  if ! (cd "$REPO" && cargo build --release --example dump_txnlog --example write_txnlog \
+      --example truncate_txnlog); then
     echo "persistence: building the example binaries failed"
     echo "0 passed, 1 failed"
     exit 1

@@ -195,6 +195,62 @@ def test_our_reader_reads_java_log(java_log, dump_txnlog):
     assert txn_keys(out) == [k for k in java_keys if int(k[2], 16) > mid]
 
 
+# Where write_txnlog's 19 txns are: log.100000001 holds 0x100000001..0x10000000e, log.10000000f
+# the rest. Cuts: inside the first file (the second is deleted), at its last txn, inside the
+# second file, at the very last txn.
+TRUNCATE_CUTS = [0x100000005, 0x10000000E, 0x100000011, 0x100000013]
+
+
+@pytest.mark.parametrize("cut", TRUNCATE_CUTS, ids=hex)
+def test_java_toolkit_reads_our_truncated_log(java, ferro_log, tmp_path, truncate_txnlog, cut):
+    """FileTxnLog.truncate as a learner runs it on TRUNC, then 3 appends after it: Java's
+    TxnLogToolkit reads every file to its end without a CRC error and sees exactly the txns up
+    to the cut followed by the new ones."""
+    data = copy_tree(str(ferro_log[0]), str(tmp_path / "data"))
+    r = run([truncate_txnlog, data, hex(cut), "--append", "3"])
+    assert r.returncode == 0, r.stderr.decode()
+    out = r.stdout.decode()
+    assert "truncated to %s found=true" % hex(cut) in out, out
+    files = log_files(os.path.join(data, "version-2"))
+    want_files = ["log.100000001"] + (["log.10000000f"] if cut >= 0x10000000F else [])
+    assert [os.path.basename(f) for f in files] == want_files + ["log.%x" % (cut + 1)]
+    seen = []
+    for f in files:
+        rc, out, err = toolkit(f)
+        assert rc == 0, out + err
+        assert "CRC ERROR" not in out and "Exception" not in out + err, out + err
+        keys = txn_keys(out)
+        assert "EOF reached after %d txns." % len(keys) in out, out
+        seen += keys
+    zxids = [int(z, 16) for _, _, z, _ in seen]
+    assert zxids == list(range(0x100000001, cut + 4))
+    assert [op for _, _, _, op in seen[-3:]] == ["createSession"] * 3
+
+
+def test_java_server_replays_our_truncated_log(java, ferro_log, tmp_path, truncate_txnlog):
+    """Java ZooKeeper starts on a dataDir whose log we truncated (cut inside the second file,
+    the first left whole) and appended to: it replays exactly up to the last appended zxid and
+    serves the tree as of the cut."""
+    data = copy_tree(str(ferro_log[0]), str(tmp_path / "data"))
+    cut = 0x10000000F  # the second file's first txn: everything up to the failed multi
+    r = run([truncate_txnlog, data, hex(cut), "--append", "2"])
+    assert r.returncode == 0, r.stderr.decode()
+    zk_java = start_java(java, data, tmp_path, log_level="info")
+    try:
+        text = java_log_text(zk_java)
+        assert "highest zxid is %s" % hex(cut + 2) in text, text[-3000:]
+        assert "17 txns loaded" in text, text[-3000:]
+        zk = client(zk_java.address)
+        try:
+            assert zk.get("/fk")[0] == b"v2"
+            assert zk.exists("/fk/m1") is not None
+        finally:
+            zk.stop()
+            zk.close()
+    finally:
+        zk_java.stop()
+
+
 def test_torn_java_log_is_truncated_and_java_accepts_it(java, java_log, dump_txnlog, tmp_path):
     data = copy_tree(str(java_log), str(tmp_path / "data"))
     last = log_files(os.path.join(data, "version-2"))[-1]

@@ -73,6 +73,45 @@ pub(crate) fn decode_int(s: &str) -> Option<i32> {
     decode_long(s).and_then(|v| i32::try_from(v).ok())
 }
 
+/// `Double.parseDouble(s)` for decimal input: surrounding whitespace trimmed
+/// (`String.trim`), optional sign, `NaN`, `Infinity`, or digits with an
+/// optional fraction and exponent, optionally ending in one of `fFdD`.
+/// Java's hexadecimal floats (`0x1p-2`) are not accepted.
+pub(crate) fn parse_double(s: &str) -> Option<f64> {
+    let t = java_trim(s);
+    let (negative, body) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let magnitude = match body {
+        "NaN" => f64::NAN,
+        "Infinity" => f64::INFINITY,
+        _ => {
+            let number = body.strip_suffix(['f', 'F', 'd', 'D']).unwrap_or(body);
+            let (mantissa, exponent) = match number.find(['e', 'E']) {
+                Some(i) => (&number[..i], Some(&number[i + 1..])),
+                None => (number, None),
+            };
+            let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+            let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+            let exponent_ok = exponent.is_none_or(|e| {
+                let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+                !e.is_empty() && digits(e)
+            });
+            if whole.len() + fraction.len() == 0
+                || !digits(whole)
+                || !digits(fraction)
+                || !exponent_ok
+            {
+                return None;
+            }
+            number.parse::<f64>().ok()?
+        }
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
 /// `QuorumPeerConfig.parseBoolean`: exactly `true` or `false`, any case;
 /// anything else is a configuration error.
 pub(crate) fn parse_strict_bool(s: &str) -> Option<bool> {
@@ -93,6 +132,31 @@ pub(crate) fn java_bool(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_double_like_java() {
+        for (text, want) in [
+            ("0.33", 0.33),
+            (" 0.5 ", 0.5),
+            ("1", 1.0),
+            ("-1", -1.0),
+            (".5", 0.5),
+            ("5.", 5.0),
+            ("1e-1", 0.1),
+            ("2.5E+1", 25.0),
+            ("0.25f", 0.25),
+            ("0.25D", 0.25),
+            ("-Infinity", f64::NEG_INFINITY),
+        ] {
+            assert_eq!(parse_double(text), Some(want), "{text:?}");
+        }
+        assert!(parse_double("NaN").is_some_and(f64::is_nan));
+        for bad in [
+            "", ".", "e5", "1e", "abc", "inf", "nan", "1,5", "0x1p-2", "1.2.3", "--1",
+        ] {
+            assert_eq!(parse_double(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn trim_like_java() {

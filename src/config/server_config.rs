@@ -19,7 +19,7 @@ use super::sections::{
 use super::sysprop_settings::{
     apply_system_properties, DEFAULT_COMMIT_LOG_COUNT, DEFAULT_FSYNC_WARNING_THRESHOLD_MS,
     DEFAULT_GLOBAL_OUTSTANDING_LIMIT, DEFAULT_JUTE_MAX_BUFFER, DEFAULT_PRE_ALLOC_SIZE_KB,
-    DEFAULT_SNAP_COUNT, DEFAULT_SNAP_SIZE_LIMIT_KB,
+    DEFAULT_SNAPSHOT_SIZE_FACTOR, DEFAULT_SNAP_COUNT, DEFAULT_SNAP_SIZE_LIMIT_KB,
 };
 use super::system_props::SystemProperties;
 use super::zoo_cfg::{apply_static_entries, trimmed_entries, ConfigEntry};
@@ -86,6 +86,10 @@ pub struct ServerConfig {
     pub snapshot_compression: SnapshotCompression,
     /// `commitLogCount`: committed proposals kept in memory for DIFF sync; default 500 (also the minimum).
     pub commit_log_count: i32,
+    /// `snapshotSizeFactor`: a leader syncs a learner from its txn log only while the log
+    /// files to send are at most this times the newest snapshot's size; default 0.33, a
+    /// negative value never syncs from the log, above 1 falls back to the default.
+    pub snapshot_size_factor: f64,
     /// `digest.enabled`: maintain the data-tree digest; default true.
     pub digest_enabled: bool,
     /// `autopurge.snapRetainCount`: snapshots kept by auto-purge; default 3, minimum 3.
@@ -225,6 +229,7 @@ impl ServerConfig {
             fsync_warning_threshold_ms: DEFAULT_FSYNC_WARNING_THRESHOLD_MS,
             snapshot_compression: SnapshotCompression::None,
             commit_log_count: DEFAULT_COMMIT_LOG_COUNT,
+            snapshot_size_factor: DEFAULT_SNAPSHOT_SIZE_FACTOR,
             digest_enabled: true,
             autopurge_snap_retain_count: 3,
             autopurge_purge_interval_hours: 0,

@@ -16,7 +16,7 @@
 
 use super::error::{ConfigError, ConfigWarning};
 use super::four_letter_words::FourLetterWordWhitelist;
-use super::java_values::{decode_int, decode_long, java_bool, parse_int, parse_long};
+use super::java_values::{decode_int, decode_long, java_bool, parse_double, parse_int, parse_long};
 use super::sections::SnapshotCompression;
 use super::server_config::ServerConfig;
 use super::system_props::{PropertyOrigin, SystemProperties, SystemProperty};
@@ -33,6 +33,8 @@ pub const DEFAULT_GLOBAL_OUTSTANDING_LIMIT: i32 = 1000;
 pub const DEFAULT_JUTE_MAX_BUFFER: u32 = 0xfffff;
 /// ZooKeeper's default and minimum `commitLogCount`.
 pub const DEFAULT_COMMIT_LOG_COUNT: i32 = 500;
+/// ZooKeeper's default `snapshotSizeFactor` (`ZKDatabase.DEFAULT_SNAPSHOT_SIZE_FACTOR`).
+pub const DEFAULT_SNAPSHOT_SIZE_FACTOR: f64 = 0.33;
 /// ZooKeeper's default `fsync.warningthresholdms`.
 pub const DEFAULT_FSYNC_WARNING_THRESHOLD_MS: i64 = 1000;
 /// Largest server id allowed with `extendedTypesEnabled` (`EphemeralType.MAX_EXTENDED_SERVER_ID`).
@@ -251,6 +253,23 @@ pub(crate) fn apply_system_properties(cfg: &mut ServerConfig) -> Result<(), Conf
                 &DEFAULT_COMMIT_LOG_COUNT,
             );
             DEFAULT_COMMIT_LOG_COUNT
+        }
+    };
+    // ZKDatabase: Double.parseDouble; above 1 (or unparseable) the default. A
+    // negative factor (or NaN) is kept: it turns syncing from the log off.
+    cfg.snapshot_size_factor = match r
+        .prop("zookeeper.snapshotSizeFactor")
+        .map(|p| parse_double(&p.value))
+    {
+        None => DEFAULT_SNAPSHOT_SIZE_FACTOR,
+        Some(Some(f)) if f <= 1.0 || f.is_nan() => f,
+        Some(_) => {
+            r.warn_default(
+                "zookeeper.snapshotSizeFactor",
+                "a number of at most 1",
+                &DEFAULT_SNAPSHOT_SIZE_FACTOR,
+            );
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
         }
     };
     cfg.digest_enabled = r

@@ -1023,3 +1023,27 @@ fn missing_file_names_it() {
         "{e}"
     );
 }
+
+#[test]
+fn snapshot_size_factor_is_read_as_zkdatabase_reads_it() {
+    let with = |flag: &str| {
+        ServerConfig::from_str_with("dataDir=/d\n", "zoo.cfg", flags(flag))
+            .unwrap()
+            .snapshot_size_factor
+    };
+    assert_eq!(with(""), 0.33);
+    assert_eq!(with("-Dzookeeper.snapshotSizeFactor=0.5"), 0.5);
+    assert_eq!(with("-Dzookeeper.snapshotSizeFactor=1"), 1.0);
+    // Negative: kept, it turns syncing from the txn log off.
+    assert_eq!(with("-Dzookeeper.snapshotSizeFactor=-1"), -1.0);
+    // Above 1 or unparseable: the default, with a warning.
+    assert_eq!(with("-Dzookeeper.snapshotSizeFactor=2"), 0.33);
+    let cfg = ServerConfig::from_str_with(
+        "dataDir=/d\nsnapshotSizeFactor=lots\n",
+        "zoo.cfg",
+        flags(""),
+    )
+    .unwrap();
+    assert_eq!(cfg.snapshot_size_factor, 0.33);
+    assert!(has_warning(&cfg, "zoo.cfg:2: snapshotSizeFactor:"));
+}

@@ -45,6 +45,24 @@ impl TxnLog for MemTxnLog {
         Ok(())
     }
 
+    /// Keeps nothing to cut, so only the position moves back; a zxid past
+    /// the last appended one fails as ZooKeeper's truncation past the end of
+    /// its log does.
+    fn truncate(&mut self, zxid: i64) -> std::io::Result<()> {
+        if zxid > self.last_zxid {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "cannot truncate the txn log to zxid 0x{zxid:x}: it ends at 0x{:x}, \
+                     before that zxid",
+                    self.last_zxid
+                ),
+            ));
+        }
+        self.last_zxid = zxid;
+        Ok(())
+    }
+
     fn last_zxid(&self) -> i64 {
         self.last_zxid
     }

@@ -5,6 +5,7 @@
 //! format ([`FileTxnLog`], reader and recovery in [`txnlog`]) slot in the
 //! same way.
 
+pub mod epoch;
 pub mod files;
 pub mod inspect;
 mod memory;
@@ -29,6 +30,17 @@ pub trait TxnLog: Send + 'static {
     fn commit(&mut self) -> std::io::Result<()>;
     /// The zxid of the last appended txn, 0 when empty.
     fn last_zxid(&self) -> i64;
+    /// Removes every txn after `zxid`, keeping those at or below it: a
+    /// learner's TRUNC (ZooKeeper's `TxnLog.truncate`). Appending continues
+    /// after `zxid`. Fails, changing nothing, if the log does not reach `zxid`
+    /// (see [`txnlog::truncate`] for the exact rules). The default refuses:
+    /// a log that cannot cut itself must not pretend it did.
+    fn truncate(&mut self, zxid: i64) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("this txn log cannot truncate (to zxid 0x{zxid:x})"),
+        ))
+    }
     /// Ends the current log file: the next append starts a new one
     /// (ZooKeeper rolls after each snapshot). No-op for logs without files.
     fn roll(&mut self) -> std::io::Result<()> {

@@ -43,6 +43,7 @@ use std::path::{Path, PathBuf};
 
 use jute::persistence::FileHeader;
 use jute::txn::{TxnDigest, TxnHeader};
+use jute::Record;
 
 use super::format::{
     checksum, decode_txn, zxid_from_log_name, END_OF_RECORD, ENTRY_PREFIX_LEN, FILE_HEADER_LEN,
@@ -62,6 +63,12 @@ pub enum RecoveryMode {
     /// Cut the file at the torn entry (deleting the file if its header is
     /// torn) and end the iteration there.
     TruncateTornTail,
+    /// End the iteration at the torn entry and change nothing (it stays
+    /// visible through [`TxnLogIterator::torn_tail`]). For reading a log that
+    /// is still being appended to — a leader reading its own log for a DIFF —
+    /// where a partly written last entry is the end of what exists so far,
+    /// as ZooKeeper's reader takes it.
+    EndAtTornTail,
 }
 
 /// A log file and the zxid it is named after.
@@ -222,10 +229,13 @@ pub enum TxnLogErrorKind {
         previous: i64,
         zxid: i64,
     },
+    /// A truncation to a zxid the log does not reach (no log file, or the log
+    /// ends before it). Nothing was changed.
+    CannotTruncate(String),
 }
 
 impl TxnLogError {
-    fn new(file: &Path, offset: u64, kind: TxnLogErrorKind) -> Self {
+    pub(super) fn new(file: &Path, offset: u64, kind: TxnLogErrorKind) -> Self {
         Self {
             file: file.to_path_buf(),
             offset,
@@ -233,7 +243,7 @@ impl TxnLogError {
         }
     }
 
-    fn io(file: &Path, offset: u64, e: io::Error) -> Self {
+    pub(super) fn io(file: &Path, offset: u64, e: io::Error) -> Self {
         Self::new(file, offset, TxnLogErrorKind::Io(e))
     }
 
@@ -268,6 +278,7 @@ impl fmt::Display for TxnLogError {
                 f,
                 "zxid 0x{zxid:x} does not follow 0x{previous:x}: zxids must increase"
             ),
+            TxnLogErrorKind::CannotTruncate(s) => write!(f, "{s}"),
         }
     }
 }
@@ -285,6 +296,7 @@ impl From<TxnLogError> for io::Error {
     fn from(e: TxnLogError) -> Self {
         let kind = match &e.kind {
             TxnLogErrorKind::Io(inner) => inner.kind(),
+            TxnLogErrorKind::CannotTruncate(_) => io::ErrorKind::InvalidInput,
             _ => io::ErrorKind::InvalidData,
         };
         io::Error::new(kind, e.to_string())
@@ -342,10 +354,22 @@ struct Cursor {
     is_last: bool,
 }
 
+/// One whole entry whose checksum matched, before its body is decoded.
+pub(super) struct RawRecord {
+    pub header: TxnHeader,
+    /// The txn bytes exactly as logged: header, body, optional digest (what
+    /// the checksum covers, without the framing).
+    pub bytes: Vec<u8>,
+    /// Where the entry (its checksum) starts in its file.
+    pub offset: u64,
+    /// Just past its end-of-record byte: where the next entry starts.
+    pub end: u64,
+}
+
 enum Step {
     /// Nothing to report yet: read on.
     Continue,
-    Entry(Box<LogEntry>),
+    Entry(RawRecord),
     EndOfFile,
     Bad(BadEntry),
 }
@@ -594,15 +618,19 @@ impl TxnLogIterator {
                 looks_interrupted: zero_sector,
             }));
         }
-        let txn = decode_txn(&bytes).map_err(|msg| {
-            TxnLogError::new(&cursor.path, offset, TxnLogErrorKind::Undecodable(msg))
+        let header = TxnHeader::deserialize(&mut bytes.as_slice()).map_err(|e| {
+            TxnLogError::new(
+                &cursor.path,
+                offset,
+                TxnLogErrorKind::Undecodable(format!("txn header: {e}")),
+            )
         })?;
-        Ok(Step::Entry(Box::new(LogEntry {
-            header: txn.header,
-            body: txn.body,
-            digest: txn.digest,
+        Ok(Step::Entry(RawRecord {
+            header,
+            bytes,
             offset,
-        })))
+            end: entry_end,
+        }))
     }
 
     /// Decides torn tail versus corruption for a bad entry: `Ok(true)` to
@@ -667,10 +695,13 @@ impl TxnLogIterator {
                 TxnLogErrorKind::TornTail(torn),
             )),
             RecoveryMode::TruncateTornTail => self.truncate_torn_tail().map(|()| false),
+            RecoveryMode::EndAtTornTail => Ok(false),
         }
     }
 
-    fn advance(&mut self) -> Result<Option<LogEntry>, TxnLogError> {
+    /// The next whole entry of any zxid, in file order, with zxids checked to
+    /// increase; `None` at the end of the log.
+    pub(super) fn next_record(&mut self) -> Result<Option<RawRecord>, TxnLogError> {
         loop {
             let step = match self.cursor.as_mut() {
                 None => match self.open_next_file()? {
@@ -704,12 +735,63 @@ impl TxnLogIterator {
                         }
                     }
                     self.previous_zxid = Some(zxid);
-                    if zxid > self.after_zxid {
-                        return Ok(Some(*entry));
-                    }
+                    return Ok(Some(entry));
                 }
             }
         }
+    }
+
+    /// The zxid entries must be above to be yielded.
+    pub(super) fn after_zxid(&self) -> i64 {
+        self.after_zxid
+    }
+
+    /// Ends the iteration after an error found outside [`Self::next_record`].
+    pub(super) fn fail(&mut self, e: TxnLogError) -> TxnLogError {
+        self.done = true;
+        self.cursor = None;
+        e
+    }
+
+    /// Like [`Self::next_record`], but ends the iteration for good at the end
+    /// of the log or after an error.
+    pub(super) fn next_record_once(&mut self) -> Option<Result<RawRecord, TxnLogError>> {
+        if self.done {
+            return None;
+        }
+        match self.next_record() {
+            Ok(Some(record)) => Some(Ok(record)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => Some(Err(self.fail(e))),
+        }
+    }
+
+    /// Every entry is decoded, also those skipped for being at or below
+    /// `after_zxid`, as ZooKeeper's `FileTxnIterator` decodes each entry it
+    /// fast-forwards over.
+    fn advance(&mut self) -> Result<Option<LogEntry>, TxnLogError> {
+        while let Some(record) = self.next_record()? {
+            let txn = decode_txn(&record.bytes).map_err(|msg| {
+                let path = self
+                    .cursor
+                    .as_ref()
+                    .map(|c| c.path.clone())
+                    .unwrap_or_default();
+                TxnLogError::new(&path, record.offset, TxnLogErrorKind::Undecodable(msg))
+            })?;
+            if record.header.zxid > self.after_zxid {
+                return Ok(Some(LogEntry {
+                    header: txn.header,
+                    body: txn.body,
+                    digest: txn.digest,
+                    offset: record.offset,
+                }));
+            }
+        }
+        Ok(None)
     }
 }
 

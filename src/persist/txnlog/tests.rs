@@ -882,3 +882,342 @@ fn undecodable_txn_with_good_checksum_is_an_error() {
     assert!(matches!(err.kind, TxnLogErrorKind::Undecodable(_)), "{err}");
     assert_eq!(err.offset, at);
 }
+
+/// Three files: zxids 1..=5 (rolled), 6..=8 (rolled), 9..=12 (open, padded).
+fn three_file_log(dir: &Path) -> FileTxnLog {
+    let mut log = FileTxnLog::open(dir, 0, small_opts()).unwrap();
+    for z in 1..=12 {
+        log.append(&txn(z, create(&format!("/t{z}"), b"some data")))
+            .unwrap();
+        log.commit().unwrap();
+        if z == 5 || z == 8 {
+            log.roll().unwrap();
+        }
+    }
+    log
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    list_log_files(dir)
+        .unwrap()
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn truncate_keeps_entries_up_to_the_zxid_in_every_file_position() {
+    // The cut in the first, a middle and the last file; at a file's first
+    // and last entry; at the log's last entry.
+    for (cut, files) in [
+        (1, vec!["log.1"]),
+        (3, vec!["log.1"]),
+        (5, vec!["log.1"]),
+        (6, vec!["log.1", "log.6"]),
+        (7, vec!["log.1", "log.6"]),
+        (9, vec!["log.1", "log.6", "log.9"]),
+        (11, vec!["log.1", "log.6", "log.9"]),
+        (12, vec!["log.1", "log.6", "log.9"]),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let mut log = three_file_log(dir);
+        let done = log.truncate(cut).unwrap();
+        assert!(done.found, "cut {cut}");
+        assert_eq!(file_names(dir), files, "cut {cut}");
+        assert_eq!(TxnLog::last_zxid(&log), cut);
+        // Recovery reads exactly up to the zxid, with no torn tail.
+        let (entries, err) = read_all(dir, 0, RecoveryMode::Strict);
+        assert!(err.is_none(), "cut {cut}: {err:?}");
+        assert_eq!(zxids(&entries), (1..=cut).collect::<Vec<_>>());
+        // The cut file ends right after the kept entry: no padding left.
+        let last = list_log_files(dir).unwrap().pop().unwrap();
+        let it = TxnLogIterator::over_files(vec![last.clone()], 0, RecoveryMode::Strict);
+        let last_entry = it.map(Result::unwrap).last().unwrap();
+        assert_eq!(last_entry.header.zxid, cut);
+        // Appending continues a valid log, in a new file named after its zxid.
+        for z in cut + 1..=cut + 3 {
+            log.append(&txn(z, create(&format!("/again{z}"), b"x")))
+                .unwrap();
+        }
+        log.commit().unwrap();
+        assert_eq!(
+            log.current_file().unwrap(),
+            dir.join(format!("log.{:x}", cut + 1))
+        );
+        drop(log);
+        let (entries, err) = read_all(dir, 0, RecoveryMode::Strict);
+        assert!(err.is_none(), "cut {cut}: {err:?}");
+        assert_eq!(zxids(&entries), (1..=cut + 3).collect::<Vec<_>>());
+        // And a restart opens it again for appending.
+        FileTxnLog::open(dir, cut + 3, small_opts()).unwrap();
+    }
+}
+
+#[test]
+fn truncate_flushes_uncommitted_appends_before_cutting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut log = FileTxnLog::open(dir, 0, small_opts()).unwrap();
+    for z in 1..=6 {
+        log.append(&txn(z, create(&format!("/u{z}"), b""))).unwrap();
+    }
+    log.commit().unwrap();
+    for z in 7..=9 {
+        log.append(&txn(z, create(&format!("/u{z}"), b""))).unwrap();
+    }
+    // 7 and 8 were only buffered: they are kept as Java keeps them (its
+    // close flushes them into the file before the cut), 9 is cut.
+    log.truncate(8).unwrap();
+    let (entries, err) = read_all(dir, 0, RecoveryMode::Strict);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(zxids(&entries), (1..=8).collect::<Vec<_>>());
+}
+
+#[test]
+fn truncate_to_an_absent_zxid_keeps_only_smaller_ones() {
+    // Java would keep the first entry after the zxid; we never do.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut log = FileTxnLog::open(dir, 0, small_opts()).unwrap();
+    for z in [1, 2, 3, 10, 11, 20, 21] {
+        log.append(&txn(z, create(&format!("/g{z}"), b""))).unwrap();
+        log.commit().unwrap();
+        if z == 3 || z == 11 {
+            log.roll().unwrap();
+        }
+    }
+    drop(log);
+    // A gap inside a file.
+    let tmp2 = tempfile::tempdir().unwrap();
+    copy_dir(dir, tmp2.path());
+    let done = truncate_log(tmp2.path(), 15).unwrap();
+    assert!(!done.found);
+    assert_eq!(file_names(tmp2.path()), ["log.1", "log.a"]);
+    let (entries, err) = read_all(tmp2.path(), 0, RecoveryMode::Strict);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(zxids(&entries), [1, 2, 3, 10, 11]);
+    // A gap between files: the later file would be left empty, so it goes.
+    let done = truncate_log(dir, 5).unwrap();
+    assert!(!done.found);
+    assert_eq!(file_names(dir), ["log.1"]);
+    assert_eq!(
+        done.deleted,
+        [dir.join("log.14"), dir.join("log.a")],
+        "newest first"
+    );
+    let (entries, err) = read_all(dir, 0, RecoveryMode::Strict);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(zxids(&entries), [1, 2, 3]);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for f in fs::read_dir(from).unwrap() {
+        let f = f.unwrap();
+        fs::copy(f.path(), to.join(f.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn truncate_fails_where_java_fails_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // No log file at all.
+    let err = truncate_log(dir, 5).unwrap_err();
+    assert!(
+        matches!(err.kind, TxnLogErrorKind::CannotTruncate(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no log files"), "{err}");
+    let mut log = three_file_log(dir);
+    let before: Vec<(String, u64)> = list_log_files(dir)
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f.path.display().to_string(),
+                fs::metadata(&f.path).unwrap().len(),
+            )
+        })
+        .collect();
+    // Past the end of the log.
+    let err = log.truncate(13).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("ends at 0xc"), "{err}");
+    let after: Vec<(String, u64)> = list_log_files(dir)
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f.path.display().to_string(),
+                fs::metadata(&f.path).unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(before, after);
+    // The log is still usable.
+    log.truncate(10).unwrap();
+    log.append(&txn(11, create("/z", b""))).unwrap();
+    log.commit().unwrap();
+}
+
+#[test]
+fn truncate_cuts_a_torn_tail_after_the_zxid_with_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, bytes, offsets) = five_entry_log(tmp.path(), 64 * 1024);
+    // Tear the last entry (5) in half.
+    let torn_at = (offsets[4] + offsets[5]) / 2;
+    fs::write(&path, &bytes[..torn_at as usize]).unwrap();
+    let done = truncate_log(tmp.path(), 3).unwrap();
+    assert!(done.found);
+    assert_eq!(done.cut, Some((path.clone(), offsets[3])));
+    let (entries, err) = read_all(tmp.path(), 0, RecoveryMode::Strict);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(zxids(&entries), [1, 2, 3]);
+    // Damage before the cut point is an error, and nothing changes.
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, mut bytes, offsets) = five_entry_log(tmp.path(), 0);
+    bytes[offsets[1] as usize + 20] ^= 0xff;
+    fs::write(&path, &bytes).unwrap();
+    let err = truncate_log(tmp.path(), 4).unwrap_err();
+    assert!(matches!(err.kind, TxnLogErrorKind::Corrupt(_)), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn mem_txn_log_truncates_its_position() {
+    let mut log = crate::persist::MemTxnLog::new();
+    for z in 1..=5 {
+        log.append(&txn(z, create("/m", b""))).unwrap();
+    }
+    assert!(log.truncate(6).is_err());
+    log.truncate(3).unwrap();
+    assert_eq!(log.last_zxid(), 3);
+    log.append(&txn(4, create("/m", b""))).unwrap();
+}
+
+fn digested(zxid: i64, body: TxnBody) -> LoggedTxn {
+    LoggedTxn {
+        digest: Some(TxnDigest {
+            version: 2,
+            tree_digest: zxid * 1_000_003,
+        }),
+        ..txn(zxid, body)
+    }
+}
+
+#[test]
+fn raw_iterator_yields_the_logged_bytes_after_a_zxid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut log = FileTxnLog::open(dir, 0, small_opts()).unwrap();
+    let mut written = Vec::new();
+    let zs = [1i64, 2, 3, 4, 10, 11, 12, 20];
+    for (i, z) in zs.iter().copied().enumerate() {
+        let body = every_body()[i % every_body().len()].clone();
+        // Error txns carry no digest, as ZooKeeper logs them.
+        let t = if i % 3 == 0 {
+            txn(z, body)
+        } else {
+            digested(z, body)
+        };
+        log.append(&t).unwrap();
+        log.commit().unwrap();
+        if z == 4 || z == 12 {
+            log.roll().unwrap();
+        }
+        written.push(t);
+    }
+    drop(log);
+    for after in [0i64, 1, 3, 4, 5, 10, 12, 15, 20, 30] {
+        let mut it = RawTxnIterator::open(dir, after).unwrap();
+        let got: Vec<RawTxn> = it.by_ref().map(Result::unwrap).collect();
+        let want: Vec<&LoggedTxn> = written.iter().filter(|t| t.zxid() > after).collect();
+        assert_eq!(got.len(), want.len(), "after {after}");
+        for (raw, t) in got.iter().zip(want) {
+            assert_eq!(raw.zxid, t.zxid());
+            // Exactly Util.marshallTxnEntry's bytes, digest included.
+            let marshalled = format::marshal_txn(&t.header, &t.body, t.digest.as_ref());
+            assert_eq!(raw.bytes.as_ref(), marshalled.as_slice());
+            let decoded = format::decode_txn(&raw.bytes).unwrap();
+            assert_eq!(decoded.digest, t.digest);
+        }
+        let preceding = zs.iter().copied().filter(|&z| z <= after).max();
+        assert_eq!(it.preceding_zxid(), preceding, "after {after}");
+        assert!(it.torn_tail().is_none());
+    }
+}
+
+#[test]
+fn raw_iterator_ends_quietly_at_a_partly_written_last_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, bytes, offsets) = five_entry_log(tmp.path(), 64 * 1024);
+    // Entry 5 half written into the preallocated file, as a reader racing
+    // the writer can see it.
+    let mut partial = bytes.clone();
+    let mid = ((offsets[4] + offsets[5]) / 2) as usize;
+    partial[mid..].iter_mut().for_each(|b| *b = 0);
+    fs::write(&path, &partial).unwrap();
+    let mut it = RawTxnIterator::open(tmp.path(), 1).unwrap();
+    let got: Vec<i64> = it.by_ref().map(|r| r.unwrap().zxid).collect();
+    assert_eq!(got, [2, 3, 4]);
+    assert_eq!(it.torn_tail().unwrap().offset, offsets[4]);
+    // Nothing was cut.
+    assert_eq!(fs::read(&path).unwrap(), partial);
+    // Damage elsewhere is still an error.
+    let mut damaged = bytes;
+    damaged[offsets[1] as usize + 20] ^= 0xff;
+    fs::write(&path, &damaged).unwrap();
+    let results: Vec<_> = RawTxnIterator::open(tmp.path(), 0).unwrap().collect();
+    assert!(results.last().unwrap().is_err());
+}
+
+#[test]
+fn txnlog_sync_size_follows_javas_storage_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    drop(three_file_log(dir)); // log.1, log.6, log.9
+    let len = |n: &str| fs::metadata(dir.join(n)).unwrap().len();
+    // The first file read (newest starting below the zxid) is left out.
+    assert_eq!(txnlog_sync_size(dir, 7).unwrap(), len("log.9"));
+    assert_eq!(txnlog_sync_size(dir, 9).unwrap(), len("log.9"));
+    assert_eq!(txnlog_sync_size(dir, 10).unwrap(), 0);
+    assert_eq!(
+        txnlog_sync_size(dir, 6).unwrap(),
+        len("log.6") + len("log.9")
+    );
+    assert_eq!(
+        txnlog_sync_size(dir, 1).unwrap(),
+        len("log.6") + len("log.9")
+    );
+    assert_eq!(txnlog_sync_size(&dir.join("none"), 1).unwrap(), 0);
+}
+
+#[test]
+fn txnlog_sync_limit_is_a_fraction_of_the_newest_snapshot() {
+    use crate::persist::snapshot::{write_snapshot_from, SnapshotCompression};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert_eq!(
+        txnlog_sync_size_limit(dir, 0.33),
+        0,
+        "no snapshot: no limit"
+    );
+    let tree = crate::tree::DataTree::default();
+    let acls = crate::acl::AclCache::default();
+    let path = write_snapshot_from(dir, 5, SnapshotCompression::None, &tree, &acls, []).unwrap();
+    let size = fs::metadata(&path).unwrap().len();
+    assert_eq!(
+        txnlog_sync_size_limit(dir, 0.33),
+        (size as f64 * 0.33) as i64
+    );
+    assert_eq!(txnlog_sync_size_limit(dir, 1.0), size as i64);
+    assert!(txnlog_sync_allowed(0.33, 100, 0), "0 is no limit");
+    assert!(txnlog_sync_allowed(0.33, 100, 100));
+    assert!(!txnlog_sync_allowed(0.33, 101, 100));
+    assert!(
+        !txnlog_sync_allowed(-1.0, 0, 0),
+        "a negative factor disables it"
+    );
+    assert!(!txnlog_sync_allowed(f64::NAN, 0, 0));
+}

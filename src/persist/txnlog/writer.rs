@@ -220,6 +220,30 @@ impl FileTxnLog {
         Ok(())
     }
 
+    /// Cuts the log back to `zxid` for a TRUNC from the leader
+    /// ([`super::truncate::truncate_log`], ZooKeeper's `FileTxnLog.truncate`):
+    /// what is buffered is written first (Java closes its stream, which flushes
+    /// it), the current file is closed, and the next append starts a new file
+    /// named after its zxid. A truncation that fails before changing anything
+    /// (the log does not reach `zxid`) leaves the log usable; any other
+    /// failure makes it refuse further work, as after an I/O error.
+    pub fn truncate(&mut self, zxid: i64) -> io::Result<super::truncate::Truncation> {
+        self.check_usable()?;
+        let result = self.write_pending().and_then(|()| self.sync_all_pending());
+        self.poison_on_error(result)?;
+        self.current = None;
+        match super::truncate::truncate_log(&self.dir, zxid) {
+            Ok(done) => {
+                self.last_zxid = zxid;
+                Ok(done)
+            }
+            Err(e) if matches!(e.kind, super::reader::TxnLogErrorKind::CannotTruncate(_)) => {
+                Err(e.into())
+            }
+            Err(e) => self.poison_on_error(Err(e.into())),
+        }
+    }
+
     /// Commits what is buffered and closes the file.
     pub fn close(mut self) -> io::Result<()> {
         self.commit()
@@ -397,6 +421,10 @@ impl TxnLog for FileTxnLog {
 
     fn roll(&mut self) -> io::Result<()> {
         FileTxnLog::roll(self)
+    }
+
+    fn truncate(&mut self, zxid: i64) -> io::Result<()> {
+        FileTxnLog::truncate(self, zxid).map(|_| ())
     }
 
     fn stats(&self) -> TxnLogStats {
