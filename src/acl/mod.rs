@@ -16,6 +16,7 @@
 
 mod cache;
 mod digest;
+mod id_set;
 mod ip;
 mod java;
 #[cfg(test)]
@@ -124,12 +125,11 @@ pub fn connection_id(remote: IpAddr) -> Id {
     }
 }
 
-/// Adds `new` to a session's ids unless already present (ZooKeeper keeps
-/// them in a set).
+/// Adds `new` to a session's ids unless already present. ZooKeeper keeps
+/// them in a hash set whose iteration order decides the order of entries an
+/// `auth` ACL expands to (and whoAmI's); `ids` is kept in that order.
 pub fn add_auth_id(ids: &mut Vec<Id>, new: Id) {
-    if !ids.contains(&new) {
-        ids.push(new);
-    }
+    id_set::insert(ids, new);
 }
 
 /// A registered authentication provider.
@@ -287,7 +287,8 @@ impl AuthConfig {
     /// whose provider is authenticated (digest, not ip), and is invalid if
     /// there is none; any other id needs a provider that finds it valid.
     /// Perms are never checked, and entries made by `auth` expansion are not
-    /// deduplicated again.
+    /// deduplicated again. `auth` expands in the order of `auth_ids`, which
+    /// [`add_auth_id`] keeps in Java's set order.
     pub fn fixup_acl(&self, auth_ids: &[Id], acls: &[ACL]) -> Result<Vec<ACL>, InvalidAcl> {
         let mut unique: Vec<&ACL> = Vec::with_capacity(acls.len());
         for acl in acls {
