@@ -115,6 +115,10 @@ stage "differential regression seeds against Java ZooKeeper 3.8 ($DIFF_REGRESSIO
   | tee "$WORK/diff-regression.log"
 count_line "$WORK/diff-regression.log"
 
+stage "enforce.auth against Java ZooKeeper 3.8 (compat-tests/security)"
+"$PY" compat-tests/security/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/security.log"
+count_line "$WORK/security.log"
+
 stage "on-disk txn log against Java ZooKeeper 3.8 (compat-tests/txnlog-interop)"
 bash compat-tests/txnlog-interop/run.sh 2>&1 | tee "$WORK/txnlog-interop.log"
 count_line "$WORK/txnlog-interop.log"

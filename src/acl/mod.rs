@@ -192,6 +192,10 @@ pub struct AuthConfig {
     pub super_digest: Option<String>,
     /// `zookeeper.DigestAuthenticationProvider.enabled` (default true).
     pub digest_enabled: bool,
+    /// `zookeeper.enforce.auth.schemes` when `enforce.auth.enabled`: every
+    /// request but auth and sasl needs a session id of one of these schemes.
+    /// Empty: not enforced.
+    pub enforce_schemes: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -200,6 +204,7 @@ impl Default for AuthConfig {
             skip_acl: false,
             super_digest: None,
             digest_enabled: true,
+            enforce_schemes: Vec::new(),
         }
     }
 }
@@ -327,6 +332,28 @@ impl AuthConfig {
             }
         }
         Ok(out)
+    }
+
+    /// `AuthenticationHelper.enforceAuthentication`: None when the session
+    /// may be served; else the line ZooKeeper logs (at error) before it
+    /// answers SessionClosedRequireSasl (-124) and closes the connection.
+    /// A session passes with any id of a required scheme (the `ip` id every
+    /// connection has passes `ip`).
+    pub fn enforcement_refusal(&self, auth_ids: &[Id]) -> Option<String> {
+        if self.enforce_schemes.is_empty()
+            || auth_ids
+                .iter()
+                .any(|a| self.enforce_schemes.contains(&a.scheme))
+        {
+            return None;
+        }
+        let held: Vec<&str> = auth_ids.iter().map(|a| a.scheme.as_str()).collect();
+        Some(format!(
+            "Client authentication scheme(s) [{}] does not match with any of the expected \
+             authentication scheme [{}], closing session.",
+            held.join(", "),
+            self.enforce_schemes.join(", ")
+        ))
     }
 
     /// whoAmI's `(scheme, user)` pairs (`AuthUtil.getClientInfos`): the user

@@ -482,3 +482,28 @@ fn auth_expands_in_javas_set_order() {
         ]
     );
 }
+
+#[test]
+fn enforcement_needs_an_id_of_a_required_scheme() {
+    let open = AuthConfig::default();
+    assert_eq!(open.enforcement_refusal(&[connection_id(client())]), None);
+    let cfg = AuthConfig {
+        enforce_schemes: vec!["digest".into()],
+        ..AuthConfig::default()
+    };
+    let mut ids = vec![connection_id(client())];
+    assert_eq!(
+        cfg.enforcement_refusal(&ids).as_deref(),
+        Some(
+            "Client authentication scheme(s) [ip] does not match with any of the expected \
+             authentication scheme [digest], closing session."
+        )
+    );
+    add_auth_id(&mut ids, ident("digest", ALICE));
+    assert_eq!(cfg.enforcement_refusal(&ids), None);
+    let by_ip = AuthConfig {
+        enforce_schemes: vec!["x".into(), "ip".into()],
+        ..AuthConfig::default()
+    };
+    assert_eq!(by_ip.enforcement_refusal(&[connection_id(client())]), None);
+}
