@@ -245,6 +245,10 @@ pub async fn start(settings: Settings) -> std::io::Result<RunningServer> {
 
 /// [`start`], saying which part failed.
 pub async fn start_server(settings: Settings) -> Result<RunningServer, StartError> {
+    // AuthenticationHelper's start-up lines.
+    let enforced = &settings.core.auth.enforce_schemes;
+    info!("zookeeper.enforce.auth.enabled = {}", !enforced.is_empty());
+    info!("zookeeper.enforce.auth.schemes = [{}]", enforced.join(", "));
     let listener = Listener::bind(settings.client_addr)
         .await
         .map_err(StartError::Bind)?;
@@ -390,6 +394,7 @@ impl Settings {
                 skip_acl: cfg.skip_acl,
                 super_digest: cfg.super_digest.clone(),
                 digest_enabled: cfg.digest_auth_enabled,
+                enforce_schemes: cfg.enforce_auth_schemes.clone(),
             },
             container_max_never_used_ms: sysprop_ms("znode.container.maxNeverUsedIntervalMs", 0),
             container_check_interval_ms: sysprop_ms("znode.container.checkIntervalMs", 60_000)

@@ -16,6 +16,7 @@
 
 mod cache;
 mod digest;
+mod id_set;
 mod ip;
 mod java;
 #[cfg(test)]
@@ -124,12 +125,11 @@ pub fn connection_id(remote: IpAddr) -> Id {
     }
 }
 
-/// Adds `new` to a session's ids unless already present (ZooKeeper keeps
-/// them in a set).
+/// Adds `new` to a session's ids unless already present. ZooKeeper keeps
+/// them in a hash set whose iteration order decides the order of entries an
+/// `auth` ACL expands to (and whoAmI's); `ids` is kept in that order.
 pub fn add_auth_id(ids: &mut Vec<Id>, new: Id) {
-    if !ids.contains(&new) {
-        ids.push(new);
-    }
+    id_set::insert(ids, new);
 }
 
 /// A registered authentication provider.
@@ -192,6 +192,10 @@ pub struct AuthConfig {
     pub super_digest: Option<String>,
     /// `zookeeper.DigestAuthenticationProvider.enabled` (default true).
     pub digest_enabled: bool,
+    /// `zookeeper.enforce.auth.schemes` when `enforce.auth.enabled`: every
+    /// request but auth and sasl needs a session id of one of these schemes.
+    /// Empty: not enforced.
+    pub enforce_schemes: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -200,6 +204,7 @@ impl Default for AuthConfig {
             skip_acl: false,
             super_digest: None,
             digest_enabled: true,
+            enforce_schemes: Vec::new(),
         }
     }
 }
@@ -287,7 +292,8 @@ impl AuthConfig {
     /// whose provider is authenticated (digest, not ip), and is invalid if
     /// there is none; any other id needs a provider that finds it valid.
     /// Perms are never checked, and entries made by `auth` expansion are not
-    /// deduplicated again.
+    /// deduplicated again. `auth` expands in the order of `auth_ids`, which
+    /// [`add_auth_id`] keeps in Java's set order.
     pub fn fixup_acl(&self, auth_ids: &[Id], acls: &[ACL]) -> Result<Vec<ACL>, InvalidAcl> {
         let mut unique: Vec<&ACL> = Vec::with_capacity(acls.len());
         for acl in acls {
@@ -326,6 +332,28 @@ impl AuthConfig {
             }
         }
         Ok(out)
+    }
+
+    /// `AuthenticationHelper.enforceAuthentication`: None when the session
+    /// may be served; else the line ZooKeeper logs (at error) before it
+    /// answers SessionClosedRequireSasl (-124) and closes the connection.
+    /// A session passes with any id of a required scheme (the `ip` id every
+    /// connection has passes `ip`).
+    pub fn enforcement_refusal(&self, auth_ids: &[Id]) -> Option<String> {
+        if self.enforce_schemes.is_empty()
+            || auth_ids
+                .iter()
+                .any(|a| self.enforce_schemes.contains(&a.scheme))
+        {
+            return None;
+        }
+        let held: Vec<&str> = auth_ids.iter().map(|a| a.scheme.as_str()).collect();
+        Some(format!(
+            "Client authentication scheme(s) [{}] does not match with any of the expected \
+             authentication scheme [{}], closing session.",
+            held.join(", "),
+            self.enforce_schemes.join(", ")
+        ))
     }
 
     /// whoAmI's `(scheme, user)` pairs (`AuthUtil.getClientInfos`): the user

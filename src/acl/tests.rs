@@ -101,7 +101,9 @@ fn session_ids_are_a_set() {
     add_auth_id(&mut ids, ident("ip", "10.1.2.3"));
     add_auth_id(&mut ids, ident("digest", ALICE));
     add_auth_id(&mut ids, ident("digest", ALICE));
-    assert_eq!(ids, vec![ident("ip", "10.1.2.3"), ident("digest", ALICE)]);
+    // In the order Java's ConcurrentHashMap-backed set iterates them (printed
+    // by Java 17 for these two ids).
+    assert_eq!(ids, vec![ident("digest", ALICE), ident("ip", "10.1.2.3")]);
 }
 
 #[test]
@@ -199,9 +201,10 @@ fn super_end_to_end() {
     assert_eq!(cfg.check_acl(&locked, ADMIN, &ids), Ok(()));
     assert_eq!(
         cfg.client_info(&ids),
+        // Java's set order for these three ids (printed by Java 17).
         vec![
-            ("ip".to_string(), "10.1.2.3".to_string()),
             ("super".to_string(), String::new()),
+            ("ip".to_string(), "10.1.2.3".to_string()),
             ("digest".to_string(), "super".to_string()),
         ]
     );
@@ -437,4 +440,70 @@ fn error_codes_come_from_jute() {
     assert_eq!(ErrorCode::from(InvalidAcl), ErrorCode::InvalidACL);
     assert_eq!(ErrorCode::from(AuthFailed), ErrorCode::AuthFailed);
     assert_eq!(perms::ALL, 31);
+}
+
+/// Differential seed 1399 against Java 3.8.0: a session on 127.0.0.1 adds
+/// `bob:pw-bob`, then `bob:wrong`, and creates a node with
+/// `[alice ALL, alice ALL, auth READ|CREATE, cleaner ADMIN]`. Java stores the
+/// `auth` entries in its id set's hash order — `bob:wrong`'s first.
+#[test]
+fn auth_expands_in_javas_set_order() {
+    let cfg = AuthConfig::default();
+    let alice = "alice:aJ/Pdx7TadRgI84JsdYLXEn9EPw=";
+    let cleaner = "cleaner:oPCZznli3+0nTV6nCKoOAksHCiU=";
+    let mut ids = vec![connection_id(IpAddr::V4(Ipv4Addr::LOCALHOST))];
+    for auth in [&b"bob:pw-bob"[..], b"bob:wrong"] {
+        for id in cfg
+            .authenticate("digest", auth, IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .unwrap()
+        {
+            add_auth_id(&mut ids, id);
+        }
+    }
+    let acl = |perms, scheme: &str, id: &str| ACL {
+        perms,
+        id: ident(scheme, id),
+    };
+    let asked = [
+        acl(perms::ALL, "digest", alice),
+        acl(perms::ALL, "digest", alice),
+        acl(perms::READ | perms::CREATE, "auth", ""),
+        acl(perms::ADMIN, "digest", cleaner),
+    ];
+    let stored = cfg.fixup_acl(&ids, &asked).unwrap();
+    let got: Vec<(i32, &str)> = stored.iter().map(|a| (a.perms, a.id.id.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (perms::ALL, alice),
+            (5, "bob:7e5oQdf4IqOAJ9OLk9OTl5I4cwM="),
+            (5, "bob:BTRNYL8KcNNgC4a+msxZF+R1b34="),
+            (perms::ADMIN, cleaner),
+        ]
+    );
+}
+
+#[test]
+fn enforcement_needs_an_id_of_a_required_scheme() {
+    let open = AuthConfig::default();
+    assert_eq!(open.enforcement_refusal(&[connection_id(client())]), None);
+    let cfg = AuthConfig {
+        enforce_schemes: vec!["digest".into()],
+        ..AuthConfig::default()
+    };
+    let mut ids = vec![connection_id(client())];
+    assert_eq!(
+        cfg.enforcement_refusal(&ids).as_deref(),
+        Some(
+            "Client authentication scheme(s) [ip] does not match with any of the expected \
+             authentication scheme [digest], closing session."
+        )
+    );
+    add_auth_id(&mut ids, ident("digest", ALICE));
+    assert_eq!(cfg.enforcement_refusal(&ids), None);
+    let by_ip = AuthConfig {
+        enforce_schemes: vec!["x".into(), "ip".into()],
+        ..AuthConfig::default()
+    };
+    assert_eq!(by_ip.enforcement_refusal(&[connection_id(client())]), None);
 }

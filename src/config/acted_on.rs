@@ -26,6 +26,10 @@ pub const ACTED_ON_KEYS: &[&str] = &[
     "jute.maxbuffer",
     "DigestAuthenticationProvider.superDigest",
     "skipACL",
+    // AuthenticationHelper (src/pipeline/enforce_auth.rs).
+    "enforce.auth.enabled",
+    "enforce.auth.schemes",
+    "sessionRequireClientSASLAuth",
     "snapCount",
     "preAllocSize",
     "forceSync",

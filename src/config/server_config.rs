@@ -150,6 +150,12 @@ pub struct ServerConfig {
     pub digest_auth_enabled: bool,
     /// `skipACL`: skip every ACL check; default false (only `yes` enables).
     pub skip_acl: bool,
+    /// `enforce.auth.enabled` + `enforce.auth.schemes` (or the legacy
+    /// `sessionRequireClientSASLAuth`, which means `sasl`): a session must
+    /// hold an id of one of these schemes before any request is served.
+    /// Empty: not enforced. Only schemes FerroKeeper can check get here; any
+    /// other fails the configuration.
+    pub enforce_auth_schemes: Vec<String>,
     /// Every `ssl.*` property (`zookeeper.ssl.*`) with the `ssl.` prefix
     /// removed, e.g. `keyStore.location`, `quorum.trustStore.type`; raw strings.
     pub ssl: BTreeMap<String, String>,
@@ -254,6 +260,7 @@ impl ServerConfig {
             super_digest: None,
             digest_auth_enabled: true,
             skip_acl: false,
+            enforce_auth_schemes: Vec::new(),
             ssl: BTreeMap::new(),
             four_letter_words: FourLetterWordWhitelist::default(),
             admin: AdminServerConfig::default(),

@@ -329,6 +329,7 @@ pub(crate) fn apply_system_properties(cfg: &mut ServerConfig) -> Result<(), Conf
         .get("zookeeper.DigestAuthenticationProvider.enabled")
         .is_none_or(java_bool);
     cfg.skip_acl = r.props.get("zookeeper.skipACL") == Some("yes");
+    cfg.enforce_auth_schemes = enforce_auth_schemes(&r, cfg.digest_auth_enabled)?;
     cfg.ssl = r
         .props
         .with_prefix("zookeeper.ssl.")
@@ -399,6 +400,58 @@ pub(crate) fn apply_system_properties(cfg: &mut ServerConfig) -> Result<(), Conf
     }
 
     check_extended_types_server_id(cfg)
+}
+
+/// `AuthenticationHelper`: the schemes a session must have authenticated
+/// with, when enforcement is on. `sessionRequireClientSASLAuth=true` wins and
+/// means `sasl`; else `enforce.auth.enabled` (Boolean.parseBoolean) with
+/// `enforce.auth.schemes` split on `,` and trimmed. ZooKeeper refuses to
+/// start (exit 2) when enforcement is on with no scheme, or with a scheme it
+/// has no provider for. FerroKeeper has `ip` and `digest` (unless digest is
+/// disabled); any other scheme is refused the same way, even one Java could
+/// check with a plugged-in provider (sasl, x509): a server told to require
+/// authentication must never serve unauthenticated requests.
+fn enforce_auth_schemes(r: &Reader<'_>, digest_enabled: bool) -> Result<Vec<String>, ConfigError> {
+    const LEGACY: &str = "zookeeper.sessionRequireClientSASLAuth";
+    const ENABLED: &str = "zookeeper.enforce.auth.enabled";
+    const SCHEMES: &str = "zookeeper.enforce.auth.schemes";
+    let (schemes, key) = if r.flag(LEGACY) {
+        (vec!["sasl".to_owned()], LEGACY)
+    } else if r.flag(ENABLED) {
+        let schemes: Vec<String> = match r.props.get(SCHEMES) {
+            Some(v) => super::address::java_split(v, ',')
+                .into_iter()
+                .map(|s| s.trim().to_owned())
+                .collect(),
+            None => Vec::new(),
+        };
+        if schemes.is_empty() {
+            return Err(r.error(
+                ENABLED,
+                format!("is true but {SCHEMES} is not configured (ZooKeeper refuses to start too)"),
+            ));
+        }
+        (schemes, SCHEMES)
+    } else {
+        return Ok(Vec::new());
+    };
+    let checkable = |s: &str| s == "ip" || (s == "digest" && digest_enabled);
+    if let Some(bad) = schemes.iter().find(|s| !checkable(s)) {
+        let available = if digest_enabled {
+            "ip and digest"
+        } else {
+            "ip"
+        };
+        return Err(r.error(
+            key,
+            format!(
+                "requires clients to authenticate with scheme {bad:?}, which FerroKeeper cannot \
+                 check (it has {available}); refusing to start rather than serve \
+                 unauthenticated clients"
+            ),
+        ));
+    }
+    Ok(schemes)
 }
 
 /// `EphemeralType.validateServerId`: TTL/container ephemeral owners encode

@@ -1047,3 +1047,72 @@ fn snapshot_size_factor_is_read_as_zkdatabase_reads_it() {
     assert_eq!(cfg.snapshot_size_factor, 0.33);
     assert!(has_warning(&cfg, "zoo.cfg:2: snapshotSizeFactor:"));
 }
+
+/// `AuthenticationHelper`'s rules (checked against Java 3.8.0 in
+/// compat-tests/security): the legacy flag means `sasl`; schemes are split on
+/// `,` and trimmed; enforcement without a scheme, or with a scheme FerroKeeper
+/// cannot check, fails the start with exit 2 naming the key.
+#[test]
+fn enforce_auth() {
+    let ok = |text: &str, jvm: &str| {
+        ServerConfig::from_str_with(text, "zoo.cfg", flags(jvm))
+            .map(|c| c.enforce_auth_schemes)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(ok("dataDir=/d\n", ""), Ok(vec![]));
+    assert_eq!(
+        ok("dataDir=/d\nenforce.auth.schemes=digest\n", ""),
+        Ok(vec![]),
+        "schemes alone enforce nothing"
+    );
+    assert_eq!(
+        ok(
+            "dataDir=/d\nenforce.auth.enabled=TRUE\nenforce.auth.schemes= digest ,ip,\n",
+            ""
+        ),
+        Ok(vec!["digest".to_string(), "ip".to_string()])
+    );
+    assert_eq!(
+        ok(
+            "dataDir=/d\n",
+            "-Dzookeeper.enforce.auth.enabled=true -Dzookeeper.enforce.auth.schemes=digest"
+        ),
+        Ok(vec!["digest".to_string()])
+    );
+    let err = ok(
+        "dataDir=/d\n",
+        "-Dzookeeper.sessionRequireClientSASLAuth=true",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("-Dzookeeper.sessionRequireClientSASLAuth") && err.contains("\"sasl\""),
+        "{err}"
+    );
+    // The legacy flag wins over enforce.auth.* (as in Java).
+    let err = ok(
+        "dataDir=/d\nenforce.auth.enabled=true\nenforce.auth.schemes=digest\n",
+        "-Dzookeeper.sessionRequireClientSASLAuth=true",
+    )
+    .unwrap_err();
+    assert!(err.contains("sessionRequireClientSASLAuth"), "{err}");
+    let err = ok("dataDir=/d\nenforce.auth.enabled=true\n", "").unwrap_err();
+    assert!(
+        err.contains("zoo.cfg:2: enforce.auth.enabled") && err.contains("enforce.auth.schemes"),
+        "{err}"
+    );
+    let err = ok(
+        "dataDir=/d\nenforce.auth.enabled=true\nenforce.auth.schemes=digest,x509\n",
+        "",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("zoo.cfg:3: enforce.auth.schemes") && err.contains("\"x509\""),
+        "{err}"
+    );
+    let err = ok(
+        "dataDir=/d\nenforce.auth.enabled=true\nenforce.auth.schemes=digest\n",
+        "-Dzookeeper.DigestAuthenticationProvider.enabled=false",
+    )
+    .unwrap_err();
+    assert!(err.contains("\"digest\""), "{err}");
+}

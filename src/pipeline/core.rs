@@ -890,6 +890,9 @@ impl Core {
         if session == 0 {
             return;
         }
+        if self.refuse_unauthenticated(conn_id, xid, &op) {
+            return;
+        }
         if matches!(op, ClientOp::Auth(_)) {
             // Answered by the connection in ZooKeeper: never reaches prep.
             self.prep_request(conn_id, xid, op, session, now, received);

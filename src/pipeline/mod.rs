@@ -14,6 +14,7 @@ mod admin_view;
 mod apply;
 mod changes;
 mod core;
+mod enforce_auth;
 mod final_stage;
 mod metrics;
 mod mntr;
