@@ -5,6 +5,7 @@
 //! format ([`FileTxnLog`], reader and recovery in [`txnlog`]) slot in the
 //! same way.
 
+pub mod committed_log;
 pub mod epoch;
 pub mod files;
 pub mod inspect;
@@ -13,6 +14,7 @@ pub mod purge;
 pub mod snapshot;
 pub mod txnlog;
 
+pub use committed_log::{CommittedLog, CommittedProposal};
 pub use memory::MemTxnLog;
 pub use txnlog::{FileTxnLog, FileTxnLogOptions};
 

@@ -1,6 +1,7 @@
 //! Snapshots to and from the in-memory structures: [`load_into`], [`load_newest_into`],
 //! [`write_snapshot_from`].
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use super::error::{Result, SnapshotError, SnapshotErrorKind};
@@ -72,32 +73,7 @@ pub fn load_into(
             },
         ));
     };
-    let table = reader.sessions()?;
-    acl_cache.load(reader.acl_cache()?);
-    tree.begin_snapshot_load();
-    let mut nodes = 0u64;
-    while let Some(node) = reader.next_node()? {
-        tree.load_node(&node.path, node.data, AclRef(node.acl), &node.stat)
-            .map_err(|e| {
-                SnapshotError::new(
-                    path,
-                    None,
-                    SnapshotErrorKind::Tree {
-                        node: node.path.clone(),
-                        detail: match e {
-                            crate::tree::TreeError::NoNode => {
-                                "its parent is not in the snapshot before it".to_string()
-                            }
-                            other => other.to_string(),
-                        },
-                    },
-                )
-            })?;
-        acl_cache.add_usage(node.acl);
-        nodes += 1;
-    }
-    tree.finish_snapshot_load();
-    acl_cache.purge_unused();
+    let (table, nodes) = load_body(&mut reader, path, tree, acl_cache)?;
     let trailer = reader.verify_checksum_and_digest()?;
 
     let digest_check = if !tree.config().digest_enabled {
@@ -128,6 +104,46 @@ pub fn load_into(
         trailer,
         digest_check,
     })
+}
+
+/// Reads sessions, ACL cache and nodes into `tree` and `acl_cache` (both
+/// replaced), as `SerializeUtils.deserializeSnapshot` / `DataTree.deserialize`
+/// do: ACL cache loaded, one `add_usage` per node, `purge_unused` at the end.
+/// Returns the session table (for the caller to keep once the rest verifies)
+/// and the node count.
+pub(super) fn load_body<R: BufRead>(
+    reader: &mut SnapshotReader<R>,
+    path: &Path,
+    tree: &mut DataTree,
+    acl_cache: &mut AclCache,
+) -> Result<(Vec<(i64, i32)>, u64)> {
+    let table = reader.sessions()?;
+    acl_cache.load(reader.acl_cache()?);
+    tree.begin_snapshot_load();
+    let mut nodes = 0u64;
+    while let Some(node) = reader.next_node()? {
+        tree.load_node(&node.path, node.data, AclRef(node.acl), &node.stat)
+            .map_err(|e| {
+                SnapshotError::new(
+                    path,
+                    None,
+                    SnapshotErrorKind::Tree {
+                        node: node.path.clone(),
+                        detail: match e {
+                            crate::tree::TreeError::NoNode => {
+                                "its parent is not in the snapshot before it".to_string()
+                            }
+                            other => other.to_string(),
+                        },
+                    },
+                )
+            })?;
+        acl_cache.add_usage(node.acl);
+        nodes += 1;
+    }
+    tree.finish_snapshot_load();
+    acl_cache.purge_unused();
+    Ok((table, nodes))
 }
 
 /// `FileSnap.deserialize`: tries the 100 newest plausible snapshots in `dir` (the

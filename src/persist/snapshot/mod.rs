@@ -41,6 +41,9 @@
 //!   [`find_newest_valid`] (fully verified), [`load_into`] / [`load_newest_into`]
 //!   (`FileSnap.deserialize` into a [`DataTree`](crate::tree::DataTree) and
 //!   [`AclCache`](crate::acl::AclCache)), [`write_snapshot_from`] (whole tree at once).
+//! * [`sync_stream`]: the same body as a leader streams it to a learner in a SNAP sync
+//!   (no header, seals or compression; a `BenWasHere` signature), over any `Write` /
+//!   `BufRead`: [`SnapSyncWriter`], [`write_snap_sync`], [`load_snap_sync`].
 
 mod error;
 mod load;
@@ -48,6 +51,7 @@ mod reader;
 mod scan;
 mod sink;
 mod stream;
+pub mod sync_stream;
 mod writer;
 pub mod xsnappy;
 
@@ -63,6 +67,7 @@ pub use scan::{
     remove_stale_temp_files, zxid_from_name, NewestValid, Rejected, SnapshotFile, SnapshotScan,
 };
 pub use sink::sink_factory;
+pub use sync_stream::{load_snap_sync, write_snap_sync, SnapSyncLoaded, SnapSyncWriter};
 pub use writer::SnapshotWriter;
 
 use std::path::{Path, PathBuf};

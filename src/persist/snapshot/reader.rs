@@ -1,5 +1,6 @@
 //! [`SnapshotReader`]: streams one snapshot file.
 
+use std::io::BufRead;
 use std::path::Path;
 
 use jute::data::{Id, ACL};
@@ -52,8 +53,8 @@ enum Stage {
 ///
 /// Nothing is trusted before the seal is checked: a caller loading a tree must treat it
 /// as garbage if verification fails (ZooKeeper also loads first and checks after).
-pub struct SnapshotReader {
-    input: CheckedInput,
+pub struct SnapshotReader<R = Box<dyn BufRead + Send>> {
+    input: CheckedInput<R>,
     compression: SnapshotCompression,
     zxid: Option<i64>,
     version: i32,
@@ -90,6 +91,49 @@ impl SnapshotReader {
             dbid,
             stage: Stage::Sessions,
         })
+    }
+}
+
+impl<R: BufRead> SnapshotReader<R> {
+    /// Reads the snapshot a leader streams after a SNAP packet
+    /// (`SerializeUtils.serializeSnapshot` then the `BenWasHere` signature,
+    /// see [`super::sync_stream`]): no file header, no compression, no seals.
+    /// `label` names the stream in errors; `max_len` bounds each data or
+    /// string field (pass `jute.maxbuffer`, as Java's learner archive has it).
+    /// End with [`Self::finish_snap_sync`].
+    pub fn snap_sync(src: R, label: &Path, max_len: Option<usize>) -> Self {
+        SnapshotReader {
+            input: CheckedInput::over(src, label, max_len),
+            compression: SnapshotCompression::None,
+            zxid: None,
+            version: 0,
+            dbid: 0,
+            stage: Stage::Sessions,
+        }
+    }
+
+    /// Ends a SNAP-sync stream: reads any nodes not yet read, then the
+    /// signature, which must be `BenWasHere` (`Learner.syncWithLeader`:
+    /// "Missing signature"). Returns the stream, positioned at the next packet.
+    pub fn finish_snap_sync(mut self) -> Result<R> {
+        while self.stage == Stage::Nodes {
+            self.next_node()?;
+        }
+        self.expect(Stage::Trailer, "finish_snap_sync()")?;
+        let signature = self.input.read_string("signature")?;
+        if signature.as_deref() != Some(super::sync_stream::SIGNATURE) {
+            return Err(self.input.malformed(
+                "signature",
+                format!("missing signature: got {signature:?}, expected \"BenWasHere\""),
+            ));
+        }
+        self.stage = Stage::Done;
+        Ok(self.input.into_inner())
+    }
+
+    /// Uncompressed bytes parsed so far.
+    pub fn offset(&self) -> u64 {
+        self.input.offset()
     }
 
     pub fn path(&self) -> &Path {
@@ -200,7 +244,7 @@ impl SnapshotReader {
 
     /// The remaining nodes as an iterator; it ends at the end marker or after the first
     /// error.
-    pub fn nodes(&mut self) -> NodeIter<'_> {
+    pub fn nodes(&mut self) -> NodeIter<'_, R> {
         NodeIter {
             reader: self,
             done: false,
@@ -289,12 +333,12 @@ impl SnapshotReader {
 }
 
 /// Iterator over a snapshot's remaining nodes (see [`SnapshotReader::nodes`]).
-pub struct NodeIter<'a> {
-    reader: &'a mut SnapshotReader,
+pub struct NodeIter<'a, R = Box<dyn BufRead + Send>> {
+    reader: &'a mut SnapshotReader<R>,
     done: bool,
 }
 
-impl Iterator for NodeIter<'_> {
+impl<R: BufRead> Iterator for NodeIter<'_, R> {
     type Item = Result<SnapshotNode>;
 
     fn next(&mut self) -> Option<Self::Item> {

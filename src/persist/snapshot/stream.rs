@@ -24,11 +24,18 @@ const IO_BUF: usize = 64 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Reading side: decompressed bytes with a running Adler-32 and offset.
-pub struct CheckedInput {
-    src: Box<dyn BufRead + Send>,
+///
+/// Over a file it owns its decompressing reader; over any other stream
+/// ([`CheckedInput::over`], e.g. a learner's socket during a SNAP sync) it
+/// consumes exactly the bytes it parses from the caller's `BufRead`, so what
+/// follows the snapshot on that stream stays there.
+pub struct CheckedInput<R = Box<dyn BufRead + Send>> {
+    src: R,
     adler: adler2::Adler32,
     offset: u64,
     path: PathBuf,
+    /// Longest buffer or string accepted (`jute.maxbuffer`), if limited.
+    max_len: Option<usize>,
 }
 
 impl CheckedInput {
@@ -61,7 +68,29 @@ impl CheckedInput {
             adler: adler2::Adler32::new(),
             offset: 0,
             path: path.to_path_buf(),
+            max_len: None,
         })
+    }
+}
+
+impl<R: BufRead> CheckedInput<R> {
+    /// Reads from `src` as it is (no decompression). `label` names the stream
+    /// in errors (a peer's address, say); `max_len` refuses any length-prefixed
+    /// field longer than that before reading it, as Jute's
+    /// `BinaryInputArchive.checkLength` refuses lengths over `jute.maxbuffer`.
+    pub fn over(src: R, label: &Path, max_len: Option<usize>) -> Self {
+        CheckedInput {
+            src,
+            adler: adler2::Adler32::new(),
+            offset: 0,
+            path: label.to_path_buf(),
+            max_len,
+        }
+    }
+
+    /// The stream, positioned right after the last byte parsed.
+    pub fn into_inner(self) -> R {
+        self.src
     }
 
     pub fn path(&self) -> &Path {
@@ -162,6 +191,12 @@ impl CheckedInput {
         }
         let len = usize::try_from(len)
             .map_err(|_| self.malformed(reading, format!("negative length {len}")))?;
+        if let Some(max) = self.max_len.filter(|&max| len > max) {
+            return Err(self.malformed(
+                reading,
+                format!("length {len} is over the limit of {max} bytes (jute.maxbuffer)"),
+            ));
+        }
         // Grow as bytes actually arrive (see READ_CHUNK).
         let mut out = Vec::with_capacity(len.min(READ_CHUNK));
         while out.len() < len {

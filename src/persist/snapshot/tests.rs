@@ -867,3 +867,161 @@ fn sink_factory_writes_through_the_core_trait() {
     let t = r.verify_checksum_and_digest().unwrap();
     assert_eq!(t.digest, Some(SnapshotDigest::new(0x77, 42)));
 }
+
+fn acl_map(cache: &AclCache) -> BTreeMap<i64, Vec<ACL>> {
+    cache.iter().map(|(id, l)| (id, l.to_vec())).collect()
+}
+
+/// A leader's SNAP stream read back by a learner: the same tree (digest
+/// included), ACL cache and sessions, and the stream left right after the
+/// signature for the packets that follow.
+#[test]
+fn snap_sync_round_trip_into_a_fresh_tree() {
+    let (tree, acls, sessions) = sample();
+    let (mut wire, written) = write_snap_sync(Vec::new(), &tree, &acls, sessions.clone()).unwrap();
+    assert_eq!(written, wire.len() as u64);
+    wire.extend_from_slice(b"NEXT PACKET");
+
+    // A learner's database holding something else first: it is replaced.
+    let mut fresh = DataTree::new(config(), AclRef(-1));
+    fresh
+        .create_node("/stale", None, AclRef(-1), 0, -1, 1, 1)
+        .unwrap();
+    let mut cache = AclCache::new();
+    let mut got_sessions = Vec::new();
+    let mut input = wire.as_slice();
+    let (loaded, rest) = load_snap_sync(
+        &mut input,
+        Path::new("leader"),
+        Some(0xfffff + 1024),
+        &mut fresh,
+        &mut cache,
+        &mut got_sessions,
+    )
+    .unwrap();
+    assert_eq!(**rest, b"NEXT PACKET"[..]);
+    assert_eq!(loaded.bytes, written);
+    assert_eq!(loaded.nodes as usize, tree_nodes(&tree).len());
+    assert_eq!(fresh.digest(), tree.digest());
+    assert_eq!(fresh.compute_digest(), tree.digest());
+    assert_eq!(tree_nodes(&fresh), tree_nodes(&tree));
+    assert_eq!(acl_map(&cache), acl_map(&acls));
+    assert_eq!(got_sessions, sessions);
+    fresh.check_invariants().unwrap();
+}
+
+/// Java's snapshot files are FileSnap's header, then exactly
+/// SerializeUtils.serializeSnapshot's bytes — what LearnerHandler streams —
+/// then the seals. Re-encoding a Java 3.8.0 snapshot's records in SNAP form
+/// gives Java's bytes between header and seal, plus the signature; and a
+/// learner loading that stream ends with Java's recorded tree digest.
+#[test]
+fn snap_sync_form_is_javas_serialize_snapshot() {
+    let java = find_valid_snapshots(&fixture_dir("none"), 1)
+        .unwrap()
+        .candidates
+        .remove(0);
+    let mut r = SnapshotReader::open(&java.path).unwrap();
+    let sessions = r.sessions().unwrap();
+    let acls = r.acl_cache().unwrap();
+    let nodes: Vec<SnapshotNode> = r.nodes().collect::<Result<_>>().unwrap();
+    let body_end = r.offset() as usize;
+    let digest = r.verify_checksum_and_digest().unwrap().digest.unwrap();
+
+    let mut w = SnapSyncWriter::new(Vec::new());
+    w.write_sessions(sessions.iter().copied()).unwrap();
+    w.write_acl_cache(acls.iter().map(|(i, l)| (*i, l.as_slice())))
+        .unwrap();
+    for n in &nodes {
+        w.write_node(&n.path, n.data.as_deref(), n.acl, &n.stat)
+            .unwrap();
+    }
+    assert_eq!(w.nodes_written() as usize, nodes.len());
+    let (ours, _) = w.finish().unwrap();
+    let mut expected = uncompressed(&java.path)[16..body_end].to_vec();
+    jute::codec::write_ustring(&mut expected, "BenWasHere");
+    assert_eq!(ours, expected);
+
+    let mut tree = DataTree::new(config(), AclRef(-1));
+    let mut cache = AclCache::new();
+    let mut got = Vec::new();
+    let (loaded, rest) = load_snap_sync(
+        ours.as_slice(),
+        Path::new("java"),
+        None,
+        &mut tree,
+        &mut cache,
+        &mut got,
+    )
+    .unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(loaded.sessions, 2);
+    assert_eq!(
+        tree.digest(),
+        digest.digest,
+        "Java's digest of the same tree"
+    );
+}
+
+#[test]
+fn snap_sync_refuses_a_bad_signature_and_hostile_lengths() {
+    let (tree, acls, sessions) = sample();
+    let (good, _) = write_snap_sync(Vec::new(), &tree, &acls, sessions).unwrap();
+    let load = |bytes: &[u8], max: Option<usize>| {
+        let mut t = DataTree::new(config(), AclRef(-1));
+        let mut c = AclCache::new();
+        let mut s: Vec<(i64, i32)> = Vec::new();
+        let r = load_snap_sync(bytes, Path::new("peer"), max, &mut t, &mut c, &mut s);
+        (r.map(|(l, _)| l), s)
+    };
+    // The signature: wrong, cut short, missing.
+    let sig_at = good.len() - (4 + "BenWasHere".len());
+    let mut wrong = good.clone();
+    wrong[sig_at + 4] = b'b';
+    let (r, s) = load(&wrong, None);
+    let err = r.unwrap_err();
+    assert!(err.to_string().contains("missing signature"), "{err}");
+    assert!(s.is_empty(), "no sessions kept from a failed load");
+    let (r, _) = load(&good[..good.len() - 3], None);
+    assert!(r.unwrap_err().is_truncated());
+    let (r, _) = load(&good[..sig_at], None);
+    assert!(r.unwrap_err().is_truncated());
+
+    // A session count of 2^31-1 with nothing behind it: the stream ends, no
+    // table of that size is allocated first.
+    let mut hostile = Vec::new();
+    jute::codec::write_int(&mut hostile, i32::MAX);
+    let (r, _) = load(&hostile, None);
+    assert!(r.unwrap_err().is_truncated());
+    // A node whose data claims 2 GiB: refused over jute.maxbuffer before
+    // reading, and without a limit it reads only what arrives.
+    let mut hostile = Vec::new();
+    jute::codec::write_int(&mut hostile, 0); // sessions
+    jute::codec::write_int(&mut hostile, 0); // ACL cache
+    jute::codec::write_ustring(&mut hostile, "");
+    jute::codec::write_int(&mut hostile, i32::MAX); // data length
+    hostile.extend_from_slice(&[7; 100]);
+    let (r, _) = load(&hostile, Some(0xfffff));
+    let err = r.unwrap_err();
+    assert!(err.to_string().contains("jute.maxbuffer"), "{err}");
+    let (r, _) = load(&hostile, None);
+    assert!(r.unwrap_err().is_truncated());
+}
+
+#[test]
+fn snap_sync_writer_refuses_calls_out_of_order() {
+    let stat = StatPersisted::default();
+    let mut w = SnapSyncWriter::new(Vec::new());
+    assert!(w.write_node("", None, -1, &stat).is_err());
+    w.write_sessions([]).unwrap();
+    assert!(w.write_sessions([]).is_err());
+    w.write_acl_cache([]).unwrap();
+    assert!(w.write_node("/a", None, -1, &stat).is_err(), "root first");
+    w.write_node("", None, -1, &stat).unwrap();
+    assert!(w.write_node("/", None, -1, &stat).is_err());
+    assert!(w.write_node("a", None, -1, &stat).is_err());
+    w.write_node("/a", Some(b"x"), -1, &stat).unwrap();
+    let (bytes, n) = w.finish().unwrap();
+    assert_eq!(bytes.len() as u64, n);
+    assert!(SnapSyncWriter::new(Vec::new()).finish().is_err());
+}

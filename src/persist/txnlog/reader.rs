@@ -142,6 +142,9 @@ pub struct LogEntry {
     pub digest: Option<TxnDigest>,
     /// Offset of the entry (its checksum) in its file.
     pub offset: u64,
+    /// The txn's bytes as logged (header, body, digest), shared: what the
+    /// committed-proposal window keeps and a PROPOSAL carries.
+    pub bytes: bytes::Bytes,
 }
 
 /// An interrupted write at the end of the newest log file.
@@ -788,6 +791,7 @@ impl TxnLogIterator {
                     body: txn.body,
                     digest: txn.digest,
                     offset: record.offset,
+                    bytes: bytes::Bytes::from(record.bytes),
                 }));
             }
         }

@@ -205,6 +205,43 @@ impl FileTxnLog {
         Ok(())
     }
 
+    /// Appends a txn already encoded as `Util.marshallTxnEntry` encodes it
+    /// (header, body, optional digest) — the one encoding a leader also puts
+    /// in the PROPOSAL and the committed-proposal window — without encoding
+    /// it again. The zxid is taken from the bytes' header. Buffered until
+    /// [`TxnLog::commit`].
+    pub fn append_marshalled(&mut self, txn_bytes: &[u8]) -> io::Result<()> {
+        self.check_usable()?;
+        let header = TxnHeader::deserialize(&mut &txn_bytes[..]).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("marshalled txn without a readable TxnHeader: {e}"),
+            )
+        })?;
+        if header.zxid <= self.last_zxid {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "txn log append out of order: zxid 0x{:x} after 0x{:x}",
+                    header.zxid, self.last_zxid
+                ),
+            ));
+        }
+        let mut framed = Vec::with_capacity(txn_bytes.len() + 13);
+        frame_entry(txn_bytes, &mut framed).map_err(|msg| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("txn 0x{:x}: {msg}", header.zxid),
+            )
+        })?;
+        let result = self.append_framed(header.zxid, &framed);
+        self.poison_on_error(result)?;
+        self.last_zxid = header.zxid;
+        self.stats.appends += 1;
+        self.stats.bytes += framed.len() as u64;
+        Ok(())
+    }
+
     /// Ends the current file: its data is written and (with `force_sync`)
     /// made durable now, and the next append starts `log.<its zxid>`.
     /// ZooKeeper rolls after starting each snapshot. A no-op when no file is
