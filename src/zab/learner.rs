@@ -149,6 +149,10 @@ impl Learner {
             (Phase::WantSyncMode, QuorumPacket::Snap { zxid, snapshot }) => {
                 core.emit(Action::LoadSnapshot { zxid, snapshot });
                 core.log.reset_to(zxid);
+                // ZOOKEEPER-3642: the loaded state is saved before anything
+                // else, or a later vote or DIFF could build on a database
+                // that a restart no longer has.
+                core.persist(PersistOp::Snapshot { zxid });
                 self.mode = Mode::Snap;
                 self.phase = Phase::Syncing;
                 Next::Stay
@@ -224,6 +228,17 @@ impl Learner {
         } else {
             // ZOOKEEPER-4394: a COMMIT before UPTODATE is only remembered.
             self.committed.push(zxid);
+        }
+    }
+
+    /// Leaving the role. Commits a SNAP/TRUNC learner applied in memory
+    /// before NEWLEADER exist nowhere on disk; save them before the next
+    /// vote claims them (ZOOKEEPER-3642's shape).
+    pub fn on_exit(&mut self, core: &mut Core) {
+        if self.phase == Phase::Syncing && !self.newleader_seen && self.mode != Mode::Diff {
+            core.persist(PersistOp::Snapshot {
+                zxid: core.log.applied(),
+            });
         }
     }
 

@@ -319,6 +319,9 @@ impl Node {
             };
         }
         if let Next::Look(reason) = next {
+            if let Role::Following(l) = &mut self.role {
+                l.on_exit(&mut self.core);
+            }
             self.last_reason = reason;
             self.look();
         }

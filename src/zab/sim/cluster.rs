@@ -115,6 +115,9 @@ pub struct Cluster {
     cut: BTreeSet<(Sid, Sid)>,
     pub holds: BTreeSet<Hold>,
     next_data: u64,
+    /// Every quorum packet sent, (from, to, packet), when `record` is set.
+    pub sent: Vec<(Sid, Sid, QuorumPacket)>,
+    pub record: bool,
 }
 
 pub fn packet_kind(p: &QuorumPacket) -> &'static str {
@@ -209,6 +212,8 @@ impl Cluster {
             cut: BTreeSet::new(),
             holds: BTreeSet::new(),
             next_data: 0,
+            sent: Vec::new(),
+            record: false,
         };
         for sid in 1..=members as u64 {
             c.restart(sid);
@@ -613,6 +618,9 @@ impl Cluster {
             }
             Action::Send { to, packet } => {
                 self.log(|| format!("SEND {me}->{to} {packet:?}"));
+                if self.record {
+                    self.sent.push((me, to, packet.clone()));
+                }
                 self.send_quorum(me, to, packet);
             }
             Action::SendSnapshot { to, zxid } => {
