@@ -4,7 +4,7 @@
 //! One task owns all of it, so applying and reading need no locks, and the
 //! order ZooKeeper's standalone pipeline gives — every request handled in
 //! the order it arrived, reads waiting behind earlier writes — falls out of a
-//! single FIFO. Sync runs in its own task (see `sync.rs`); the core hands it
+//! single FIFO. Sync runs on its own thread (see `sync.rs`); the core hands it
 //! each pass's txns as one batch and applies them when they come back
 //! durable.
 
