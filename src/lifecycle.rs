@@ -35,9 +35,10 @@ impl ExitStatus {
     /// The status for a server that failed to start.
     pub fn for_start_error(e: &StartError) -> ExitStatus {
         match e {
-            StartError::Bind(_) | StartError::Recovery(_) | StartError::Metrics(_) => {
-                ExitStatus::UnexpectedError
-            }
+            StartError::Bind(_)
+            | StartError::Recovery(_)
+            | StartError::Metrics(_)
+            | StartError::Threads(_) => ExitStatus::UnexpectedError,
             StartError::Admin(_) => ExitStatus::ErrorStartingAdminServer,
             StartError::DataDir(_) => ExitStatus::UnableToAccessDatadir,
         }

@@ -165,8 +165,9 @@ impl RunningServer {
         let exit = core
             .await
             .map_err(|e| format!("core task failed during shutdown: {e}"))?;
-        sync.await
-            .map_err(|e| format!("sync task failed during shutdown: {e}"))?;
+        sync.join()
+            .await
+            .map_err(|e| format!("sync stage failed during shutdown: {e}"))?;
         let Some(drained) = drained else {
             return Err(format!(
                 "the core had stopped before the shutdown: {exit:?}"
@@ -210,6 +211,8 @@ pub enum StartError {
     Admin(std::io::Error),
     /// The Prometheus metrics endpoint could not bind.
     Metrics(std::io::Error),
+    /// A thread of the server (the sync stage's) could not be started.
+    Threads(std::io::Error),
 }
 
 impl std::fmt::Display for StartError {
@@ -219,6 +222,7 @@ impl std::fmt::Display for StartError {
             StartError::DataDir(e) => write!(f, "unable to access datadir: {e}"),
             StartError::Recovery(e) => write!(f, "cannot load the data: {e}"),
             StartError::Admin(e) | StartError::Metrics(e) => write!(f, "{e}"),
+            StartError::Threads(e) => write!(f, "cannot start a server thread: {e}"),
         }
     }
 }
@@ -232,7 +236,8 @@ impl From<StartError> for std::io::Error {
             | StartError::DataDir(e)
             | StartError::Recovery(e)
             | StartError::Admin(e)
-            | StartError::Metrics(e) => e,
+            | StartError::Metrics(e)
+            | StartError::Threads(e) => e,
         }
     }
 }
@@ -301,7 +306,9 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
             )));
         }
     }
-    let pipeline = pipeline.start(log, settings.snap_count);
+    let pipeline = pipeline
+        .start(log, settings.snap_count)
+        .map_err(StartError::Threads)?;
     let shutdown = CancellationToken::new();
     // As ZooKeeperServerMain: the metrics provider, then the AdminServer,
     // then clients; either HTTP endpoint failing to bind stops the start.

@@ -98,7 +98,9 @@ async fn shutdown_waits_for_txns_in_flight_and_keeps_sessions() {
         began: began_tx,
         go: Arc::new(Mutex::new(go_rx)),
     };
-    let tasks = Pipeline::new(CoreConfig::default(), ServerInfo::default()).start(Box::new(log), 0);
+    let tasks = Pipeline::new(CoreConfig::default(), ServerInfo::default())
+        .start(Box::new(log), 0)
+        .expect("start pipeline");
     let core = tasks.core_tx.clone();
 
     // A new session: its createSession txn reaches sync, whose commit waits.
@@ -142,13 +144,16 @@ async fn shutdown_waits_for_txns_in_flight_and_keeps_sessions() {
     drop(core);
     let exit = bounded("core ends", tasks.core).await.expect("join core");
     assert_eq!(exit, CoreExit::Shutdown);
-    bounded("sync ends", tasks.sync).await.expect("join sync");
+    bounded("sync ends", tasks.sync.join())
+        .await
+        .expect("join sync");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_txn_log_stops_the_core_with_nothing_acknowledged() {
-    let tasks =
-        Pipeline::new(CoreConfig::default(), ServerInfo::default()).start(Box::new(FailingLog), 0);
+    let tasks = Pipeline::new(CoreConfig::default(), ServerInfo::default())
+        .start(Box::new(FailingLog), 0)
+        .expect("start pipeline");
     let (msg, out, established) = connect(1);
     tasks.core_tx.send(msg).await.expect("core alive");
     let exit = bounded("core ends", tasks.core).await.expect("join core");

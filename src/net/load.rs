@@ -145,6 +145,7 @@ pub struct ServerLoad {
     global_pauses: AtomicU64,
     outbox_pauses: AtomicU64,
     outbox_peak: AtomicUsize,
+    outbox_overflows: AtomicU64,
     stale_dropped: AtomicU64,
     accept_errors: AtomicU64,
     rejected: AtomicU64,
@@ -177,6 +178,7 @@ impl ServerLoad {
             global_pauses: AtomicU64::new(0),
             outbox_pauses: AtomicU64::new(0),
             outbox_peak: AtomicUsize::new(0),
+            outbox_overflows: AtomicU64::new(0),
             stale_dropped: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
@@ -411,6 +413,16 @@ impl ServerLoad {
 
     pub(super) fn note_outbox_bytes(&self, bytes: usize) {
         self.outbox_peak.fetch_max(bytes, Ordering::Relaxed);
+    }
+
+    pub(super) fn note_outbox_overflow(&self) {
+        self.outbox_overflows.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections closed because a watch event found their outbox over
+    /// its bound ([`super::Outbox::push_event`]).
+    pub fn outbox_overflows(&self) -> u64 {
+        self.outbox_overflows.load(Ordering::Relaxed)
     }
 
     pub(super) fn note_accept_error(&self) {

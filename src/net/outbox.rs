@@ -15,6 +15,13 @@
 //! outbox holds more than a bound, so memory per connection stays near
 //! that bound, and the session then expires as in ZooKeeper since nothing
 //! more is read from it.
+//!
+//! Watch events are not asked for, so pausing the reader does not stop
+//! them: a watcher that stops reading would hold every event until its
+//! session expires. An event that finds the outbox holding more than
+//! [`EVENT_HEADROOM`] times its bound closes the connection instead
+//! ([`Outbox::push_event`]); the client reconnects and re-registers its
+//! watches, as after any disconnection.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -37,6 +44,19 @@ const INITIAL_REPLIES_GUESS: usize = 16;
 
 /// xid of watch notifications: pushed by the server, not answers.
 const NOTIFICATION_XID: i32 = -1;
+
+/// How many bounds' worth of bytes a connection's outbox may hold when a
+/// watch event is added to it: one bound for replies (the paused reader
+/// keeps those near it), the rest for a burst of events that the writer
+/// has not yet caught up with. Beyond that the client is not reading.
+pub const EVENT_HEADROOM: usize = 2;
+
+/// A watch event found the outbox over its bound: the connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflowed {
+    /// Bytes queued and not yet written when the event came.
+    pub pending: usize,
+}
 
 #[derive(Debug)]
 pub struct Outbox {
@@ -172,6 +192,26 @@ impl Outbox {
             self.note_reply_size(len + 4);
         }
         len
+    }
+
+    /// Appends a watch notification (xid -1) and returns its length as
+    /// [`Self::push_frame`] does, unless the outbox already holds more than
+    /// [`EVENT_HEADROOM`] times its bound: then the connection is closed
+    /// (counted in the server's load) and nothing is added.
+    pub fn push_event(
+        &self,
+        header: &ReplyHeader,
+        body: &dyn ErasedRecord,
+    ) -> Result<usize, Overflowed> {
+        let pending = self.flow.pending.load(Ordering::SeqCst);
+        if pending > self.flow.limit.saturating_mul(EVENT_HEADROOM) {
+            if !self.is_closing() {
+                self.flow.load.note_outbox_overflow();
+                self.close();
+            }
+            return Err(Overflowed { pending });
+        }
+        Ok(self.push_reply(header, Some(body)))
     }
 
     /// Appends bytes as they are (four-letter-word answers have no framing).
@@ -505,6 +545,46 @@ mod tests {
         reply(&busy, NOTIFICATION_XID, 10);
         assert_eq!(busy.outstanding(), 1);
         assert_eq!(load.in_process(), 1);
+    }
+
+    #[test]
+    fn an_event_over_the_headroom_closes_the_connection() {
+        let load = Arc::new(ServerLoad::default());
+        let o = Outbox::with_flow(load.clone(), 1000);
+        let event = |o: &Outbox| {
+            o.push_event(
+                &ReplyHeader {
+                    xid: NOTIFICATION_XID,
+                    zxid: -1,
+                    err: 0,
+                },
+                &jute::proto::WatcherEvent {
+                    type_: 3,
+                    state: 3,
+                    path: "x".repeat(480),
+                },
+            )
+        };
+        // 512-byte frames: events are added while the outbox holds up to
+        // twice its bound...
+        for _ in 0..4 {
+            assert_eq!(event(&o), Ok(508));
+        }
+        assert_eq!(o.pending_bytes(), 2048);
+        // ...and the one that finds it over closes it.
+        assert_eq!(event(&o), Err(Overflowed { pending: 2048 }));
+        assert!(o.is_closing());
+        assert_eq!(load.outbox_overflows(), 1);
+        assert!(event(&o).is_err(), "counted once");
+        assert_eq!(load.outbox_overflows(), 1);
+        // A writer that keeps up never gets there.
+        let fresh = Outbox::with_flow(load.clone(), 1000);
+        for _ in 0..100 {
+            assert!(event(&fresh).is_ok());
+            let taken = fresh.take();
+            fresh.written(taken.len());
+        }
+        assert_eq!(load.outbox_overflows(), 1);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! One task owns all of it, so applying and reading need no locks, and the
 //! order ZooKeeper's standalone pipeline gives — every request handled in
 //! the order it arrived, reads waiting behind earlier writes — falls out of a
-//! single FIFO. Sync runs in its own task (see `sync.rs`); the core hands it
+//! single FIFO. Sync runs on its own thread (see `sync.rs`); the core hands it
 //! each pass's txns as one batch and applies them when they come back
 //! durable.
 
@@ -247,7 +247,7 @@ pub struct Core {
     pub(super) clock: PassClock,
     pub(super) durable: VecDeque<LoggedTxn>,
     pub(super) to_sync: Vec<LoggedTxn>,
-    pub(super) sync_tx: mpsc::UnboundedSender<(Instant, Vec<LoggedTxn>)>,
+    pub(super) sync_tx: super::sync::SyncSender,
     pub(super) started: Instant,
     pub(super) stats: ServerStats,
     pub(super) next_container_check_ms: u64,
@@ -277,6 +277,8 @@ pub struct Core {
     /// The newest snapshot written or loaded: (zxid, file), for the
     /// AdminServer's `last_snapshot`.
     pub(super) last_snapshot: Option<(i64, std::path::PathBuf)>,
+    /// Passes of the loop so far: lets tests see that an idle core waits.
+    pub(super) passes: u64,
 }
 
 /// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
@@ -304,11 +306,7 @@ pub(super) fn wall_ms() -> i64 {
 }
 
 impl Core {
-    pub fn new(
-        cfg: CoreConfig,
-        info: super::ServerInfo,
-        sync_tx: mpsc::UnboundedSender<(Instant, Vec<LoggedTxn>)>,
-    ) -> Self {
+    pub fn new(cfg: CoreConfig, info: super::ServerInfo, sync_tx: super::sync::SyncSender) -> Self {
         let sessions = SessionTracker::new(cfg.tick_ms, cfg.server_id, wall_ms() as u64);
         let mut acls = AclCache::new();
         // A fresh ZooKeeper converts READ_ACL_UNSAFE first, for /zookeeper/config.
@@ -324,6 +322,7 @@ impl Core {
             crate::tree::AclRef(config_acl),
         );
         let next_container_check_ms = cfg.container_check_interval_ms;
+        let metrics = Metrics::started(info.prometheus.is_some());
         Core {
             tree,
             acls,
@@ -352,13 +351,14 @@ impl Core {
             snapshot_sink: None,
             snapshot_started: None,
             self_tx: None,
-            metrics: Metrics::started(),
+            metrics,
             trace_mask: DEFAULT_TRACE_MASK,
             digest_log: VecDeque::new(),
             digest_mismatch_seen: false,
             draining: None,
             exit: None,
             last_snapshot: None,
+            passes: 0,
         }
     }
 
@@ -443,6 +443,12 @@ impl Core {
 
     /// Runs until a shutdown has drained, the txn log fails, or every
     /// sender of `rx` is gone; says which.
+    ///
+    /// Each pass handles at most [`MAX_MSGS_PER_PASS`] messages, then checks
+    /// the deadlines (session expiry, containers and TTLs) with a fresh
+    /// clock, whether or not the inbox is empty: a saturated inbox delays
+    /// expiry by at most one pass, never indefinitely. The timer branch of
+    /// the select only wakes an idle core.
     pub async fn run(
         mut self,
         mut rx: mpsc::Receiver<CoreMsg>,
@@ -451,7 +457,7 @@ impl Core {
         self.self_tx = Some(self_tx);
         loop {
             let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
-            let snapshot_work = self.snapshot_pending();
+            let snapshot = self.snapshot_progress();
             tokio::select! {
                 biased;
                 msg = rx.recv() => {
@@ -473,19 +479,20 @@ impl Core {
                 }
                 // Nothing new is started while draining for a shutdown:
                 // expiry and container checks resume after the restart.
-                _ = tokio::time::sleep_until(deadline.into()), if self.draining.is_none() => {
-                    self.tick_clock();
-                    self.on_timer();
-                }
-                // A snapshot in progress: write a chunk when no request waits.
-                _ = std::future::ready(()), if snapshot_work => {}
+                // The deadline itself is checked below, after every pass.
+                _ = tokio::time::sleep_until(deadline.into()), if self.draining.is_none() => {}
+                // A snapshot in progress: write a chunk when no request
+                // waits, or once the writer has taken one.
+                _ = snapshot.ready() => {}
             }
             if self.exit.is_some() {
                 break;
             }
+            self.run_due_timers();
             self.advance_snapshot();
             self.flush_to_sync();
             self.run_final();
+            self.passes += 1;
             if self.draining.is_some() && self.drained() {
                 self.finish_shutdown();
                 break;
@@ -494,6 +501,18 @@ impl Core {
         let exit = self.exit.take().unwrap_or(CoreExit::InboxClosed);
         info!(reason = ?exit, zxid = format_args!("0x{:x}", self.last_applied_zxid), "core task stopped");
         exit
+    }
+
+    /// Expires sessions and checks containers if their time has come, as
+    /// of now (not of the pass's start: a pass may take a while).
+    fn run_due_timers(&mut self) {
+        if self.draining.is_some() {
+            return;
+        }
+        self.tick_clock();
+        if self.now_ms() >= self.next_deadline_ms() {
+            self.on_timer();
+        }
     }
 
     /// Shutdown, first half (ZooKeeper's `ZooKeeperServer.shutdown` and
@@ -721,7 +740,11 @@ impl Core {
             return;
         }
         let batch = std::mem::take(&mut self.to_sync);
-        if self.sync_tx.send((Instant::now(), batch)).is_err() {
+        let cmd = super::sync::SyncCmd::Append {
+            sent: Instant::now(),
+            txns: batch,
+        };
+        if self.sync_tx.send(cmd).is_err() {
             error!("sync stage is gone; no further writes can be acknowledged");
         }
     }

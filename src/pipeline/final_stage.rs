@@ -10,7 +10,7 @@ use jute::proto::{
     Create2Response, CreateResponse, ErrorResponse, ReplyHeader, SetACLResponse, SetDataResponse,
     WatcherEvent,
 };
-use tracing::info;
+use tracing::{info, warn};
 
 use super::apply::{ApplyOutcome, TreeEvent};
 use super::core::{ConnId, Core, Origin, Pending};
@@ -323,14 +323,27 @@ impl Core {
                 state: KeeperState::SyncConnected as i32,
                 path: path.to_string(),
             };
-            let size = c.out.push_reply(
+            let pushed = c.out.push_event(
                 &ReplyHeader {
                     xid: NOTIFICATION_XID,
                     zxid: -1,
                     err: 0,
                 },
-                Some(&ev),
+                &ev,
             );
+            let size = match pushed {
+                Ok(size) => size,
+                Err(over) => {
+                    warn!(
+                        client = %c.addr,
+                        session = format_args!("0x{:x}", c.session),
+                        queued = over.pending,
+                        "closing connection: watch events found its outbox over twice its bound \
+                         (the client is not reading)"
+                    );
+                    return;
+                }
+            };
             c.stats.packets_sent += 1;
             self.stats.packets_sent += 1;
             self.stats.client_response.record(size);

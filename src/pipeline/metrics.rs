@@ -4,7 +4,7 @@
 //! writes: O(1), no locks, no atomics. Which ZooKeeper metric each field
 //! stands for, and why the others are constant, is in `mntr.rs`.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use crate::admin::java_fmt::round4_half_up;
 
@@ -73,8 +73,14 @@ const RESERVOIR_SIZE: usize = 4096;
 
 /// Reservoir size per key of the per-namespace summary sets: they only feed
 /// Prometheus' median, and there is one per top-level znode, so each keeps
-/// at most 8 KiB of samples.
-pub const SET_RESERVOIR_SIZE: usize = 1024;
+/// at most 2 KiB of samples.
+pub const SET_RESERVOIR_SIZE: usize = 256;
+
+/// Most keys (top-level znodes) a per-namespace summary set tracks. Java
+/// keeps every name ever written, for the life of the process; here the
+/// least recently used key makes room for a new one, so the sets' memory
+/// depends on this bound, not on how many names clients have used.
+pub const MAX_NAMESPACES: usize = 1024;
 
 /// `AvgMinMaxPercentileCounter`: a [`Summary`] plus p50/p95/p99/p999 from a
 /// uniform reservoir of `CAP` samples (Vitter's algorithm R, as ZooKeeper's
@@ -92,9 +98,8 @@ impl<const CAP: usize> PercentileSummary<CAP> {
         self.summary.add(v);
         self.seen += 1;
         if self.samples.len() < CAP {
-            if self.samples.capacity() == 0 {
-                self.samples.reserve_exact(CAP);
-            }
+            // Grown as samples come: a key with a handful of samples (most
+            // namespaces) holds a handful of words, not the whole reservoir.
             self.samples.push(v);
         } else {
             let r = self.next_random() % self.seen;
@@ -115,6 +120,17 @@ impl<const CAP: usize> PercentileSummary<CAP> {
         x ^= x >> 27;
         self.rng = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// The unrounded median of the reservoir (`/metrics` of a basic
+    /// summary); NaN when empty. Linear in the reservoir: a scrape asks
+    /// this of every key of the per-namespace sets.
+    pub fn median(&self) -> f64 {
+        if self.samples.is_empty() {
+            return f64::NAN;
+        }
+        let mut scratch = self.samples.clone();
+        quantile_f64_unsorted(&mut scratch, 0.5)
     }
 
     /// Unrounded quantiles of the reservoir (`/metrics`); NaN when empty,
@@ -148,6 +164,26 @@ fn quantile(sorted: &[u64], q: f64) -> i64 {
     (quantile_f64(sorted, q) + 0.5).floor() as i64
 }
 
+/// [`quantile_f64`] of a non-empty sample in any order, found by selection
+/// (linear) rather than by sorting; `sample` is reordered.
+fn quantile_f64_unsorted(sample: &mut [u64], q: f64) -> f64 {
+    let n = sample.len();
+    let pos = q * (n as f64 + 1.0);
+    let index = pos as usize;
+    if index < 1 {
+        return sample.iter().copied().min().unwrap_or(0) as f64;
+    }
+    if index >= n {
+        return sample.iter().copied().max().unwrap_or(0) as f64;
+    }
+    // sorted[index] is the selected element; sorted[index - 1] the largest
+    // of those placed before it.
+    let (below, upper, _) = sample.select_nth_unstable(index);
+    let upper = *upper as f64;
+    let lower = below.iter().copied().max().unwrap_or(0) as f64;
+    lower + (pos - pos.floor()) * (upper - lower)
+}
+
 /// `UniformSnapshot.getValue(quantile)` of a non-empty sorted sample.
 fn quantile_f64(sorted: &[u64], q: f64) -> f64 {
     let n = sorted.len();
@@ -164,44 +200,164 @@ fn quantile_f64(sorted: &[u64], q: f64) -> f64 {
     }
 }
 
+/// The end of [`SummarySet`]'s recency list.
+const NIL: usize = usize::MAX;
+
+/// One key of a [`SummarySet`].
+#[derive(Debug, Clone)]
+struct SetEntry {
+    key: String,
+    summary: PercentileSummary<SET_RESERVOIR_SIZE>,
+    /// When the key (last) entered the set: the order Java's map saw keys.
+    born: u64,
+    /// Neighbours in the recency list (`NIL` at the ends).
+    older: usize,
+    newer: usize,
+}
+
 /// `AvgMinMaxCounterSet`: one [`Summary`] per key (the top-level znode, for
 /// the per-namespace metrics), remembered in the order keys first appeared
 /// (which decides where Java's map lists them). `srst` zeroes the summaries
-/// and keeps the keys, as ZooKeeper does. Each key also keeps a small
-/// sample reservoir: with the Prometheus provider Java exports each key's
-/// median (`read_per_namespace{key="x",quantile="0.5"}`), a real number
-/// once the key has samples.
-#[derive(Debug, Clone, Default)]
+/// and keeps the keys, as ZooKeeper does.
+///
+/// At most [`MAX_NAMESPACES`] keys are kept: a new key over the bound
+/// replaces the least recently updated one (O(1), through a recency list
+/// threaded through the entries). With the Prometheus provider each key
+/// also keeps a small sample reservoir, since Java then exports each key's
+/// median (`read_per_namespace{key="x",quantile="0.5"}`); without it (Java's
+/// default provider prints no quantile) no samples are kept at all.
+#[derive(Debug, Clone)]
 pub struct SummarySet {
-    entries: Vec<(String, PercentileSummary<SET_RESERVOIR_SIZE>)>,
+    entries: Vec<SetEntry>,
     index: HashMap<String, usize>,
+    /// Least and most recently updated entries.
+    oldest: usize,
+    newest: usize,
+    next_born: u64,
+    cap: usize,
+    keep_samples: bool,
+}
+
+impl Default for SummarySet {
+    fn default() -> Self {
+        SummarySet::new(MAX_NAMESPACES, true)
+    }
 }
 
 impl SummarySet {
-    pub fn add(&mut self, key: &str, v: u64) {
-        let i = match self.index.get(key) {
-            Some(&i) => i,
-            None => {
-                self.entries
-                    .push((key.to_string(), PercentileSummary::default()));
-                self.index.insert(key.to_string(), self.entries.len() - 1);
-                self.entries.len() - 1
-            }
-        };
-        if let Some((_, s)) = self.entries.get_mut(i) {
-            s.add(v);
+    /// A set of at most `cap` keys (at least one), keeping a median's
+    /// samples per key if `keep_samples`.
+    pub fn new(cap: usize, keep_samples: bool) -> SummarySet {
+        SummarySet {
+            entries: Vec::new(),
+            index: HashMap::new(),
+            oldest: NIL,
+            newest: NIL,
+            next_born: 0,
+            cap: cap.max(1),
+            keep_samples,
         }
     }
 
-    /// In the order keys first appeared.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &PercentileSummary<SET_RESERVOIR_SIZE>)> {
-        self.entries.iter().map(|(k, s)| (k.as_str(), s))
+    pub fn add(&mut self, key: &str, v: u64) {
+        let i = match self.index.get(key) {
+            Some(&i) => {
+                self.unlink(i);
+                i
+            }
+            None => self.insert(key),
+        };
+        self.link_newest(i);
+        if let Some(e) = self.entries.get_mut(i) {
+            if self.keep_samples {
+                e.summary.add(v);
+            } else {
+                e.summary.summary.add(v);
+            }
+        }
+    }
+
+    /// A fresh entry for `key`, in a new slot or in the least recently
+    /// used one's; not linked yet.
+    fn insert(&mut self, key: &str) -> usize {
+        let born = self.next_born;
+        self.next_born += 1;
+        let fresh = SetEntry {
+            key: key.to_string(),
+            summary: PercentileSummary::default(),
+            born,
+            older: NIL,
+            newer: NIL,
+        };
+        let i = if self.entries.len() < self.cap {
+            self.entries.push(fresh);
+            self.entries.len() - 1
+        } else {
+            let victim = self.oldest;
+            self.unlink(victim);
+            let Some(slot) = self.entries.get_mut(victim) else {
+                // Unreachable: a full set has an oldest entry.
+                self.entries.push(fresh);
+                return self.entries.len() - 1;
+            };
+            let old = std::mem::replace(slot, fresh);
+            self.index.remove(&old.key);
+            victim
+        };
+        self.index.insert(key.to_string(), i);
+        i
+    }
+
+    fn unlink(&mut self, i: usize) {
+        let Some(e) = self.entries.get(i) else { return };
+        let (older, newer) = (e.older, e.newer);
+        match self.entries.get_mut(older) {
+            Some(o) => o.newer = newer,
+            None => self.oldest = newer,
+        }
+        match self.entries.get_mut(newer) {
+            Some(n) => n.older = older,
+            None => self.newest = older,
+        }
+        if let Some(e) = self.entries.get_mut(i) {
+            e.older = NIL;
+            e.newer = NIL;
+        }
+    }
+
+    fn link_newest(&mut self, i: usize) {
+        let prev = self.newest;
+        if let Some(p) = self.entries.get_mut(prev) {
+            p.newer = i;
+        } else {
+            self.oldest = i;
+        }
+        if let Some(e) = self.entries.get_mut(i) {
+            e.older = prev;
+            e.newer = NIL;
+        }
+        self.newest = i;
+    }
+
+    /// Every key with its summary, in the order keys (last) appeared.
+    pub fn in_order(&self) -> Vec<(&str, &PercentileSummary<SET_RESERVOIR_SIZE>)> {
+        let mut by_birth: Vec<&SetEntry> = self.entries.iter().collect();
+        by_birth.sort_unstable_by_key(|e| e.born);
+        by_birth
+            .into_iter()
+            .map(|e| (e.key.as_str(), &e.summary))
+            .collect()
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
     }
 
     pub fn reset(&mut self) {
         self.entries
             .iter_mut()
-            .for_each(|(_, s)| *s = PercentileSummary::default());
+            .for_each(|e| e.summary = PercentileSummary::default());
     }
 }
 
@@ -329,8 +485,14 @@ impl Metrics {
     /// samples its queue size before each take, so once it waits for the
     /// first request it already holds one sample (0); from then on it has
     /// one more than requests taken (Java 3.8.0: 8 samples after 7 requests).
-    pub fn started() -> Metrics {
-        let mut m = Metrics::default();
+    /// The per-namespace sets keep samples only for `prometheus`, the one
+    /// provider that reports their medians.
+    pub fn started(prometheus: bool) -> Metrics {
+        let mut m = Metrics {
+            read_per_namespace: SummarySet::new(MAX_NAMESPACES, prometheus),
+            write_per_namespace: SummarySet::new(MAX_NAMESPACES, prometheus),
+            ..Metrics::default()
+        };
         m.prep_processor_queue_size.add(0);
         m
     }
@@ -397,14 +559,61 @@ mod tests {
         m.read_stat("/fourlw/data", 5);
         m.write_stat("/fourlw/data", 5);
         m.write_stat("/", 0);
-        let (_, r) = m.read_per_namespace.iter().next().unwrap();
+        let (_, r) = m.read_per_namespace.in_order()[0];
         assert_eq!(r.summary.total(), 12 + 5 + 68);
         assert_eq!(r.quantiles([0.5]), [85.0]);
-        let (_, w) = m.write_per_namespace.iter().next().unwrap();
+        assert_eq!(r.median(), 85.0);
+        let (_, w) = m.write_per_namespace.in_order()[0];
         assert_eq!(w.summary.total(), 17);
         m.reset();
-        let (k, w) = m.write_per_namespace.iter().next().unwrap();
+        let (k, w) = m.write_per_namespace.in_order()[0];
         assert_eq!((k, w.summary.count()), ("fourlw", 0));
         assert!(w.quantiles([0.5])[0].is_nan());
+        assert!(w.median().is_nan());
+    }
+
+    #[test]
+    fn median_by_selection_is_the_sorted_one() {
+        let mut p: PercentileSummary<64> = PercentileSummary::default();
+        for n in 1..=40u64 {
+            p.add((n * 7919) % 101);
+            assert_eq!(p.median(), p.quantiles([0.5])[0], "after {n} samples");
+        }
+    }
+
+    #[test]
+    fn summary_sets_keep_the_most_recently_used_keys() {
+        let mut set = SummarySet::new(3, true);
+        for k in ["a", "b", "c"] {
+            set.add(k, 1);
+        }
+        set.add("a", 2); // a is now the newest: b is the oldest
+        set.add("d", 5);
+        let keys: Vec<&str> = set.in_order().iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["a", "c", "d"], "b made room, first-seen order kept");
+        let (_, a) = set.in_order()[0];
+        assert_eq!((a.summary.count(), a.summary.total()), (2, 3));
+        // A returning key starts afresh, as the newest.
+        set.add("b", 9);
+        let keys: Vec<&str> = set.in_order().iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["a", "d", "b"]);
+        assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn a_churn_of_names_is_bounded_and_keeps_no_samples_without_prometheus() {
+        let mut m = Metrics::started(false);
+        for i in 0..(10 * MAX_NAMESPACES) {
+            m.write_stat(&format!("/name{i}"), 10);
+            m.write_stat(&format!("/name{i}"), 0);
+        }
+        assert_eq!(m.write_per_namespace.len(), MAX_NAMESPACES);
+        let (k, s) = m.write_per_namespace.in_order()[MAX_NAMESPACES - 1];
+        assert_eq!(k, format!("name{}", 10 * MAX_NAMESPACES - 1));
+        assert_eq!(s.summary.count(), 2);
+        assert!(s.median().is_nan(), "no reservoir without Prometheus");
+        let mut p = Metrics::started(true);
+        p.write_stat("/x", 10);
+        assert_eq!(p.write_per_namespace.in_order()[0].1.median(), 12.0);
     }
 }

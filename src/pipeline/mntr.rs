@@ -267,6 +267,16 @@ impl SummaryView {
         }
     }
 
+    /// A per-namespace key's: [`Self::of_basic`] with a median found in
+    /// linear time.
+    fn of_set_entry<const CAP: usize>(s: &PercentileSummary<CAP>) -> SummaryView {
+        SummaryView {
+            percentiles: None,
+            quantiles: vec![(0.5, s.median())],
+            ..SummaryView::of_summary(&s.summary)
+        }
+    }
+
     fn of_advanced(s: &PercentileSummary) -> SummaryView {
         let [q50, q90, q99] = s.quantiles([0.5, 0.9, 0.99]);
         SummaryView {
@@ -409,14 +419,18 @@ impl Core {
     /// Every metric now; `asking` as for [`Core::render_mntr`].
     pub fn metrics_view(&self, asking: usize) -> MetricsView {
         let empty = PercentileSummary::default();
+        // Keys in Java's map order; each key's median only with Prometheus
+        // (no reservoir is kept otherwise, and mntr prints none).
         let sets = |set: &super::metrics::SummarySet| {
-            let mut keys: Vec<&str> = set.iter().map(|(k, _)| k).collect();
+            let entries = set.in_order();
+            let mut keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
             concurrent_hash_map_order(&mut keys);
+            let by_key: hashbrown::HashMap<&str, _> = entries.into_iter().collect();
             keys.into_iter()
-                .filter_map(|ns| {
-                    set.iter()
-                        .find(|(k, _)| *k == ns)
-                        .map(|(_, s)| (ns.to_string(), SummaryView::of_basic(s)))
+                .filter_map(|k| {
+                    by_key
+                        .get(k)
+                        .map(|s| (k.to_string(), SummaryView::of_set_entry(s)))
                 })
                 .collect::<Vec<_>>()
         };
@@ -659,7 +673,7 @@ mod tests {
     const JAVA_MNTR: &str = include_str!("../../compat-tests/fourletter/java-3.8.0/mntr.txt");
 
     fn core() -> Core {
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, _rx) = std::sync::mpsc::channel();
         Core::new(CoreConfig::default(), ServerInfo::default(), tx)
     }
 

@@ -33,6 +33,7 @@ pub use self::core::{
 pub use self::mntr::{FlatValue, MetricsView, SummaryView, Value as MetricValue};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
+pub use sync::SyncStage;
 pub use txn::{LoggedTxn, TxnBody};
 
 use tokio::sync::mpsc;
@@ -77,13 +78,13 @@ pub struct Pipeline {
     pub core: Core,
     core_tx: mpsc::Sender<CoreMsg>,
     core_rx: mpsc::Receiver<CoreMsg>,
-    sync_rx: mpsc::UnboundedReceiver<(std::time::Instant, Vec<LoggedTxn>)>,
+    sync_rx: std::sync::mpsc::Receiver<sync::SyncCmd>,
 }
 
 impl Pipeline {
     pub fn new(cfg: CoreConfig, info: ServerInfo) -> Pipeline {
         let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
-        let (sync_tx, sync_rx) = mpsc::unbounded_channel();
+        let (sync_tx, sync_rx) = std::sync::mpsc::channel();
         Pipeline {
             core: Core::new(cfg, info, sync_tx),
             core_tx,
@@ -92,45 +93,31 @@ impl Pipeline {
         }
     }
 
-    /// Starts the core and sync tasks; returns the core's inbox.
-    /// `snap_count` is ZooKeeper's snapCount (0: never snapshot).
-    pub fn spawn(self, log: Box<dyn TxnLog>, snap_count: u64) -> mpsc::Sender<CoreMsg> {
-        self.start(log, snap_count).core_tx
-    }
-
-    /// Starts the core and sync tasks and keeps hold of them, for a server
-    /// that must know when they end (shutdown, a failed txn log).
-    pub fn start(self, log: Box<dyn TxnLog>, snap_count: u64) -> PipelineTasks {
+    /// Starts the core task and the sync stage's thread and keeps hold of
+    /// them, for a server that must know when they end (shutdown, a failed
+    /// txn log). `snap_count` is ZooKeeper's snapCount (0: never snapshot).
+    /// Fails only if the sync thread cannot be started.
+    pub fn start(self, log: Box<dyn TxnLog>, snap_count: u64) -> std::io::Result<PipelineTasks> {
         let Pipeline {
             core,
             core_tx,
             core_rx,
             sync_rx,
         } = self;
-        let sync = tokio::spawn(sync::run_sync_stage(
-            log,
-            sync_rx,
-            core_tx.clone(),
-            snap_count,
-        ));
+        let sync = SyncStage::spawn(log, sync_rx, core_tx.clone(), snap_count)?;
         let core = tokio::spawn(core.run(core_rx, core_tx.clone()));
-        PipelineTasks {
+        Ok(PipelineTasks {
             core_tx,
             core,
             sync,
-        }
+        })
     }
 }
 
-/// A running pipeline. The sync task ends (closing the txn log) once the
+/// A running pipeline. The sync stage ends (closing the txn log) once the
 /// core task has ended and dropped its side of the channel between them.
 pub struct PipelineTasks {
     pub core_tx: mpsc::Sender<CoreMsg>,
     pub core: tokio::task::JoinHandle<CoreExit>,
-    pub sync: tokio::task::JoinHandle<()>,
-}
-
-/// Starts a pipeline with nothing recovered.
-pub fn spawn(cfg: CoreConfig, info: ServerInfo, log: Box<dyn TxnLog>) -> mpsc::Sender<CoreMsg> {
-    Pipeline::new(cfg, info).spawn(log, 0)
+    pub sync: SyncStage,
 }

@@ -11,8 +11,9 @@
 //! deletes, and a path that vanished meanwhile is simply skipped.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tracing::{error, info};
 
 use super::core::{Core, CoreMsg};
@@ -36,7 +37,31 @@ pub(super) struct SnapshotJob {
     /// A chunk the writer had no room for yet.
     held: Option<Chunk>,
     tx: SyncSender<Chunk>,
+    /// Signalled by the writer each time it takes a chunk, so a walk that
+    /// found the channel full waits for room instead of retrying.
+    taken: Arc<Notify>,
     finished: bool,
+}
+
+/// What the core's loop may wait on for the snapshot being written.
+pub(super) enum SnapshotProgress {
+    /// No snapshot, or its last chunk is handed over: nothing to wait on.
+    Idle,
+    /// The next chunk can be walked now.
+    Ready,
+    /// The writer's channel is full: wait until it takes a chunk.
+    Blocked(Arc<Notify>),
+}
+
+impl SnapshotProgress {
+    /// Resolves when the walk can make progress; never while idle.
+    pub(super) async fn ready(self) {
+        match self {
+            SnapshotProgress::Idle => std::future::pending().await,
+            SnapshotProgress::Ready => {}
+            SnapshotProgress::Blocked(taken) => taken.notified().await,
+        }
+    }
 }
 
 /// Makes the sink for a snapshot at a zxid; `None` in a server without a
@@ -54,12 +79,15 @@ fn child_path(parent: &str, name: &str) -> String {
 fn run_writer(
     mut sink: Box<dyn SnapshotSink>,
     rx: Receiver<Chunk>,
+    taken: Arc<Notify>,
     core: mpsc::Sender<CoreMsg>,
     zxid: i64,
 ) {
     let result = (|| -> std::io::Result<std::path::PathBuf> {
         loop {
-            match rx.recv() {
+            let chunk = rx.recv();
+            taken.notify_one();
+            match chunk {
                 Ok(Chunk::Nodes(nodes)) => {
                     for n in &nodes {
                         sink.node(n)?;
@@ -116,13 +144,22 @@ impl Core {
             return;
         }
         let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
-        std::thread::spawn(move || run_writer(sink, rx, core_tx, zxid));
+        let taken = Arc::new(Notify::new());
+        let writer_taken = taken.clone();
+        let spawned = std::thread::Builder::new()
+            .name("snapshot-writer".into())
+            .spawn(move || run_writer(sink, rx, writer_taken, core_tx, zxid));
+        if let Err(e) = spawned {
+            error!(error = %e, "cannot start the snapshot writer thread");
+            return;
+        }
         info!(zxid = format_args!("0x{zxid:x}"), "snapshot started");
         self.snapshot_started = Some(std::time::Instant::now());
         self.snapshot = Some(SnapshotJob {
             stack: vec![String::new()],
             held: None,
             tx,
+            taken,
             finished: false,
         });
     }
@@ -220,8 +257,133 @@ impl Core {
         }
     }
 
-    /// Whether a snapshot walk still has work for the loop.
-    pub(super) fn snapshot_pending(&self) -> bool {
-        self.snapshot.as_ref().is_some_and(|j| !j.finished)
+    /// What the loop waits on for the snapshot walk.
+    pub(super) fn snapshot_progress(&self) -> SnapshotProgress {
+        match self.snapshot.as_ref() {
+            Some(j) if j.finished => SnapshotProgress::Idle,
+            Some(j) if j.held.is_some() => SnapshotProgress::Blocked(j.taken.clone()),
+            Some(_) => SnapshotProgress::Ready,
+            None => SnapshotProgress::Idle,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::{channel, Sender};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::pipeline::{CoreConfig, ServerInfo};
+
+    /// A sink whose first node waits until the test lets it go, so the
+    /// walk fills the channel and then has to wait.
+    struct GatedSink {
+        began: Sender<()>,
+        gate: Receiver<()>,
+        opened: bool,
+    }
+
+    impl SnapshotSink for GatedSink {
+        fn sessions(&mut self, _: &[(i64, i32)]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn acl_cache(&mut self, _: &[(i64, Vec<jute::data::ACL>)]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn node(&mut self, _: &SnapNode) -> std::io::Result<()> {
+            if !self.opened {
+                self.opened = true;
+                let _ = self.began.send(());
+                let _ = self.gate.recv();
+            }
+            Ok(())
+        }
+        fn finish(self: Box<Self>, _: Option<(i64, i64)>) -> std::io::Result<std::path::PathBuf> {
+            Ok("snapshot.test".into())
+        }
+    }
+
+    /// utime + stime of one of this process's threads, in clock ticks.
+    fn thread_cpu_ticks(tid: &str) -> u64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).expect("thread stat");
+        let after_comm = &stat[stat.rfind(')').expect("comm") + 1..];
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+    }
+
+    #[test]
+    fn a_core_waiting_for_the_snapshot_writer_does_not_spin() {
+        let (sync_tx, _sync_rx) = channel();
+        let mut core = Core::new(CoreConfig::default(), ServerInfo::default(), sync_tx);
+        let acl = core.tree.node_acl(NodeId::ROOT);
+        let nodes = NODES_PER_CHUNK * (CHUNKS_IN_FLIGHT + 4);
+        for i in 0..nodes {
+            core.tree
+                .create_node(&format!("/n{i}"), None, acl, 0, i as i32 + 1, 1, 0)
+                .expect("create");
+        }
+        let (gate_tx, gate_rx) = channel();
+        let (began_tx, began_rx) = channel();
+        let parts = Mutex::new(Some((began_tx, gate_rx)));
+        core.set_snapshot_sink(Box::new(move |_zxid| {
+            let (began, gate) = parts
+                .lock()
+                .ok()
+                .and_then(|mut p| p.take())
+                .ok_or_else(|| std::io::Error::other("one snapshot only"))?;
+            Ok(Box::new(GatedSink {
+                began,
+                gate,
+                opened: false,
+            }) as Box<dyn SnapshotSink>)
+        }));
+
+        let (tx, rx) = mpsc::channel(16);
+        let (tid_tx, tid_rx) = channel();
+        let self_tx = tx.clone();
+        let runner = std::thread::spawn(move || {
+            let tid = std::fs::read_link("/proc/thread-self")
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+            let _ = tid_tx.send(tid);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(core.run(rx, self_tx))
+        });
+        let tid = tid_rx.recv().expect("core thread").expect("thread id");
+        tx.blocking_send(CoreMsg::TakeSnapshot).expect("core alive");
+        began_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the writer took its first node");
+        // The walk fills the writer's channel within milliseconds; from
+        // then on the core has nothing to do until the writer moves.
+        std::thread::sleep(Duration::from_millis(100));
+        let before = thread_cpu_ticks(&tid);
+        std::thread::sleep(Duration::from_millis(500));
+        let burnt = thread_cpu_ticks(&tid) - before;
+
+        drop(gate_tx);
+        let (done_tx, done_rx) = oneshot::channel();
+        tx.blocking_send(CoreMsg::Shutdown(done_tx))
+            .expect("core alive");
+        let drained = done_rx.blocking_recv().expect("drained");
+        assert_eq!(drained.sessions, 0);
+        assert_eq!(
+            runner.join().expect("core thread"),
+            super::super::CoreExit::Shutdown
+        );
+        // Clock ticks are 10 ms: a spinning core burns ~50 in 500 ms.
+        assert!(
+            burnt <= 5,
+            "the core burnt {burnt} ticks in 500 ms waiting for the snapshot writer"
+        );
     }
 }

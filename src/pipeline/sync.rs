@@ -1,13 +1,16 @@
 //! Sync: the stage between prep and final that makes txns durable.
 //!
-//! It runs as its own task so that disk latency never stalls the core.
+//! It runs on its own OS thread, fed by a channel of [`SyncCmd`]s: appends
+//! and fsyncs block that thread only, never a tokio worker, so a slow disk
+//! stalls neither the core nor the connections' tasks scheduled beside it.
 //! Batches that arrive while a commit is in progress are appended together
 //! and covered by one commit: that is the group commit. Final only sees a txn
 //! after the commit that covers it has returned.
 
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::core::CoreMsg;
 use super::metrics::SyncReport;
@@ -72,25 +75,70 @@ fn ms_between(from: Instant, to: Instant) -> u64 {
     to.saturating_duration_since(from).as_millis() as u64
 }
 
+/// What the core asks of the sync stage, in order.
+pub enum SyncCmd {
+    /// Log these txns, handed over at `sent`, and report them durable.
+    Append { sent: Instant, txns: Vec<LoggedTxn> },
+}
+
+/// The sync stage's thread. It ends (closing the txn log) once the core
+/// has dropped its [`Sender`] and every command before that is done.
+pub struct SyncStage {
+    done: oneshot::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl SyncStage {
+    /// Starts the stage on a thread of its own.
+    pub fn spawn(
+        log: Box<dyn TxnLog>,
+        cmds: Receiver<SyncCmd>,
+        core: mpsc::Sender<CoreMsg>,
+        snap_count: u64,
+    ) -> std::io::Result<SyncStage> {
+        let (done_tx, done) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("sync".into())
+            .spawn(move || {
+                run_sync_stage(log, cmds, core, snap_count);
+                let _ = done_tx.send(());
+            })?;
+        Ok(SyncStage { done, thread })
+    }
+
+    /// Waits, without blocking the runtime, until the stage has ended.
+    pub async fn join(self) -> Result<(), String> {
+        // The sender is dropped unsent only if the stage panicked.
+        let finished = self.done.await.is_ok();
+        let joined = tokio::task::spawn_blocking(move || self.thread.join())
+            .await
+            .map_err(|e| format!("sync stage join: {e}"))?;
+        match (finished, joined) {
+            (true, Ok(())) => Ok(()),
+            _ => Err("the sync stage panicked".into()),
+        }
+    }
+}
+
 /// Runs until the core drops its sender. Each batch comes with the instant
 /// the core handed it over; the report sent back with the durable txns says
 /// how long batches waited and how long the commit took (`mntr`).
-pub async fn run_sync_stage(
+fn run_sync_stage(
     mut log: Box<dyn TxnLog>,
-    mut batches: mpsc::UnboundedReceiver<(Instant, Vec<LoggedTxn>)>,
+    cmds: Receiver<SyncCmd>,
     core: mpsc::Sender<CoreMsg>,
     snap_count: u64,
 ) {
     let mut schedule = SnapSchedule::new(snap_count);
-    while let Some((sent, first)) = batches.recv().await {
+    while let Ok(SyncCmd::Append { sent, txns: first }) = cmds.recv() {
         let taken = Instant::now();
         let mut report = SyncReport::default();
         report.queued.push((ms_between(sent, taken), first.len()));
         let mut done = first;
         let mut n = 1;
         while n < MAX_BATCHES_PER_COMMIT {
-            match batches.try_recv() {
-                Ok((sent, more)) => {
+            match cmds.try_recv() {
+                Ok(SyncCmd::Append { sent, txns: more }) => {
                     report.queued.push((ms_between(sent, taken), more.len()));
                     done.extend(more);
                     n += 1;
@@ -126,11 +174,14 @@ pub async fn run_sync_stage(
             Ok(()) => CoreMsg::Durable(done, report),
             Err(e) => CoreMsg::LogFailed(e.to_string()),
         };
-        if core.send(msg).await.is_err() {
+        if core.blocking_send(msg).is_err() {
             return;
         }
-        if snapshot_due && core.send(CoreMsg::TakeSnapshot).await.is_err() {
+        if snapshot_due && core.blocking_send(CoreMsg::TakeSnapshot).is_err() {
             return;
         }
     }
 }
+
+/// The core's end of the channel to the sync stage.
+pub type SyncSender = Sender<SyncCmd>;
