@@ -37,6 +37,10 @@ pub struct Settings {
     /// Prometheus `/metrics` (`metricsProvider.*`); `None` unless the
     /// Prometheus provider is configured.
     pub metrics: Option<MetricsSettings>,
+    /// zoo.cfg describes an ensemble (server.N lines). Java then starts
+    /// through `QuorumPeer`, which only warns when the AdminServer cannot
+    /// start; its standalone path exits 4.
+    pub quorum_configured: bool,
 }
 
 impl Settings {
@@ -61,6 +65,7 @@ impl Settings {
             autopurge: (3, 0),
             admin: None,
             metrics: None,
+            quorum_configured: false,
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             core: CoreConfig::default(),
             limits: ConnLimits::default(),
@@ -318,12 +323,22 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
     };
     let admin_addr = match &settings.admin {
         Some(a) => {
-            let addr =
+            let started =
                 admin_server::start(a.clone(), pipeline.core_tx.clone(), shutdown.child_token())
-                    .await
-                    .map_err(StartError::Admin)?;
-            info!(address = %addr, command_url = %a.command_url, "started AdminServer");
-            Some(addr)
+                    .await;
+            match started {
+                Ok(addr) => {
+                    info!(address = %addr, command_url = %a.command_url, "started AdminServer");
+                    Some(addr)
+                }
+                // QuorumPeer.start: `LOG.warn("Problem starting AdminServer", e)`,
+                // then leader election and clients as usual.
+                Err(e) if settings.quorum_configured => {
+                    warn!("{e}; serving without it, as ZooKeeper does with server.N entries");
+                    None
+                }
+                Err(e) => return Err(StartError::Admin(e)),
+            }
         }
         None => None,
     };
@@ -450,6 +465,7 @@ impl Settings {
         Ok(Settings {
             admin,
             metrics,
+            quorum_configured: cfg.is_quorum(),
             persist: Some(persist),
             snap_count: cfg.snap_count.max(0) as u64,
             autopurge: (
