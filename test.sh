@@ -121,6 +121,10 @@ stage "enforce.auth against Java ZooKeeper 3.8 (compat-tests/security)"
 "$PY" compat-tests/security/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/security.log"
 count_line "$WORK/security.log"
 
+stage "listeners and counters against Java ZooKeeper 3.8: IPv6, Sent/Received, AdminServer with server.N (compat-tests/listeners)"
+"$PY" compat-tests/listeners/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/listeners.log"
+count_line "$WORK/listeners.log"
+
 stage "on-disk txn log against Java ZooKeeper 3.8 (compat-tests/txnlog-interop)"
 bash compat-tests/txnlog-interop/run.sh 2>&1 | tee "$WORK/txnlog-interop.log"
 count_line "$WORK/txnlog-interop.log"

@@ -37,6 +37,10 @@ pub struct Settings {
     /// Prometheus `/metrics` (`metricsProvider.*`); `None` unless the
     /// Prometheus provider is configured.
     pub metrics: Option<MetricsSettings>,
+    /// zoo.cfg describes an ensemble (server.N lines). Java then starts
+    /// through `QuorumPeer`, which only warns when the AdminServer cannot
+    /// start; its standalone path exits 4.
+    pub quorum_configured: bool,
 }
 
 impl Settings {
@@ -61,6 +65,7 @@ impl Settings {
             autopurge: (3, 0),
             admin: None,
             metrics: None,
+            quorum_configured: false,
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             core: CoreConfig::default(),
             limits: ConnLimits::default(),
@@ -325,12 +330,22 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
     };
     let admin_addr = match &settings.admin {
         Some(a) => {
-            let addr =
+            let started =
                 admin_server::start(a.clone(), pipeline.core_tx.clone(), shutdown.child_token())
-                    .await
-                    .map_err(StartError::Admin)?;
-            info!(address = %addr, command_url = %a.command_url, "started AdminServer");
-            Some(addr)
+                    .await;
+            match started {
+                Ok(addr) => {
+                    info!(address = %addr, command_url = %a.command_url, "started AdminServer");
+                    Some(addr)
+                }
+                // QuorumPeer.start: `LOG.warn("Problem starting AdminServer", e)`,
+                // then leader election and clients as usual.
+                Err(e) if settings.quorum_configured => {
+                    warn!("{e}; serving without it, as ZooKeeper does with server.N entries");
+                    None
+                }
+                Err(e) => return Err(StartError::Admin(e)),
+            }
         }
         None => None,
     };
@@ -448,6 +463,7 @@ impl Settings {
             autocreate: cfg.data_dir_autocreate,
             truncate_corrupt_log: false,
         };
+        refuse_unenforced_security_keys(cfg)?;
         let admin = admin_settings(cfg)?;
         let metrics = cfg.metrics.is_prometheus().then(|| MetricsSettings {
             host: cfg.metrics.http_host.clone(),
@@ -457,6 +473,7 @@ impl Settings {
         Ok(Settings {
             admin,
             metrics,
+            quorum_configured: cfg.is_quorum(),
             persist: Some(persist),
             snap_count: cfg.snap_count.max(0) as u64,
             autopurge: (
@@ -486,6 +503,55 @@ impl Settings {
             },
         })
     }
+}
+
+/// Keys that make ZooKeeper stricter (or keep a security record) and that
+/// FerroKeeper cannot honour yet: accepting them and serving anyway would
+/// quietly weaken the server, so the start is refused (exit 2) naming the
+/// key. `enforceQuota` (hard quotas reject writes), a digest algorithm other
+/// than SHA-1 (`DigestAuthenticationProvider.digestAlg`: ids and the super
+/// digest would be computed differently), `audit.enable` (the audit log).
+fn refuse_unenforced_security_keys(cfg: &crate::config::ServerConfig) -> Result<(), SettingsError> {
+    let props = &cfg.system_properties;
+    let refuse = |name: &str, why: &str| {
+        let (at, key) = match props.property(name) {
+            Some(p) => (p.origin.location().to_string(), p.spelled(name)),
+            None => (cfg.source.clone(), name.to_owned()),
+        };
+        Err(SettingsError(format!("{at}: {key}: {why}")))
+    };
+    let is_true = |name: &str| {
+        props
+            .get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    };
+    if cfg.enforce_quota {
+        return refuse(
+            "zookeeper.enforceQuota",
+            "is true, but FerroKeeper does not enforce quotas yet; drop it (quotas are then \
+             only reported, as with enforceQuota=false)",
+        );
+    }
+    let alg = "zookeeper.DigestAuthenticationProvider.digestAlg";
+    if let Some(v) = props.get(alg) {
+        // MessageDigest names for SHA-1, matched without case as the JDK does.
+        if !["SHA1", "SHA-1", "SHA"]
+            .iter()
+            .any(|n| v.eq_ignore_ascii_case(n))
+        {
+            return refuse(
+                alg,
+                &format!("{v:?}: FerroKeeper computes digest ids with SHA-1 only"),
+            );
+        }
+    }
+    if is_true("zookeeper.audit.enable") {
+        return refuse(
+            "zookeeper.audit.enable",
+            "is true, but FerroKeeper writes no audit log yet",
+        );
+    }
+    Ok(())
 }
 
 /// The AdminServer as zoo.cfg configures it (`admin.*`, or the
@@ -547,5 +613,33 @@ pub async fn autopurge(p: PersistSettings, retain: usize, period: Duration) {
             Ok(Err(e)) => warn!(error = %e, "autopurge failed"),
             Err(e) => warn!(error = %e, "autopurge task failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ServerConfig, SystemProperties};
+
+    fn resolve(text: &str, jvm: &str) -> Result<Settings, String> {
+        let props = SystemProperties::from_vars([("SERVER_JVMFLAGS", jvm)]);
+        let cfg = ServerConfig::from_str_with(text, "zoo.cfg", props).map_err(|e| e.to_string())?;
+        Settings::from_config(&cfg).map_err(|e| e.to_string())
+    }
+
+    /// Keys that would make Java stricter are refused, not ignored.
+    #[test]
+    fn unenforced_security_keys_refuse_the_start() {
+        let base = "dataDir=/d\nclientPort=2181\n";
+        assert!(resolve(base, "").is_ok());
+        let e = resolve(&format!("{base}enforceQuota=true\n"), "").unwrap_err();
+        assert!(e.starts_with("zoo.cfg:3: enforceQuota:"), "{e}");
+        assert!(resolve(&format!("{base}enforceQuota=false\n"), "").is_ok());
+        let alg = "-Dzookeeper.DigestAuthenticationProvider.digestAlg";
+        let e = resolve(base, &format!("{alg}=SHA-256")).unwrap_err();
+        assert!(e.contains(alg) && e.contains("SHA-256"), "{e}");
+        assert!(resolve(base, &format!("{alg}=sha-1")).is_ok());
+        let e = resolve(base, "-Dzookeeper.audit.enable=true").unwrap_err();
+        assert!(e.contains("-Dzookeeper.audit.enable"), "{e}");
     }
 }

@@ -372,6 +372,27 @@ async fn a_taken_admin_port_stops_the_start_naming_the_key() {
     assert!(msg.contains("admin.serverPort"), "{msg}");
 }
 
+/// With server.N entries ZooKeeper starts through QuorumPeer, which only
+/// warns ("Problem starting AdminServer") and goes on serving; checked
+/// against Java 3.8.0 in compat-tests/listeners.
+#[tokio::test]
+async fn quorum_configured_server_serves_without_admin_server() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut s = Settings::standalone_default();
+    s.client_addr = "127.0.0.1:0".parse().unwrap();
+    s.persist = None;
+    s.admin = Some(admin_settings(port));
+    s.quorum_configured = true;
+    s.info.four_letter_words = vec!["*".into()];
+    let server = ferrokeeper::server::start(s)
+        .await
+        .expect("a quorum-configured server starts without its AdminServer");
+    assert!(server.admin_addr.is_none());
+    assert_eq!(four_letter(server.local_addr, "ruok").await, "imok");
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn command_url_is_configurable() {
     let server = TestServer::start_with(|s: &mut Settings| {

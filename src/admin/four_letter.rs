@@ -17,20 +17,53 @@ impl Core {
         trace_mask: Option<i64>,
     ) -> String {
         self.four_letter_received();
-        if !self.four_letter_enabled(cmd) {
-            return format!("{cmd} is not executed because it is not in the whitelist.\n");
-        }
-        match cmd {
-            "ruok" => "imok".to_string(),
-            "isro" => "rw".to_string(),
-            _ => self.render_admin(cmd, peer, trace_mask),
-        }
+        let text = if !self.four_letter_enabled(cmd) {
+            format!("{cmd} is not executed because it is not in the whitelist.\n")
+        } else {
+            match cmd {
+                "ruok" => "imok".to_string(),
+                "isro" => "rw".to_string(),
+                _ => self.render_admin(cmd, peer, trace_mask),
+            }
+        };
+        self.four_letter_sent(&text);
+        text
     }
 }
 
-/// The version line clients and scripts parse (`srvr`'s first line).
+/// The version line clients and scripts parse (`srvr`'s first line), with
+/// the build date (build.rs; SOURCE_DATE_EPOCH for reproducible builds).
 pub const VERSION_LINE: &str = concat!(
     "3.8.0-ferrokeeper-",
     env!("CARGO_PKG_VERSION"),
-    ", built on 1970-01-01 00:00 UTC"
+    ", built on ",
+    env!("FERROKEEPER_BUILD_DATE")
 );
+
+#[cfg(test)]
+mod tests {
+    use super::VERSION_LINE;
+
+    /// The date clients parse (go-zookeeper's FLWSrvr reads
+    /// `built on YYYY-MM-DD HH:mm UTC`) is the build's, not the epoch.
+    #[test]
+    fn version_line_carries_the_build_date() {
+        let (_, date) = VERSION_LINE
+            .split_once(", built on ")
+            .expect("a built-on date");
+        let b = date.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        assert_eq!(b.len(), "2026-12-07 14:10 UTC".len(), "{date}");
+        assert!(
+            digits(0..4) && digits(5..7) && digits(8..10) && digits(11..13) && digits(14..16),
+            "{date}"
+        );
+        assert_eq!(
+            (b[4], b[7], b[10], b[13]),
+            (b'-', b'-', b' ', b':'),
+            "{date}"
+        );
+        assert!(date.ends_with(" UTC"), "{date}");
+        assert!(!date.starts_with("1970"), "{date}");
+    }
+}

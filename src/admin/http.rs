@@ -23,11 +23,12 @@ pub type Body = Full<Bytes>;
 /// default pool has 200 threads; the admin endpoints see a few scrapers.
 const MAX_CONNECTIONS: usize = 64;
 
-/// Binds `host:port` (a name or an address, as Jetty accepts).
+/// Binds `host:port` (a name or an address, as Jetty accepts); a wildcard
+/// (the default `0.0.0.0`) listens dual-stack, as Jetty on a JVM does.
 pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
     let mut last = None;
     for addr in tokio::net::lookup_host((host, port)).await? {
-        match TcpListener::bind(addr).await {
+        match crate::net::dual_stack::bind(addr).and_then(TcpListener::from_std) {
             Ok(l) => return Ok(l),
             Err(e) => last = Some(e),
         }

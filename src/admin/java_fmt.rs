@@ -110,8 +110,10 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
-/// `InetSocketAddress.toString()` of an accepted socket: `/127.0.0.1:2181`,
-/// IPv6 as `Inet6Address.getHostAddress` writes it (`/0:0:0:0:0:0:0:1:2181`).
+/// `InetSocketAddress.toString()` of an accepted socket on Java 17:
+/// `/127.0.0.1:2181`; IPv6 as `Inet6Address.getHostAddress` writes it, in
+/// brackets (`/[0:0:0:0:0:0:0:1]:2181`, as Java 3.8.0 on JDK 17 prints it
+/// in `cons`; checked by compat-tests/listeners).
 pub fn java_socket_addr(addr: &SocketAddr) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(v4) => v4.to_string(),
@@ -119,7 +121,7 @@ pub fn java_socket_addr(addr: &SocketAddr) -> String {
             Some(v4) => v4.to_string(),
             None => {
                 let segs: Vec<String> = v6.segments().iter().map(|s| format!("{s:x}")).collect();
-                segs.join(":")
+                format!("[{}]", segs.join(":"))
             }
         },
     };
@@ -245,7 +247,7 @@ mod tests {
         let v4: SocketAddr = "127.0.0.1:35632".parse().unwrap();
         assert_eq!(java_socket_addr(&v4), "/127.0.0.1:35632");
         let v6: SocketAddr = "[::1]:2181".parse().unwrap();
-        assert_eq!(java_socket_addr(&v6), "/0:0:0:0:0:0:0:1:2181");
+        assert_eq!(java_socket_addr(&v6), "/[0:0:0:0:0:0:0:1]:2181");
         let mapped: SocketAddr = "[::ffff:10.0.0.1]:5".parse().unwrap();
         assert_eq!(java_socket_addr(&mapped), "/10.0.0.1:5");
     }

@@ -31,10 +31,14 @@ pub struct Listener {
 }
 
 impl Listener {
+    /// Binds the client port; a wildcard address listens dual-stack
+    /// ([`super::dual_stack`]), as ZooKeeper does.
     pub async fn bind(addr: SocketAddr) -> std::io::Result<Listener> {
-        let inner = TcpListener::bind(addr).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot bind client port {addr}: {e}"))
-        })?;
+        let inner = super::dual_stack::bind(addr)
+            .and_then(TcpListener::from_std)
+            .map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot bind client port {addr}: {e}"))
+            })?;
         Ok(Listener { inner })
     }
 
@@ -158,7 +162,8 @@ pub async fn serve(
     };
     loop {
         let (stream, addr) = match listener.inner.accept().await {
-            Ok(s) => s,
+            // IPv4 clients of the dual-stack socket as IPv4, as Java shows them.
+            Ok((s, addr)) => (s, super::dual_stack::canonical_peer(addr)),
             Err(e) => {
                 // EMFILE and friends: keep serving the connections we have,
                 // and give them time to free descriptors.

@@ -5,6 +5,7 @@
 
 mod blue_throttle;
 mod connection;
+pub mod dual_stack;
 mod four_letter;
 mod listener;
 pub mod load;

@@ -328,10 +328,5 @@ fn flat_json(v: super::mntr::FlatValue) -> Value {
 /// Jackson's `InetSocketAddressSerializer`: `host:port` from the address's
 /// Java text, in brackets for IPv6.
 fn jackson_socket_addr(addr: &std::net::SocketAddr) -> String {
-    let java = java_socket_addr(addr);
-    let text = java.trim_start_matches('/');
-    match (addr.is_ipv6(), text.rsplit_once(':')) {
-        (true, Some((host, port))) => format!("[{host}]:{port}"),
-        _ => text.to_string(),
-    }
+    java_socket_addr(addr).trim_start_matches('/').to_string()
 }

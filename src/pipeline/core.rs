@@ -1065,6 +1065,9 @@ impl Core {
             .cfg
             .auth
             .authenticate(&auth.scheme, &data, conn.addr.ip());
+        // Answered either way: a packet sent, as every sendResponse is.
+        conn.stats.packets_sent += 1;
+        self.stats.packets_sent += 1;
         match outcome {
             Ok(ids) => {
                 for id in ids {

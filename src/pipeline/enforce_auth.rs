@@ -33,12 +33,14 @@ impl Core {
         if exempt {
             return false;
         }
-        let Some(conn) = self.conns.get(&conn_id) else {
+        let Some(conn) = self.conns.get_mut(&conn_id) else {
             return false;
         };
         let Some(line) = self.cfg.auth.enforcement_refusal(&conn.auth) else {
             return false;
         };
+        conn.stats.packets_sent += 1;
+        self.stats.packets_sent += 1;
         error!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), "{line}");
         conn.out.push_reply(
             &ReplyHeader {
