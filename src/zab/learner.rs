@@ -253,7 +253,14 @@ impl Learner {
                 zxid: core.log.applied(),
             });
         }
-        for txn in std::mem::take(&mut self.not_logged) {
+        // Proposals of the new epoch (forwarded to a learner joining an
+        // established leader) are logged after the epoch write: a crash in
+        // between must not leave a log newer than currentEpoch, a state
+        // ZooKeeper refuses to start from.
+        let (old, new): (Vec<Txn>, Vec<Txn>) = std::mem::take(&mut self.not_logged)
+            .into_iter()
+            .partition(|t| t.zxid.epoch() < self.new_epoch);
+        for txn in old {
             self.logged_unacked.push(txn.zxid);
             core.log.append(txn.clone());
             core.persist(PersistOp::Append(txn));
@@ -263,6 +270,11 @@ impl Learner {
         core.current_epoch = self.new_epoch;
         core.persist(PersistOp::CurrentEpoch(self.new_epoch));
         core.send_after_durable(self.leader, QuorumPacket::Ack { zxid });
+        for txn in new {
+            self.logged_unacked.push(txn.zxid);
+            core.log.append(txn.clone());
+            core.persist(PersistOp::Append(txn));
+        }
         Next::Stay
     }
 

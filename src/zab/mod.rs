@@ -22,6 +22,8 @@
 //! choice). [`sim`] runs whole ensembles of nodes from one seed.
 
 pub mod election;
+#[cfg(test)]
+mod handler_tests;
 pub mod leader;
 pub mod learner;
 pub mod log;

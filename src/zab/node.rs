@@ -132,9 +132,20 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn new(cfg: ZabConfig, restored: Restored) -> Node {
+    /// Starts LOOKING from the durable state. If the log (or snapshot) is
+    /// of a newer epoch than `current_epoch` (a crash between a SNAP
+    /// learner's NEWLEADER snapshot and its epoch write, which 3.8.5's order
+    /// allows), the epoch is raised to it and rewritten: everything older was
+    /// durable first, so the node holds a prefix of that epoch's history.
+    /// ZooKeeper refuses to start there unless `currentEpoch.tmp` exists.
+    pub fn new(cfg: ZabConfig, mut restored: Restored) -> Node {
         let me = cfg.my_sid;
         let log = Log::restored(restored.snapshot_zxid, restored.log);
+        let raise_epoch = log.last_zxid().epoch() > restored.current_epoch;
+        if raise_epoch {
+            restored.current_epoch = log.last_zxid().epoch();
+            restored.accepted_epoch = restored.accepted_epoch.max(restored.current_epoch);
+        }
         let vote = Vote {
             leader: me,
             zxid: log.last_zxid(),
@@ -160,6 +171,10 @@ impl Node {
             epoch: 0,
             broadcast: false,
         });
+        if raise_epoch {
+            core.persist(PersistOp::AcceptedEpoch(core.accepted_epoch));
+            core.persist(PersistOp::CurrentEpoch(core.current_epoch));
+        }
         let role = Role::Looking(Election::start(&mut core, 0));
         Node {
             core,

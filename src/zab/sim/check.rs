@@ -19,6 +19,8 @@ pub struct Checker {
     pub submitted: BTreeSet<Bytes>,
     pub acked: BTreeMap<Zxid, Bytes>,
     pub failure: Option<String>,
+    /// Restarts that found a log newer than currentEpoch (not a failure).
+    pub epoch_raised_at_start: u64,
 }
 
 impl Checker {

@@ -1,0 +1,391 @@
+//! Per-handler tests: feed one node messages and compare the exact actions
+//! it emits (openraft's engine tests are the model).
+
+use bytes::Bytes;
+
+use super::message::{Action, Notification, PersistOp, QuorumPacket, PROTOCOL_VERSION};
+use super::node::{Node, Restored};
+use super::types::{ServerState, Sid, Txn, ZabConfig, Zxid};
+
+fn z(e: i64, c: u32) -> Zxid {
+    Zxid::new(e, c)
+}
+fn txn(e: i64, c: u32) -> Txn {
+    Txn {
+        zxid: z(e, c),
+        data: Bytes::from(format!("t{e}.{c}")),
+    }
+}
+/// A member of {1, 2, 3} in epoch 1 with txns 1:1..=1:`last` on disk.
+fn node(sid: Sid, last: u32) -> Node {
+    let restored = Restored {
+        accepted_epoch: 1,
+        current_epoch: 1,
+        snapshot_zxid: Zxid::ZERO,
+        log: (1..=last).map(|c| txn(1, c)).collect(),
+    };
+    Node::new(ZabConfig::new(sid, vec![1, 2, 3]), restored)
+}
+fn looking(leader: Sid, zxid: Zxid, election_epoch: i64) -> Notification {
+    Notification {
+        state: ServerState::Looking,
+        leader,
+        zxid,
+        election_epoch,
+        peer_epoch: 1,
+    }
+}
+fn send(to: Sid, packet: QuorumPacket) -> Action {
+    Action::Send { to, packet }
+}
+fn persist(id: u64, op: PersistOp) -> Action {
+    Action::Persist { id, op }
+}
+fn ticks(n: &mut Node, count: usize) -> Vec<Action> {
+    let mut out = Vec::new();
+    for _ in 0..count {
+        n.tick();
+        out.extend(n.take_actions());
+    }
+    out
+}
+
+#[test]
+fn election_starts_with_a_vote_for_itself() {
+    let mut n = node(1, 3);
+    let vote = looking(1, z(1, 3), 1);
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::State {
+                state: ServerState::Looking,
+                epoch: 0,
+                broadcast: false
+            },
+            Action::Elect {
+                to: 2,
+                msg: vote.clone()
+            },
+            Action::Elect { to: 3, msg: vote },
+        ]
+    );
+}
+
+/// Node 1 (behind) adopts 2's better vote, sees a quorum for it, waits
+/// finalizeWait (200 ms = 4 ticks of 50 ms) and follows 2.
+fn follower_of_2() -> Node {
+    let mut n = node(1, 3);
+    n.take_actions();
+    n.on_election(2, looking(2, z(1, 5), 1));
+    let adopted = looking(2, z(1, 5), 1);
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::Elect {
+                to: 2,
+                msg: adopted.clone()
+            },
+            Action::Elect {
+                to: 3,
+                msg: adopted
+            }
+        ]
+    );
+    assert_eq!(ticks(&mut n, 3), vec![]);
+    assert_eq!(
+        ticks(&mut n, 1),
+        vec![
+            Action::State {
+                state: ServerState::Following,
+                epoch: 0,
+                broadcast: false
+            },
+            Action::Connect { leader: 2 },
+            send(
+                2,
+                QuorumPacket::FollowerInfo {
+                    zxid: z(1, 0),
+                    sid: 1,
+                    protocol_version: PROTOCOL_VERSION
+                }
+            ),
+        ]
+    );
+    n
+}
+
+#[test]
+fn election_adopts_a_better_vote_and_decides_after_finalize_wait() {
+    let mut n = follower_of_2();
+    // Settled now: a LOOKING peer gets our vote back, marked FOLLOWING.
+    n.on_election(3, looking(3, z(1, 1), 1));
+    let mut vote = looking(2, z(1, 5), 1);
+    vote.state = ServerState::Following;
+    assert_eq!(n.take_actions(), vec![Action::Elect { to: 3, msg: vote }]);
+}
+
+#[test]
+fn election_joins_an_ensemble_that_already_has_a_leader() {
+    let mut n = node(3, 1);
+    n.take_actions();
+    let settled = |state, peer_epoch| Notification {
+        state,
+        leader: 2,
+        zxid: z(1, 9),
+        election_epoch: 7,
+        peer_epoch,
+    };
+    n.on_election(1, settled(ServerState::Following, 2));
+    assert_eq!(
+        n.state(),
+        ServerState::Looking,
+        "one follower is not a quorum"
+    );
+    n.take_actions();
+    n.on_election(2, settled(ServerState::Leading, 2));
+    assert_eq!(n.state(), ServerState::Following);
+    assert_eq!(n.leader(), Some(2));
+    assert_eq!(n.current_vote().election_epoch, 7);
+}
+
+#[test]
+fn learner_acks_epoch_only_after_accepted_epoch_is_durable() {
+    let mut n = follower_of_2();
+    n.on_quorum(
+        2,
+        QuorumPacket::LeaderInfo {
+            zxid: z(2, 0),
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    assert_eq!(
+        n.take_actions(),
+        vec![persist(1, PersistOp::AcceptedEpoch(2))]
+    );
+    n.persisted(1);
+    assert_eq!(
+        n.take_actions(),
+        vec![send(
+            2,
+            QuorumPacket::AckEpoch {
+                zxid: z(1, 3),
+                current_epoch: 1
+            }
+        )]
+    );
+}
+
+#[test]
+fn learner_logs_diff_then_writes_current_epoch_then_acks_newleader() {
+    let mut n = follower_of_2();
+    n.on_quorum(
+        2,
+        QuorumPacket::LeaderInfo {
+            zxid: z(2, 0),
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    n.persisted(1);
+    n.take_actions();
+    for p in [
+        QuorumPacket::Diff { zxid: z(1, 5) },
+        QuorumPacket::Proposal { txn: txn(1, 4) },
+        QuorumPacket::Commit { zxid: z(1, 4) },
+        QuorumPacket::Proposal { txn: txn(1, 5) },
+        QuorumPacket::Commit { zxid: z(1, 5) },
+    ] {
+        n.on_quorum(2, p);
+    }
+    assert_eq!(
+        n.take_actions(),
+        vec![],
+        "nothing is applied or acked before NEWLEADER"
+    );
+    n.on_quorum(2, QuorumPacket::NewLeader { zxid: z(2, 0) });
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(2, PersistOp::Append(txn(1, 4))),
+            persist(3, PersistOp::Append(txn(1, 5))),
+            persist(4, PersistOp::CurrentEpoch(2)),
+        ]
+    );
+    n.persisted(3);
+    assert_eq!(
+        n.take_actions(),
+        vec![],
+        "no ACK before currentEpoch is durable"
+    );
+    n.persisted(4);
+    assert_eq!(
+        n.take_actions(),
+        vec![send(2, QuorumPacket::Ack { zxid: z(2, 0) })]
+    );
+    n.on_quorum(2, QuorumPacket::UpToDate);
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            send(2, QuorumPacket::Ack { zxid: z(2, 0) }),
+            Action::State {
+                state: ServerState::Following,
+                epoch: 2,
+                broadcast: true
+            },
+            Action::Apply(txn(1, 4)),
+            Action::Apply(txn(1, 5)),
+            send(2, QuorumPacket::Ack { zxid: z(1, 4) }),
+            send(2, QuorumPacket::Ack { zxid: z(1, 5) }),
+        ]
+    );
+    assert_eq!(n.current_vote().peer_epoch, 2, "ZOOKEEPER-1732");
+    // Broadcast: log before ack, apply on commit.
+    n.on_quorum(2, QuorumPacket::Proposal { txn: txn(2, 1) });
+    assert_eq!(
+        n.take_actions(),
+        vec![persist(5, PersistOp::Append(txn(2, 1)))]
+    );
+    n.persisted(5);
+    assert_eq!(
+        n.take_actions(),
+        vec![send(2, QuorumPacket::Ack { zxid: z(2, 1) })]
+    );
+    n.on_quorum(2, QuorumPacket::Commit { zxid: z(2, 1) });
+    assert_eq!(n.take_actions(), vec![Action::Apply(txn(2, 1))]);
+    // A COMMIT that skips the pending txn is a protocol break: back to LOOKING.
+    n.on_quorum(2, QuorumPacket::Proposal { txn: txn(2, 2) });
+    n.on_quorum(2, QuorumPacket::Commit { zxid: z(2, 3) });
+    assert_eq!(n.state(), ServerState::Looking);
+}
+
+/// Node 3 (the best vote) elected by 1's matching vote.
+fn leader_3() -> Node {
+    let mut n = node(3, 3);
+    n.take_actions();
+    n.on_election(1, looking(3, z(1, 3), 1));
+    ticks(&mut n, 4);
+    assert_eq!(n.state(), ServerState::Leading);
+    n
+}
+
+#[test]
+fn leader_runs_discovery_sync_and_broadcast() {
+    let mut n = leader_3();
+    n.on_quorum(
+        1,
+        QuorumPacket::FollowerInfo {
+            zxid: z(1, 0),
+            sid: 1,
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    assert_eq!(
+        n.take_actions(),
+        vec![persist(1, PersistOp::AcceptedEpoch(2))]
+    );
+    n.persisted(1);
+    let info = QuorumPacket::LeaderInfo {
+        zxid: z(2, 0),
+        protocol_version: PROTOCOL_VERSION,
+    };
+    assert_eq!(n.take_actions(), vec![send(1, info)]);
+    n.on_quorum(
+        1,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 2),
+            current_epoch: 1,
+        },
+    );
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(2, PersistOp::CurrentEpoch(2)),
+            send(1, QuorumPacket::Diff { zxid: z(1, 3) }),
+            send(1, QuorumPacket::Proposal { txn: txn(1, 3) }),
+            send(1, QuorumPacket::Commit { zxid: z(1, 3) }),
+            send(1, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(
+        n.take_actions(),
+        vec![],
+        "the leader's own currentEpoch is not durable yet"
+    );
+    assert!(!n.is_broadcasting());
+    n.persisted(2);
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::State {
+                state: ServerState::Leading,
+                epoch: 2,
+                broadcast: true
+            },
+            send(1, QuorumPacket::UpToDate),
+        ]
+    );
+    assert_eq!(n.propose(Bytes::from("x")), Ok(Some(z(2, 1))));
+    let t = Txn {
+        zxid: z(2, 1),
+        data: Bytes::from("x"),
+    };
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(3, PersistOp::Append(t.clone())),
+            send(1, QuorumPacket::Proposal { txn: t.clone() })
+        ]
+    );
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 1) });
+    assert_eq!(
+        n.take_actions(),
+        vec![],
+        "the leader counts itself only once logged"
+    );
+    n.persisted(3);
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::Apply(t),
+            send(1, QuorumPacket::Commit { zxid: z(2, 1) })
+        ]
+    );
+    // The follower goes silent: past syncLimit the leader loses its quorum.
+    let out = ticks(&mut n, 300);
+    assert!(out.contains(&Action::Disconnect { peer: 1 }));
+    assert_eq!(n.state(), ServerState::Looking);
+    assert_eq!(n.last_reason, "not sufficient followers synced");
+}
+
+#[test]
+fn leader_refuses_a_learner_with_a_newer_history() {
+    let mut n = leader_3();
+    n.on_quorum(
+        1,
+        QuorumPacket::FollowerInfo {
+            zxid: z(1, 0),
+            sid: 1,
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    n.persisted(1);
+    n.take_actions();
+    n.on_quorum(
+        1,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 9),
+            current_epoch: 1,
+        },
+    );
+    assert_eq!(n.take_actions(), vec![Action::Disconnect { peer: 1 }]);
+}
+
+#[test]
+fn leader_that_gets_no_quorum_in_init_limit_steps_down() {
+    let mut n = leader_3();
+    // initLimit 10 × tickTime 2000 ms at 50 ms ticks = 400 ticks.
+    ticks(&mut n, 399);
+    assert_eq!(n.state(), ServerState::Leading);
+    ticks(&mut n, 2);
+    assert_eq!(n.state(), ServerState::Looking);
+}
