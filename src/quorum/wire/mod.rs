@@ -17,6 +17,8 @@ mod cursor;
 pub mod config_text;
 pub mod error;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod initial;
 pub mod notification;
 pub mod packet;
