@@ -8,6 +8,8 @@
 //!                                       election port; decode each initial message
 //! quorum_probe elect ZOO_CFG            dial every other voter's election port, send the
 //!                                       initial message and a LOOKING vote, decode replies
+//! quorum_probe cnx ZOO_CFG              the same through quorum::cnx::CnxManager (tokio):
+//!                                       its dials must survive, the votes arrive
 //! quorum_probe learn ZOO_CFG LEADER_SID [--last-zxid Z] [--accepted-epoch E]
 //!                    [--current-epoch E] [--commits N] [--timeout S]
 //!                                       be a follower: FOLLOWERINFO … UPTODATE, then ACK
@@ -28,6 +30,7 @@ use ferrokeeper::config::{LearnerType, ServerConfig};
 use ferrokeeper::persist::snapshot::{SnapshotReader, SNAP_MAGIC};
 use ferrokeeper::persist::txnlog::format::decode_txn;
 use ferrokeeper::pipeline::TxnBody;
+use ferrokeeper::quorum::cnx::{CnxManager, CnxSettings, Opened};
 use ferrokeeper::quorum::wire::config_text::render_server;
 use ferrokeeper::quorum::wire::packet::packet;
 use ferrokeeper::quorum::wire::payload::{
@@ -395,6 +398,78 @@ impl Probe {
         Ok(())
     }
 
+    // ---- cnx: the connection manager against Java ------------------------------------------
+
+    async fn cnx(&self, checks: &mut Checks) -> Res<()> {
+        let addr_of = |sid: u64| -> Res<std::net::SocketAddr> {
+            let (host, _, eport) = self.election_address(sid)?;
+            format!("{host}:{eport}")
+                .parse()
+                .map_err(|e| format!("server.{sid} election address: {e}"))
+        };
+        let my_address = addr_of(self.sid)?;
+        let mut peers = std::collections::BTreeMap::new();
+        for s in self.cfg.quorum.participants() {
+            if s.id != self.sid {
+                peers.insert(s.id, addr_of(s.id)?);
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(my_address)
+            .await
+            .map_err(|e| format!("bind {my_address}: {e}"))?;
+        let settings = CnxSettings {
+            my_sid: self.sid,
+            my_address,
+            peers: peers.clone(),
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+        };
+        let (manager, mut inbox) = CnxManager::start(settings, listener);
+        let config = self.config_text()?.into_bytes();
+        let vote = Notification::new(PeerState::Looking, self.sid as i64, 0, 1, 0, config);
+        for sid in peers.keys() {
+            manager.send(*sid, vote.encode());
+        }
+        let mut answered = std::collections::BTreeMap::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while answered.len() < peers.len() {
+            let Ok(Some(r)) = tokio::time::timeout_at(deadline, inbox.recv()).await else {
+                break;
+            };
+            match Notification::decode(&r.payload) {
+                Ok(n) => {
+                    println!(
+                        "CNX_NOTIFICATION from={} state={:?} leader={} peerEpoch=0x{:x}",
+                        r.sid, n.state, n.leader, n.peer_epoch
+                    );
+                    if n.state != PeerState::Looking {
+                        answered.insert(r.sid, n.leader);
+                    }
+                }
+                Err(e) => checks.check(false, "a frame through CnxManager decodes", e),
+            }
+        }
+        checks.check(
+            answered.len() == peers.len()
+                && answered
+                    .values()
+                    .all(|l| Some(l) == answered.values().next()),
+            "through CnxManager every Java member answers our vote, naming the same leader",
+            format!("{answered:?}"),
+        );
+        let links = manager.connections();
+        println!("CNX_CONNECTIONS {links:?}");
+        checks.check(
+            peers
+                .keys()
+                .all(|sid| links.get(sid) == Some(&Opened::Dialed)),
+            "CnxManager's own dials to the smaller sids are the surviving connections",
+            format!("{links:?}"),
+        );
+        manager.shutdown().await;
+        Ok(())
+    }
+
     // ---- learn: follow the Java leader ---------------------------------------------------
 
     fn learn(&self, opts: &LearnOptions, checks: &mut Checks) -> Res<()> {
@@ -721,7 +796,8 @@ fn parse_num(s: &str) -> Res<i64> {
 }
 
 fn run(args: &[String]) -> Res<usize> {
-    let usage = "usage: quorum_probe listen|elect|learn ZOO_CFG ... (see the source's doc comment)";
+    let usage =
+        "usage: quorum_probe listen|elect|cnx|learn ZOO_CFG ... (see the source's doc comment)";
     let (cmd, cfg) = match args {
         [cmd, cfg, ..] => (cmd.as_str(), cfg.as_str()),
         _ => return Err(usage.to_owned()),
@@ -734,6 +810,13 @@ fn run(args: &[String]) -> Res<usize> {
             probe.listen(secs.max(1) as u64, &mut checks)?;
         }
         "elect" => probe.elect(&mut checks)?,
+        "cnx" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("tokio runtime: {e}"))?;
+            rt.block_on(probe.cnx(&mut checks))?;
+        }
         "learn" => {
             let leader = parse_num(args.get(2).ok_or(usage)?)? as u64;
             let mut o = LearnOptions {

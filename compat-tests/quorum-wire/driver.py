@@ -139,6 +139,10 @@ def main(tally):
         if leader not in (1, 2):
             return
         follower = 3 - leader
+
+        # 2b. The same through quorum::cnx::CnxManager: its dials survive, Java's votes arrive.
+        out, rc = run_probe(probe, ["cnx", probe_cfg], timeout=40)
+        tally.probe_output("cnx", out, rc)
         for sid in (1, 2):
             mode = javazk.four_letter(ports[sid][0], "srvr")
             want = "leader" if sid == leader else "follower"
