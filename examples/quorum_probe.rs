@@ -11,9 +11,11 @@
 //! quorum_probe cnx ZOO_CFG              the same through quorum::cnx::CnxManager (tokio):
 //!                                       its dials must survive, the votes arrive
 //! quorum_probe learn ZOO_CFG LEADER_SID [--last-zxid Z] [--accepted-epoch E]
-//!                    [--current-epoch E] [--commits N] [--timeout S]
+//!                    [--current-epoch E] [--commits N] [--timeout S] [--forward]
 //!                                       be a follower: FOLLOWERINFO … UPTODATE, then ACK
-//!                                       proposals, answer PINGs until N commits were seen
+//!                                       proposals, answer PINGs until N commits were seen;
+//!                                       --forward: first run a session of our own through
+//!                                       the leader (REQUEST, REVALIDATE, sync, PING touches)
 //! ```
 //!
 //! ZOO_CFG is this probe's own zoo.cfg (its `server.N` lines and a dataDir
@@ -34,13 +36,17 @@ use ferrokeeper::quorum::cnx::{CnxManager, CnxSettings, Opened};
 use ferrokeeper::quorum::wire::config_text::render_server;
 use ferrokeeper::quorum::wire::packet::packet;
 use ferrokeeper::quorum::wire::payload::{
-    decode_int_payload, int_payload, learner_info_bytes, ZAB_PROTOCOL_VERSION,
+    decode_int_payload, decode_revalidate_reply, encode_ping_touches, encode_revalidate_request,
+    int_payload, learner_info_bytes, ForwardedRequest, ZAB_PROTOCOL_VERSION,
 };
 use ferrokeeper::quorum::wire::{
     decode_election_frame, decode_quorum_packet, describe_packet, encode_election_frame,
     encode_quorum_packet, parse_config_text, render_config_text, InitialMessage, Notification,
     PacketLimit, PacketType, PeerState, QuorumPacket, SnapScanner,
 };
+use jute::consts::OpCode;
+use jute::data::{Id, ACL};
+use jute::proto::{CreateRequest, SyncRequest};
 
 type Res<T> = Result<T, String>;
 
@@ -595,6 +601,9 @@ impl Probe {
         );
         println!("SYNCED");
         let _ = std::io::stdout().flush();
+        if opts.forward {
+            self.forward(&mut conn, checks)?;
+        }
 
         // Broadcast: ACK proposals, see commits, answer pings.
         let mut seq: Vec<String> = Vec::new();
@@ -652,6 +661,146 @@ impl Probe {
         Ok(())
     }
 
+    /// Waits for a packet `wanted` accepts while following: PROPOSALs are
+    /// decoded and ACKed, PINGs answered with `touches`. Returns the packet and
+    /// the txn line of its proposal, if it was a COMMIT of one we saw.
+    fn await_packet(
+        &self,
+        conn: &mut Conn,
+        touches: &[(i64, i32)],
+        seen: &mut Vec<String>,
+        wanted: impl Fn(&QuorumPacket, Option<&str>) -> bool,
+    ) -> Res<QuorumPacket> {
+        let mut txns: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+        loop {
+            let p = conn.packet(self.limit)?;
+            self.show(&p, seen);
+            let mut txn_line = None;
+            match PacketType::from_wire(p.type_) {
+                Some(PacketType::Proposal) => {
+                    let line = describe_txn(p.data.as_deref().unwrap_or_default());
+                    println!("TXN zxid=0x{:x} {line}", p.zxid);
+                    txns.insert(p.zxid, line);
+                    conn.write_packet(&packet(PacketType::Ack, p.zxid, None))?;
+                }
+                Some(PacketType::Commit) => txn_line = txns.get(&p.zxid).cloned(),
+                Some(PacketType::Ping) => {
+                    let reply = QuorumPacket {
+                        type_: p.type_,
+                        zxid: p.zxid,
+                        data: Some(encode_ping_touches(touches)),
+                        authinfo: p.authinfo.clone(),
+                    };
+                    conn.write_packet(&reply)?;
+                }
+                _ => {}
+            }
+            if wanted(&p, txn_line.as_deref()) {
+                return Ok(p);
+            }
+        }
+    }
+
+    /// A session of our own, run through the Java leader as a follower runs
+    /// its clients' requests: createSession, REVALIDATE, create, sync, PING
+    /// touches, closeSession.
+    fn forward(&self, conn: &mut Conn, checks: &mut Checks) -> Res<()> {
+        let session = ((self.sid as i64) << 56) | 0x00de_ad00_0001;
+        let timeout = 30_000;
+        let mut seen = Vec::new();
+        let request = |cxid: i32, op: OpCode, body: Vec<u8>| {
+            let r = ForwardedRequest {
+                session_id: session,
+                cxid,
+                op: op as i32,
+                body,
+            };
+            packet(PacketType::Request, -1, Some(r.encode()))
+        };
+        let committed = |what: &'static str| {
+            move |p: &QuorumPacket, txn: Option<&str>| {
+                p.type_ == PacketType::Commit as i32 && txn.is_some_and(|t| t.contains(what))
+            }
+        };
+
+        conn.write_packet(&request(0, OpCode::CreateSession, int_payload(timeout)))?;
+        self.await_packet(conn, &[], &mut seen, committed("op=CreateSession"))?;
+        checks.check(
+            true,
+            "a forwarded createSession REQUEST is proposed and committed",
+            "",
+        );
+
+        conn.write_packet(&packet(
+            PacketType::Revalidate,
+            -1,
+            Some(encode_revalidate_request(session, timeout)),
+        ))?;
+        let reply = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+            p.type_ == PacketType::Revalidate as i32
+        })?;
+        let answer = decode_revalidate_reply(reply.data.as_deref()).map_err(|e| e.to_string())?;
+        println!(
+            "REVALIDATE_REPLY session=0x{:x} valid={}",
+            answer.0, answer.1
+        );
+        checks.check(
+            answer == (session, true),
+            "REVALIDATE of our committed session is answered (id, valid=true)",
+            format!("{answer:x?}"),
+        );
+
+        let create = CreateRequest {
+            path: "/qw-probe".into(),
+            data: Some(b"from-probe".to_vec()),
+            acl: vec![ACL {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            }],
+            flags: 0,
+        };
+        conn.write_packet(&request(1, OpCode::Create, jute::to_bytes(&create)))?;
+        self.await_packet(
+            conn,
+            &[(session, timeout)],
+            &mut seen,
+            committed("create path=/qw-probe data=from-probe"),
+        )?;
+        checks.check(
+            true,
+            "a forwarded create REQUEST is proposed and committed",
+            "",
+        );
+
+        let sync = SyncRequest { path: "/".into() };
+        conn.write_packet(&request(2, OpCode::Sync, jute::to_bytes(&sync)))?;
+        let s = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+            p.type_ == PacketType::Sync as i32
+        })?;
+        checks.check(
+            s.zxid == 0 && s.data.is_none(),
+            "a forwarded sync is answered by SYNC (zxid 0, no data)",
+            describe_packet(&s),
+        );
+
+        // Keep the session alive through one PING answered with its touch.
+        self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+            p.type_ == PacketType::Ping as i32
+        })?;
+        conn.write_packet(&request(3, OpCode::CloseSession, Vec::new()))?;
+        self.await_packet(conn, &[], &mut seen, committed("op=CloseSession"))?;
+        checks.check(
+            true,
+            "a forwarded closeSession REQUEST is proposed and committed",
+            "",
+        );
+        println!("FORWARD_SEQUENCE {}", compress(&seen));
+        Ok(())
+    }
+
     fn show(&self, p: &QuorumPacket, seq: &mut Vec<String>) {
         let name = PacketType::from_wire(p.type_).map_or("UNKNOWN", PacketType::name);
         seq.push(name.to_owned());
@@ -663,21 +812,7 @@ impl Probe {
         let data = p.data.as_deref().unwrap_or_default();
         match decode_txn(data) {
             Ok(t) => {
-                let what = match &t.body {
-                    TxnBody::Create(c) | TxnBody::Create2(c) => format!(
-                        "create path={} data={}",
-                        c.path,
-                        String::from_utf8_lossy(c.data.as_deref().unwrap_or_default())
-                    ),
-                    TxnBody::SetData(s) => format!(
-                        "setData path={} data={} version={}",
-                        s.path,
-                        String::from_utf8_lossy(s.data.as_deref().unwrap_or_default()),
-                        s.version
-                    ),
-                    TxnBody::Delete(d) => format!("delete path={}", d.path),
-                    other => format!("op={:?}", other.op_code()),
-                };
+                let what = txn_summary(&t.body);
                 println!(
                     "TXN zxid=0x{:x} session=0x{:x} cxid={} {what} digest={}",
                     t.header.zxid,
@@ -759,6 +894,38 @@ impl Probe {
     }
 }
 
+/// What a txn does, for the log: op, path and data.
+fn txn_summary(body: &TxnBody) -> String {
+    match body {
+        TxnBody::Create(c) | TxnBody::Create2(c) => format!(
+            "create path={} data={}",
+            c.path,
+            String::from_utf8_lossy(c.data.as_deref().unwrap_or_default())
+        ),
+        TxnBody::SetData(s) => format!(
+            "setData path={} data={} version={}",
+            s.path,
+            String::from_utf8_lossy(s.data.as_deref().unwrap_or_default()),
+            s.version
+        ),
+        TxnBody::Delete(d) => format!("delete path={}", d.path),
+        other => format!("op={:?}", other.op_code()),
+    }
+}
+
+/// A PROPOSAL's data decoded with `decode_txn`, as one line.
+fn describe_txn(data: &[u8]) -> String {
+    match decode_txn(data) {
+        Ok(t) => format!(
+            "session=0x{:x} cxid={} {}",
+            t.header.client_id,
+            t.header.cxid,
+            txn_summary(&t.body)
+        ),
+        Err(e) => format!("undecodable: {e}"),
+    }
+}
+
 /// `A,A,A,B` → `Ax3,B`, so long broadcast sequences stay readable.
 fn compress(seq: &[String]) -> String {
     let mut out: Vec<String> = Vec::new();
@@ -780,6 +947,9 @@ fn compress(seq: &[String]) -> String {
 
 struct LearnOptions {
     leader: u64,
+    /// After sync, act for a client of our own through the leader (REQUEST,
+    /// REVALIDATE, sync, PING touches) before the broadcast phase.
+    forward: bool,
     last_zxid: i64,
     accepted_epoch: i64,
     current_epoch: i64,
@@ -821,6 +991,7 @@ fn run(args: &[String]) -> Res<usize> {
             let leader = parse_num(args.get(2).ok_or(usage)?)? as u64;
             let mut o = LearnOptions {
                 leader,
+                forward: false,
                 last_zxid: 0,
                 accepted_epoch: 0,
                 current_epoch: 0,
@@ -829,6 +1000,10 @@ fn run(args: &[String]) -> Res<usize> {
             };
             let mut rest = args[3..].iter();
             while let Some(flag) = rest.next() {
+                if flag == "--forward" {
+                    o.forward = true;
+                    continue;
+                }
                 let v = parse_num(rest.next().ok_or_else(|| format!("{flag} needs a value"))?)?;
                 match flag.as_str() {
                     "--last-zxid" => o.last_zxid = v,
