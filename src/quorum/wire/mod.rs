@@ -14,6 +14,7 @@
 
 mod cursor;
 
+pub mod codec;
 pub mod config_text;
 pub mod error;
 pub mod frame;
@@ -25,6 +26,7 @@ pub mod packet;
 pub mod payload;
 pub mod snap;
 
+pub use codec::{ElectionFrameCodec, QuorumPacketCodec};
 pub use config_text::{parse_config_text, render_config_text};
 pub use error::WireError;
 pub use frame::{decode_election_frame, encode_election_frame, MAX_ELECTION_FRAME};
