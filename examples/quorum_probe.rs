@@ -70,6 +70,11 @@ struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     deadline: Instant,
+    /// The bytes of the last packet decoded, as Java wrote them.
+    last_raw: Vec<u8>,
+    /// Packets whose re-encoding differs from Java's bytes.
+    reencode_mismatches: Vec<String>,
+    packets: usize,
 }
 
 impl Conn {
@@ -78,6 +83,9 @@ impl Conn {
             stream,
             buf: Vec::new(),
             deadline,
+            last_raw: Vec::new(),
+            reencode_mismatches: Vec::new(),
+            packets: 0,
         }
     }
 
@@ -127,7 +135,15 @@ impl Conn {
             if let Some((p, used)) =
                 decode_quorum_packet(&self.buf, limit).map_err(|e| e.to_string())?
             {
-                self.buf.drain(..used);
+                self.last_raw = self.buf.drain(..used).collect();
+                self.packets += 1;
+                if encode_quorum_packet(&p) != self.last_raw {
+                    self.reencode_mismatches.push(format!(
+                        "{} as {}",
+                        describe_packet(&p),
+                        hex(&self.last_raw)
+                    ));
+                }
                 return Ok(p);
             }
             self.fill("a quorum packet")?;
@@ -494,6 +510,7 @@ impl Probe {
         ))?;
         let info = conn.packet(self.limit)?;
         self.show(&info, &mut seq);
+        println!("RAW LEADERINFO {}", hex(&conn.last_raw));
         checks.check(
             info.type_ == PacketType::LeaderInfo as i32,
             "leader answers FOLLOWERINFO with LEADERINFO",
@@ -633,6 +650,9 @@ impl Probe {
                     commits += 1;
                 }
                 Some(PacketType::Ping) => {
+                    if pings == 0 {
+                        println!("RAW PING {}", hex(&conn.last_raw));
+                    }
                     pings += 1;
                     // No client sessions here: an empty touch table, as Java sends it.
                     let reply = QuorumPacket {
@@ -650,6 +670,16 @@ impl Probe {
                 ),
             }
         }
+        checks.check(
+            conn.reencode_mismatches.is_empty(),
+            "every packet Java sent re-encodes to exactly Java's bytes",
+            format!(
+                "{} of {} differ: {:?}",
+                conn.reencode_mismatches.len(),
+                conn.packets,
+                conn.reencode_mismatches
+            ),
+        );
         println!("BROADCAST_SEQUENCE {}", compress(&seq));
         println!("COMMITS {commits} PINGS {pings}");
         checks.check(
@@ -670,7 +700,7 @@ impl Probe {
         touches: &[(i64, i32)],
         seen: &mut Vec<String>,
         wanted: impl Fn(&QuorumPacket, Option<&str>) -> bool,
-    ) -> Res<QuorumPacket> {
+    ) -> Res<(QuorumPacket, Option<String>)> {
         let mut txns: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
         loop {
             let p = conn.packet(self.limit)?;
@@ -696,7 +726,7 @@ impl Probe {
                 _ => {}
             }
             if wanted(&p, txn_line.as_deref()) {
-                return Ok(p);
+                return Ok((p, txn_line));
             }
         }
     }
@@ -736,7 +766,7 @@ impl Probe {
             -1,
             Some(encode_revalidate_request(session, timeout)),
         ))?;
-        let reply = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+        let (reply, _) = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
             p.type_ == PacketType::Revalidate as i32
         })?;
         let answer = decode_revalidate_reply(reply.data.as_deref()).map_err(|e| e.to_string())?;
@@ -775,9 +805,31 @@ impl Probe {
             "",
         );
 
+        // The same create with a null authinfo (-1), which Java itself never sends in a
+        // REQUEST: the 3.8.0 leader turns it into an error txn. This is why the encoder
+        // writes an empty REQUEST list as count 0.
+        let mut null_auth = create.clone();
+        null_auth.path = "/qw-null-auth".into();
+        let mut raw = encode_quorum_packet(&request(4, OpCode::Create, jute::to_bytes(&null_auth)));
+        let n = raw.len();
+        raw[n - 4..].copy_from_slice(&(-1i32).to_be_bytes());
+        conn.send(&raw)?;
+        let (_, txn) = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, txn| {
+            p.type_ == PacketType::Commit as i32 && txn.is_some_and(|t| t.contains("cxid=4 "))
+        })?;
+        println!(
+            "NULL_AUTHINFO_CREATE {}",
+            txn.as_deref().unwrap_or_default()
+        );
+        checks.check(
+            txn.as_deref().is_some_and(|t| t.contains("op=Error")),
+            "a REQUEST with null authinfo becomes an error txn on the Java leader (so ours send count 0)",
+            txn.unwrap_or_default(),
+        );
+
         let sync = SyncRequest { path: "/".into() };
         conn.write_packet(&request(2, OpCode::Sync, jute::to_bytes(&sync)))?;
-        let s = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+        let (s, _) = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
             p.type_ == PacketType::Sync as i32
         })?;
         checks.check(
@@ -909,6 +961,7 @@ fn txn_summary(body: &TxnBody) -> String {
             s.version
         ),
         TxnBody::Delete(d) => format!("delete path={}", d.path),
+        TxnBody::Error(e) => format!("op=Error err={}", e.err),
         other => format!("op={:?}", other.op_code()),
     }
 }
@@ -924,6 +977,10 @@ fn describe_txn(data: &[u8]) -> String {
         ),
         Err(e) => format!("undecodable: {e}"),
     }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// `A,A,A,B` → `Ax3,B`, so long broadcast sequences stay readable.
