@@ -224,6 +224,7 @@ impl Probe {
             .map(|s| s.id)
             .collect();
         let mut seen = std::collections::BTreeSet::new();
+        let mut reencode_ok = true;
         let deadline = Instant::now() + Duration::from_secs(seconds);
         while seen.len() < voters.len() && Instant::now() < deadline {
             let stream = match listener.accept() {
@@ -242,7 +243,11 @@ impl Probe {
             let msg = loop {
                 match InitialMessage::decode(&conn.buf) {
                     Ok(Some((m, used))) => {
-                        conn.buf.drain(..used);
+                        let raw: Vec<u8> = conn.buf.drain(..used).collect();
+                        if m.encode() != raw {
+                            println!("INITIAL_REENCODE_DIFFERS {}", hex(&raw));
+                            reencode_ok = false;
+                        }
                         break m;
                     }
                     Ok(None) => conn.fill("the initial message")?,
@@ -289,6 +294,11 @@ impl Probe {
             "every other voter dialed our election port",
             format!("saw {seen:?} of {voters:?}"),
         );
+        checks.check(
+            reencode_ok,
+            "every initial message from Java re-encodes to exactly Java's bytes",
+            "see INITIAL_REENCODE_DIFFERS",
+        );
         Ok(())
     }
 
@@ -307,6 +317,7 @@ impl Probe {
             config.clone().into_bytes(),
         );
         let mut replies = Vec::new();
+        let mut notification_bytes_ok = true;
         for server in self.cfg.quorum.participants() {
             if server.id == self.sid {
                 continue;
@@ -339,6 +350,10 @@ impl Probe {
                     n.peer_epoch,
                     n.version
                 );
+                if n.encode() != payload {
+                    println!("NOTIFICATION_REENCODE_DIFFERS {}", hex(&payload));
+                    notification_bytes_ok = false;
+                }
                 if n.state != PeerState::Looking || frames >= 5 {
                     break (payload, n);
                 }
@@ -417,6 +432,11 @@ impl Probe {
             );
             println!("LEADER {}", a.leader);
         }
+        checks.check(
+            notification_bytes_ok,
+            "every notification from Java re-encodes to exactly Java's bytes",
+            "see NOTIFICATION_REENCODE_DIFFERS",
+        );
         Ok(())
     }
 
