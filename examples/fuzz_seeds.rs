@@ -3,7 +3,7 @@
 //! than from nothing:
 //!
 //! ```text
-//! fuzz_seeds OUT_DIR     # writes OUT_DIR/jute_decode/* and OUT_DIR/connection/*
+//! fuzz_seeds OUT_DIR     # writes OUT_DIR/{jute_decode,connection,quorum_decode}/*
 //! ```
 //!
 //! - `jute_decode`: a request frame of every op code the server serves, a
@@ -486,12 +486,16 @@ fn connection_seeds(out: &mut Out) -> std::io::Result<()> {
     Ok(())
 }
 
-fn run(root: &Path) -> std::io::Result<(usize, usize)> {
+fn run(root: &Path) -> std::io::Result<(usize, usize, usize)> {
     let mut jute_out = Out::new(root.join("jute_decode"))?;
     jute_decode_seeds(&mut jute_out)?;
     let mut conn_out = Out::new(root.join("connection"))?;
     connection_seeds(&mut conn_out)?;
-    Ok((jute_out.count, conn_out.count))
+    let mut quorum_out = Out::new(root.join("quorum_decode"))?;
+    for seed in ferrokeeper::quorum::wire::fuzzing::seeds() {
+        quorum_out.put(&format!("selector-{}", seed[0]), &seed)?;
+    }
+    Ok((jute_out.count, conn_out.count, quorum_out.count))
 }
 
 fn main() -> ExitCode {
@@ -500,8 +504,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match run(Path::new(&dir)) {
-        Ok((j, c)) => {
-            println!("{j} jute_decode seeds, {c} connection seeds");
+        Ok((j, c, q)) => {
+            println!("{j} jute_decode seeds, {c} connection seeds, {q} quorum_decode seeds");
             ExitCode::SUCCESS
         }
         Err(e) => {

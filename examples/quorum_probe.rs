@@ -8,10 +8,14 @@
 //!                                       election port; decode each initial message
 //! quorum_probe elect ZOO_CFG            dial every other voter's election port, send the
 //!                                       initial message and a LOOKING vote, decode replies
+//! quorum_probe cnx ZOO_CFG              the same through quorum::cnx::CnxManager (tokio):
+//!                                       its dials must survive, the votes arrive
 //! quorum_probe learn ZOO_CFG LEADER_SID [--last-zxid Z] [--accepted-epoch E]
-//!                    [--current-epoch E] [--commits N] [--timeout S]
+//!                    [--current-epoch E] [--commits N] [--timeout S] [--forward]
 //!                                       be a follower: FOLLOWERINFO … UPTODATE, then ACK
-//!                                       proposals, answer PINGs until N commits were seen
+//!                                       proposals, answer PINGs until N commits were seen;
+//!                                       --forward: first run a session of our own through
+//!                                       the leader (REQUEST, REVALIDATE, sync, PING touches)
 //! ```
 //!
 //! ZOO_CFG is this probe's own zoo.cfg (its `server.N` lines and a dataDir
@@ -28,16 +32,21 @@ use ferrokeeper::config::{LearnerType, ServerConfig};
 use ferrokeeper::persist::snapshot::{SnapshotReader, SNAP_MAGIC};
 use ferrokeeper::persist::txnlog::format::decode_txn;
 use ferrokeeper::pipeline::TxnBody;
+use ferrokeeper::quorum::cnx::{CnxManager, CnxSettings, Opened};
 use ferrokeeper::quorum::wire::config_text::render_server;
 use ferrokeeper::quorum::wire::packet::packet;
 use ferrokeeper::quorum::wire::payload::{
-    decode_int_payload, int_payload, learner_info_bytes, ZAB_PROTOCOL_VERSION,
+    decode_int_payload, decode_revalidate_reply, encode_ping_touches, encode_revalidate_request,
+    int_payload, learner_info_bytes, ForwardedRequest, ZAB_PROTOCOL_VERSION,
 };
 use ferrokeeper::quorum::wire::{
     decode_election_frame, decode_quorum_packet, describe_packet, encode_election_frame,
     encode_quorum_packet, parse_config_text, render_config_text, InitialMessage, Notification,
     PacketLimit, PacketType, PeerState, QuorumPacket, SnapScanner,
 };
+use jute::consts::OpCode;
+use jute::data::{Id, ACL};
+use jute::proto::{CreateRequest, SyncRequest};
 
 type Res<T> = Result<T, String>;
 
@@ -61,6 +70,11 @@ struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     deadline: Instant,
+    /// The bytes of the last packet decoded, as Java wrote them.
+    last_raw: Vec<u8>,
+    /// Packets whose re-encoding differs from Java's bytes.
+    reencode_mismatches: Vec<String>,
+    packets: usize,
 }
 
 impl Conn {
@@ -69,6 +83,9 @@ impl Conn {
             stream,
             buf: Vec::new(),
             deadline,
+            last_raw: Vec::new(),
+            reencode_mismatches: Vec::new(),
+            packets: 0,
         }
     }
 
@@ -118,7 +135,15 @@ impl Conn {
             if let Some((p, used)) =
                 decode_quorum_packet(&self.buf, limit).map_err(|e| e.to_string())?
             {
-                self.buf.drain(..used);
+                self.last_raw = self.buf.drain(..used).collect();
+                self.packets += 1;
+                if encode_quorum_packet(&p) != self.last_raw {
+                    self.reencode_mismatches.push(format!(
+                        "{} as {}",
+                        describe_packet(&p),
+                        hex(&self.last_raw)
+                    ));
+                }
                 return Ok(p);
             }
             self.fill("a quorum packet")?;
@@ -199,6 +224,7 @@ impl Probe {
             .map(|s| s.id)
             .collect();
         let mut seen = std::collections::BTreeSet::new();
+        let mut reencode_ok = true;
         let deadline = Instant::now() + Duration::from_secs(seconds);
         while seen.len() < voters.len() && Instant::now() < deadline {
             let stream = match listener.accept() {
@@ -217,7 +243,11 @@ impl Probe {
             let msg = loop {
                 match InitialMessage::decode(&conn.buf) {
                     Ok(Some((m, used))) => {
-                        conn.buf.drain(..used);
+                        let raw: Vec<u8> = conn.buf.drain(..used).collect();
+                        if m.encode() != raw {
+                            println!("INITIAL_REENCODE_DIFFERS {}", hex(&raw));
+                            reencode_ok = false;
+                        }
                         break m;
                     }
                     Ok(None) => conn.fill("the initial message")?,
@@ -264,6 +294,11 @@ impl Probe {
             "every other voter dialed our election port",
             format!("saw {seen:?} of {voters:?}"),
         );
+        checks.check(
+            reencode_ok,
+            "every initial message from Java re-encodes to exactly Java's bytes",
+            "see INITIAL_REENCODE_DIFFERS",
+        );
         Ok(())
     }
 
@@ -282,6 +317,7 @@ impl Probe {
             config.clone().into_bytes(),
         );
         let mut replies = Vec::new();
+        let mut notification_bytes_ok = true;
         for server in self.cfg.quorum.participants() {
             if server.id == self.sid {
                 continue;
@@ -314,6 +350,10 @@ impl Probe {
                     n.peer_epoch,
                     n.version
                 );
+                if n.encode() != payload {
+                    println!("NOTIFICATION_REENCODE_DIFFERS {}", hex(&payload));
+                    notification_bytes_ok = false;
+                }
                 if n.state != PeerState::Looking || frames >= 5 {
                     break (payload, n);
                 }
@@ -392,6 +432,83 @@ impl Probe {
             );
             println!("LEADER {}", a.leader);
         }
+        checks.check(
+            notification_bytes_ok,
+            "every notification from Java re-encodes to exactly Java's bytes",
+            "see NOTIFICATION_REENCODE_DIFFERS",
+        );
+        Ok(())
+    }
+
+    // ---- cnx: the connection manager against Java ------------------------------------------
+
+    async fn cnx(&self, checks: &mut Checks) -> Res<()> {
+        let addr_of = |sid: u64| -> Res<std::net::SocketAddr> {
+            let (host, _, eport) = self.election_address(sid)?;
+            format!("{host}:{eport}")
+                .parse()
+                .map_err(|e| format!("server.{sid} election address: {e}"))
+        };
+        let my_address = addr_of(self.sid)?;
+        let mut peers = std::collections::BTreeMap::new();
+        for s in self.cfg.quorum.participants() {
+            if s.id != self.sid {
+                peers.insert(s.id, addr_of(s.id)?);
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(my_address)
+            .await
+            .map_err(|e| format!("bind {my_address}: {e}"))?;
+        let settings = CnxSettings {
+            my_sid: self.sid,
+            my_address,
+            peers: peers.clone(),
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+        };
+        let (manager, mut inbox) = CnxManager::start(settings, listener);
+        let config = self.config_text()?.into_bytes();
+        let vote = Notification::new(PeerState::Looking, self.sid as i64, 0, 1, 0, config);
+        for sid in peers.keys() {
+            manager.send(*sid, vote.encode());
+        }
+        let mut answered = std::collections::BTreeMap::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while answered.len() < peers.len() {
+            let Ok(Some(r)) = tokio::time::timeout_at(deadline, inbox.recv()).await else {
+                break;
+            };
+            match Notification::decode(&r.payload) {
+                Ok(n) => {
+                    println!(
+                        "CNX_NOTIFICATION from={} state={:?} leader={} peerEpoch=0x{:x}",
+                        r.sid, n.state, n.leader, n.peer_epoch
+                    );
+                    if n.state != PeerState::Looking {
+                        answered.insert(r.sid, n.leader);
+                    }
+                }
+                Err(e) => checks.check(false, "a frame through CnxManager decodes", e),
+            }
+        }
+        checks.check(
+            answered.len() == peers.len()
+                && answered
+                    .values()
+                    .all(|l| Some(l) == answered.values().next()),
+            "through CnxManager every Java member answers our vote, naming the same leader",
+            format!("{answered:?}"),
+        );
+        let links = manager.connections();
+        println!("CNX_CONNECTIONS {links:?}");
+        checks.check(
+            peers
+                .keys()
+                .all(|sid| links.get(sid) == Some(&Opened::Dialed)),
+            "CnxManager's own dials to the smaller sids are the surviving connections",
+            format!("{links:?}"),
+        );
+        manager.shutdown().await;
         Ok(())
     }
 
@@ -413,6 +530,7 @@ impl Probe {
         ))?;
         let info = conn.packet(self.limit)?;
         self.show(&info, &mut seq);
+        println!("RAW LEADERINFO {}", hex(&conn.last_raw));
         checks.check(
             info.type_ == PacketType::LeaderInfo as i32,
             "leader answers FOLLOWERINFO with LEADERINFO",
@@ -520,6 +638,9 @@ impl Probe {
         );
         println!("SYNCED");
         let _ = std::io::stdout().flush();
+        if opts.forward {
+            self.forward(&mut conn, checks)?;
+        }
 
         // Broadcast: ACK proposals, see commits, answer pings.
         let mut seq: Vec<String> = Vec::new();
@@ -549,6 +670,9 @@ impl Probe {
                     commits += 1;
                 }
                 Some(PacketType::Ping) => {
+                    if pings == 0 {
+                        println!("RAW PING {}", hex(&conn.last_raw));
+                    }
                     pings += 1;
                     // No client sessions here: an empty touch table, as Java sends it.
                     let reply = QuorumPacket {
@@ -566,6 +690,16 @@ impl Probe {
                 ),
             }
         }
+        checks.check(
+            conn.reencode_mismatches.is_empty(),
+            "every packet Java sent re-encodes to exactly Java's bytes",
+            format!(
+                "{} of {} differ: {:?}",
+                conn.reencode_mismatches.len(),
+                conn.packets,
+                conn.reencode_mismatches
+            ),
+        );
         println!("BROADCAST_SEQUENCE {}", compress(&seq));
         println!("COMMITS {commits} PINGS {pings}");
         checks.check(
@@ -574,6 +708,168 @@ impl Probe {
              and every COMMIT names the oldest pending proposal",
             format!("{proposals} proposals: {problems:?}"),
         );
+        Ok(())
+    }
+
+    /// Waits for a packet `wanted` accepts while following: PROPOSALs are
+    /// decoded and ACKed, PINGs answered with `touches`. Returns the packet and
+    /// the txn line of its proposal, if it was a COMMIT of one we saw.
+    fn await_packet(
+        &self,
+        conn: &mut Conn,
+        touches: &[(i64, i32)],
+        seen: &mut Vec<String>,
+        wanted: impl Fn(&QuorumPacket, Option<&str>) -> bool,
+    ) -> Res<(QuorumPacket, Option<String>)> {
+        let mut txns: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+        loop {
+            let p = conn.packet(self.limit)?;
+            self.show(&p, seen);
+            let mut txn_line = None;
+            match PacketType::from_wire(p.type_) {
+                Some(PacketType::Proposal) => {
+                    let line = describe_txn(p.data.as_deref().unwrap_or_default());
+                    println!("TXN zxid=0x{:x} {line}", p.zxid);
+                    txns.insert(p.zxid, line);
+                    conn.write_packet(&packet(PacketType::Ack, p.zxid, None))?;
+                }
+                Some(PacketType::Commit) => txn_line = txns.get(&p.zxid).cloned(),
+                Some(PacketType::Ping) => {
+                    let reply = QuorumPacket {
+                        type_: p.type_,
+                        zxid: p.zxid,
+                        data: Some(encode_ping_touches(touches)),
+                        authinfo: p.authinfo.clone(),
+                    };
+                    conn.write_packet(&reply)?;
+                }
+                _ => {}
+            }
+            if wanted(&p, txn_line.as_deref()) {
+                return Ok((p, txn_line));
+            }
+        }
+    }
+
+    /// A session of our own, run through the Java leader as a follower runs
+    /// its clients' requests: createSession, REVALIDATE, create, sync, PING
+    /// touches, closeSession.
+    fn forward(&self, conn: &mut Conn, checks: &mut Checks) -> Res<()> {
+        let session = ((self.sid as i64) << 56) | 0x00de_ad00_0001;
+        let timeout = 30_000;
+        let mut seen = Vec::new();
+        let request = |cxid: i32, op: OpCode, body: Vec<u8>| {
+            let r = ForwardedRequest {
+                session_id: session,
+                cxid,
+                op: op as i32,
+                body,
+            };
+            packet(PacketType::Request, -1, Some(r.encode()))
+        };
+        let committed = |what: &'static str| {
+            move |p: &QuorumPacket, txn: Option<&str>| {
+                p.type_ == PacketType::Commit as i32 && txn.is_some_and(|t| t.contains(what))
+            }
+        };
+
+        conn.write_packet(&request(0, OpCode::CreateSession, int_payload(timeout)))?;
+        self.await_packet(conn, &[], &mut seen, committed("op=CreateSession"))?;
+        checks.check(
+            true,
+            "a forwarded createSession REQUEST is proposed and committed",
+            "",
+        );
+
+        conn.write_packet(&packet(
+            PacketType::Revalidate,
+            -1,
+            Some(encode_revalidate_request(session, timeout)),
+        ))?;
+        let (reply, _) = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+            p.type_ == PacketType::Revalidate as i32
+        })?;
+        let answer = decode_revalidate_reply(reply.data.as_deref()).map_err(|e| e.to_string())?;
+        println!(
+            "REVALIDATE_REPLY session=0x{:x} valid={}",
+            answer.0, answer.1
+        );
+        checks.check(
+            answer == (session, true),
+            "REVALIDATE of our committed session is answered (id, valid=true)",
+            format!("{answer:x?}"),
+        );
+
+        let create = CreateRequest {
+            path: "/qw-probe".into(),
+            data: Some(b"from-probe".to_vec()),
+            acl: vec![ACL {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            }],
+            flags: 0,
+        };
+        conn.write_packet(&request(1, OpCode::Create, jute::to_bytes(&create)))?;
+        self.await_packet(
+            conn,
+            &[(session, timeout)],
+            &mut seen,
+            committed("create path=/qw-probe data=from-probe"),
+        )?;
+        checks.check(
+            true,
+            "a forwarded create REQUEST is proposed and committed",
+            "",
+        );
+
+        // The same create with a null authinfo (-1), which Java itself never sends in a
+        // REQUEST: the 3.8.0 leader turns it into an error txn. This is why the encoder
+        // writes an empty REQUEST list as count 0.
+        let mut null_auth = create.clone();
+        null_auth.path = "/qw-null-auth".into();
+        let mut raw = encode_quorum_packet(&request(4, OpCode::Create, jute::to_bytes(&null_auth)));
+        let n = raw.len();
+        raw[n - 4..].copy_from_slice(&(-1i32).to_be_bytes());
+        conn.send(&raw)?;
+        let (_, txn) = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, txn| {
+            p.type_ == PacketType::Commit as i32 && txn.is_some_and(|t| t.contains("cxid=4 "))
+        })?;
+        println!(
+            "NULL_AUTHINFO_CREATE {}",
+            txn.as_deref().unwrap_or_default()
+        );
+        checks.check(
+            txn.as_deref().is_some_and(|t| t.contains("op=Error")),
+            "a REQUEST with null authinfo becomes an error txn on the Java leader (so ours send count 0)",
+            txn.unwrap_or_default(),
+        );
+
+        let sync = SyncRequest { path: "/".into() };
+        conn.write_packet(&request(2, OpCode::Sync, jute::to_bytes(&sync)))?;
+        let (s, _) = self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+            p.type_ == PacketType::Sync as i32
+        })?;
+        checks.check(
+            s.zxid == 0 && s.data.is_none(),
+            "a forwarded sync is answered by SYNC (zxid 0, no data)",
+            describe_packet(&s),
+        );
+
+        // Keep the session alive through one PING answered with its touch.
+        self.await_packet(conn, &[(session, timeout)], &mut seen, |p, _| {
+            p.type_ == PacketType::Ping as i32
+        })?;
+        conn.write_packet(&request(3, OpCode::CloseSession, Vec::new()))?;
+        self.await_packet(conn, &[], &mut seen, committed("op=CloseSession"))?;
+        checks.check(
+            true,
+            "a forwarded closeSession REQUEST is proposed and committed",
+            "",
+        );
+        println!("FORWARD_SEQUENCE {}", compress(&seen));
         Ok(())
     }
 
@@ -588,21 +884,7 @@ impl Probe {
         let data = p.data.as_deref().unwrap_or_default();
         match decode_txn(data) {
             Ok(t) => {
-                let what = match &t.body {
-                    TxnBody::Create(c) | TxnBody::Create2(c) => format!(
-                        "create path={} data={}",
-                        c.path,
-                        String::from_utf8_lossy(c.data.as_deref().unwrap_or_default())
-                    ),
-                    TxnBody::SetData(s) => format!(
-                        "setData path={} data={} version={}",
-                        s.path,
-                        String::from_utf8_lossy(s.data.as_deref().unwrap_or_default()),
-                        s.version
-                    ),
-                    TxnBody::Delete(d) => format!("delete path={}", d.path),
-                    other => format!("op={:?}", other.op_code()),
-                };
+                let what = txn_summary(&t.body);
                 println!(
                     "TXN zxid=0x{:x} session=0x{:x} cxid={} {what} digest={}",
                     t.header.zxid,
@@ -684,6 +966,43 @@ impl Probe {
     }
 }
 
+/// What a txn does, for the log: op, path and data.
+fn txn_summary(body: &TxnBody) -> String {
+    match body {
+        TxnBody::Create(c) | TxnBody::Create2(c) => format!(
+            "create path={} data={}",
+            c.path,
+            String::from_utf8_lossy(c.data.as_deref().unwrap_or_default())
+        ),
+        TxnBody::SetData(s) => format!(
+            "setData path={} data={} version={}",
+            s.path,
+            String::from_utf8_lossy(s.data.as_deref().unwrap_or_default()),
+            s.version
+        ),
+        TxnBody::Delete(d) => format!("delete path={}", d.path),
+        TxnBody::Error(e) => format!("op=Error err={}", e.err),
+        other => format!("op={:?}", other.op_code()),
+    }
+}
+
+/// A PROPOSAL's data decoded with `decode_txn`, as one line.
+fn describe_txn(data: &[u8]) -> String {
+    match decode_txn(data) {
+        Ok(t) => format!(
+            "session=0x{:x} cxid={} {}",
+            t.header.client_id,
+            t.header.cxid,
+            txn_summary(&t.body)
+        ),
+        Err(e) => format!("undecodable: {e}"),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// `A,A,A,B` → `Ax3,B`, so long broadcast sequences stay readable.
 fn compress(seq: &[String]) -> String {
     let mut out: Vec<String> = Vec::new();
@@ -705,6 +1024,9 @@ fn compress(seq: &[String]) -> String {
 
 struct LearnOptions {
     leader: u64,
+    /// After sync, act for a client of our own through the leader (REQUEST,
+    /// REVALIDATE, sync, PING touches) before the broadcast phase.
+    forward: bool,
     last_zxid: i64,
     accepted_epoch: i64,
     current_epoch: i64,
@@ -721,7 +1043,8 @@ fn parse_num(s: &str) -> Res<i64> {
 }
 
 fn run(args: &[String]) -> Res<usize> {
-    let usage = "usage: quorum_probe listen|elect|learn ZOO_CFG ... (see the source's doc comment)";
+    let usage =
+        "usage: quorum_probe listen|elect|cnx|learn ZOO_CFG ... (see the source's doc comment)";
     let (cmd, cfg) = match args {
         [cmd, cfg, ..] => (cmd.as_str(), cfg.as_str()),
         _ => return Err(usage.to_owned()),
@@ -734,10 +1057,18 @@ fn run(args: &[String]) -> Res<usize> {
             probe.listen(secs.max(1) as u64, &mut checks)?;
         }
         "elect" => probe.elect(&mut checks)?,
+        "cnx" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("tokio runtime: {e}"))?;
+            rt.block_on(probe.cnx(&mut checks))?;
+        }
         "learn" => {
             let leader = parse_num(args.get(2).ok_or(usage)?)? as u64;
             let mut o = LearnOptions {
                 leader,
+                forward: false,
                 last_zxid: 0,
                 accepted_epoch: 0,
                 current_epoch: 0,
@@ -746,6 +1077,10 @@ fn run(args: &[String]) -> Res<usize> {
             };
             let mut rest = args[3..].iter();
             while let Some(flag) = rest.next() {
+                if flag == "--forward" {
+                    o.forward = true;
+                    continue;
+                }
                 let v = parse_num(rest.next().ok_or_else(|| format!("{flag} needs a value"))?)?;
                 match flag.as_str() {
                     "--last-zxid" => o.last_zxid = v,

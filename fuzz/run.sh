@@ -26,7 +26,7 @@ SECS="${1:-120}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(jute_decode connection)
+    TARGETS=(jute_decode connection quorum_decode)
 fi
 
 HERE="$(cd "$(dirname "$0")" && pwd)"

@@ -139,6 +139,10 @@ def main(tally):
         if leader not in (1, 2):
             return
         follower = 3 - leader
+
+        # 2b. The same through quorum::cnx::CnxManager: its dials survive, Java's votes arrive.
+        out, rc = run_probe(probe, ["cnx", probe_cfg], timeout=40)
+        tally.probe_output("cnx", out, rc)
         for sid in (1, 2):
             mode = javazk.four_letter(ports[sid][0], "srvr")
             want = "leader" if sid == leader else "follower"
@@ -196,6 +200,23 @@ def main(tally):
         mode_c = (lines(out, "SYNC_MODE ") or ["?"])[0]
         tally.check(mode_c.startswith("TRUNC"), "a learner ahead of the leader gets TRUNC", mode_c)
         print("sync modes seen: fresh=%s behind=%s ahead=%s" % (mode_a, mode_b, mode_c))
+
+        # 6. The probe acts for a client of its own through the leader: createSession,
+        #    REVALIDATE, create /qw-probe, sync, PING touches, closeSession as REQUESTs.
+        out, rc = run_probe(probe, ["learn", probe_cfg, str(leader), "--forward",
+                                    "--timeout", "30"])
+        tally.probe_output("learn --forward", out, rc)
+        from kazoo.client import KazooClient
+        zk = KazooClient(hosts="127.0.0.1:%d" % ports[follower][0], timeout=10)
+        zk.start(timeout=15)
+        try:
+            data, stat = zk.get("/qw-probe")
+        finally:
+            zk.stop()
+            zk.close()
+        tally.check(data == b"from-probe" and stat.ephemeralOwner == 0,
+                    "the Java follower serves /qw-probe as created by the probe's REQUEST",
+                    (data, stat))
     finally:
         if listener.poll() is None:
             listener.kill()

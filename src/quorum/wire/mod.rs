@@ -14,15 +14,19 @@
 
 mod cursor;
 
+pub mod codec;
 pub mod config_text;
 pub mod error;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod initial;
 pub mod notification;
 pub mod packet;
 pub mod payload;
 pub mod snap;
 
+pub use codec::{ElectionFrameCodec, QuorumPacketCodec};
 pub use config_text::{parse_config_text, render_config_text};
 pub use error::WireError;
 pub use frame::{decode_election_frame, encode_election_frame, MAX_ELECTION_FRAME};

@@ -124,9 +124,31 @@ pub fn packet(kind: PacketType, zxid: i64, data: Option<Vec<u8>>) -> QuorumPacke
     }
 }
 
-/// The bytes of one packet on the quorum socket.
+/// The bytes of one packet on the quorum socket, as Java writes it: an
+/// empty authinfo goes out as a null vector (-1), because every packet Java
+/// builds itself carries `null` there (seen on the wire from 3.8.0:
+/// `LEADERINFO … 00010000 ffffffff`). A REQUEST always carries a list (its
+/// client's auth ids, which in Java include the `ip` id): a 3.8.0 leader
+/// given a null list turns a forwarded create into an error txn, so an empty
+/// one is written as count 0. Readers treat -1 and 0 alike.
 pub fn encode_quorum_packet(p: &QuorumPacket) -> Vec<u8> {
-    jute::to_bytes(p)
+    if !p.authinfo.is_empty() || p.type_ == PacketType::Request as i32 {
+        return jute::to_bytes(p);
+    }
+    let data_len = p.data.as_ref().map_or(0, Vec::len);
+    let mut out = Vec::with_capacity(20 + data_len);
+    out.extend_from_slice(&p.type_.to_be_bytes());
+    out.extend_from_slice(&p.zxid.to_be_bytes());
+    match &p.data {
+        None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        Some(d) => {
+            let len = i32::try_from(d.len()).unwrap_or(i32::MAX);
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(d);
+        }
+    }
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+    out
 }
 
 /// A length-prefixed jute item (`buffer` / `ustring`): `Ok(None)` while its
@@ -206,7 +228,7 @@ mod tests {
         let b = encode_quorum_packet(&p);
         assert_eq!(
             b,
-            [0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]
+            [0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
         );
         assert_eq!(
             decode_quorum_packet(&b, PacketLimit::default()).unwrap(),
@@ -235,6 +257,35 @@ mod tests {
         assert_eq!(
             decode_quorum_packet(&two, PacketLimit::default()).unwrap(),
             Some((p, b.len()))
+        );
+    }
+
+    /// Bytes Java 3.8.0's leader sent (compat-tests/quorum-wire): LEADERINFO and PING.
+    #[test]
+    fn same_bytes_as_java() {
+        let leader_info = packet(
+            PacketType::LeaderInfo,
+            0x1_0000_0000,
+            Some(vec![0, 1, 0, 0]),
+        );
+        let java = [
+            0, 0, 0, 0x11, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff,
+        ];
+        assert_eq!(encode_quorum_packet(&leader_info), java);
+        let ping = packet(PacketType::Ping, 0x1_0000_0007, None);
+        let java = [
+            0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ];
+        assert_eq!(encode_quorum_packet(&ping), java);
+        // A REQUEST's list is never null.
+        let request = packet(PacketType::Request, -1, Some(vec![]));
+        assert!(encode_quorum_packet(&request).ends_with(&[0, 0, 0, 0, 0, 0, 0, 0]));
+        // A zero count reads the same as Java's null.
+        let mut zero = java.to_vec();
+        zero[16..].copy_from_slice(&[0, 0, 0, 0]);
+        assert_eq!(
+            decode_quorum_packet(&zero, PacketLimit::default()).unwrap(),
+            Some((ping, 20))
         );
     }
 
