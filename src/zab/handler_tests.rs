@@ -389,3 +389,42 @@ fn leader_that_gets_no_quorum_in_init_limit_steps_down() {
     ticks(&mut n, 2);
     assert_eq!(n.state(), ServerState::Looking);
 }
+
+/// ZOOKEEPER-1277: the leader never uses counter 0xffffffff; it steps down
+/// so that the next epoch restarts the counter.
+#[test]
+fn leader_steps_down_when_the_zxid_counter_would_roll_over() {
+    let mut n = leader_3();
+    n.on_quorum(
+        1,
+        QuorumPacket::FollowerInfo {
+            zxid: z(1, 0),
+            sid: 1,
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    n.persisted(1);
+    n.on_quorum(
+        1,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.persisted(2);
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert!(n.is_broadcasting());
+    if let Some(l) = n.leader_state_mut() {
+        l.set_last_proposed(z(2, 0xffff_fffd));
+    }
+    n.take_actions();
+    assert_eq!(n.propose(Bytes::from("last")), Ok(Some(z(2, 0xffff_fffe))));
+    n.take_actions();
+    assert_eq!(
+        n.propose(Bytes::from("over")),
+        Err(super::node::ProposeError::CounterExhausted)
+    );
+    let out = n.take_actions();
+    assert!(out.contains(&Action::Disconnect { peer: 1 }), "{out:?}");
+    assert_eq!(n.state(), ServerState::Looking);
+}

@@ -90,6 +90,12 @@ impl Leader {
         l
     }
 
+    /// Test hook: jump the counter to just below exhaustion.
+    #[cfg(test)]
+    pub(crate) fn set_last_proposed(&mut self, zxid: Zxid) {
+        self.last_proposed = zxid;
+    }
+
     pub fn is_established(&self) -> bool {
         self.phase == Phase::Broadcast
     }

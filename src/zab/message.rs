@@ -120,7 +120,7 @@ pub enum Action {
         zxid: Zxid,
         snapshot: Bytes,
     },
-    /// The peer state changed; `established` is set once a leader has its
+    /// The peer state changed; `broadcast` is set once a leader has its
     /// NEWLEADER quorum or a follower got UPTODATE (ZooKeeper's BROADCAST phase).
     State {
         state: ServerState,

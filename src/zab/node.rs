@@ -217,6 +217,14 @@ impl Node {
     pub fn current_vote(&self) -> Vote {
         self.core.vote
     }
+    #[cfg(test)]
+    pub(crate) fn leader_state_mut(&mut self) -> Option<&mut Leader> {
+        match &mut self.role {
+            Role::Leading(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// The leader this node follows or is.
     pub fn leader(&self) -> Option<Sid> {
         match &self.role {
