@@ -65,6 +65,8 @@ struct PeerState {
     link: Option<Link>,
     /// Bumped per installed connection, so a dying one cannot remove its successor.
     generation: u64,
+    /// A dial is under way (Java's `inprogressConnections`): no second one.
+    dialing: bool,
 }
 
 struct Link {
@@ -157,6 +159,7 @@ fn peer_entry(peers: &mut HashMap<u64, PeerState>, sid: u64) -> &mut PeerState {
         outbox: watch::channel(None).0,
         link: None,
         generation: 0,
+        dialing: false,
     })
 }
 
@@ -219,9 +222,14 @@ async fn handle_incoming(inner: Arc<Inner>, mut stream: TcpStream, from: SocketA
         return;
     };
     if sid < inner.settings.my_sid {
-        // The larger sid's dial survives: hang up and dial back.
+        // The larger sid's dial survives: hang up and dial back. The peer evidently
+        // thinks our link is down, so a link we still hold is dropped first (Java
+        // finishes its SendWorker there too).
         tracing::debug!("election connection from smaller sid {sid}: dialing back");
         drop(stream);
+        if let Some(link) = lock(&inner.peers).get_mut(&sid).and_then(|p| p.link.take()) {
+            link.tasks.iter().for_each(JoinHandle::abort);
+        }
         connect_one(inner, sid).await;
         return;
     }
@@ -229,30 +237,41 @@ async fn handle_incoming(inner: Arc<Inner>, mut stream: TcpStream, from: SocketA
 }
 
 async fn connect_one(inner: Arc<Inner>, sid: u64) {
-    if lock(&inner.peers)
-        .get(&sid)
-        .is_some_and(|p| p.link.is_some())
     {
-        return;
+        let mut peers = lock(&inner.peers);
+        let peer = peer_entry(&mut peers, sid);
+        if peer.link.is_some() || peer.dialing {
+            return;
+        }
+        peer.dialing = true;
     }
-    let Some(addr) = inner.settings.peers.get(&sid).copied() else {
+    let outcome = dial(&inner, sid).await;
+    let mut peers = lock(&inner.peers);
+    let peer = peer_entry(&mut peers, sid);
+    peer.dialing = false;
+    if let Some((stream, opened)) = outcome {
+        drop(peers);
+        install(&inner, sid, stream, opened, Vec::new());
+    }
+}
+
+/// Opens a connection to `sid` and sends our initial message; returns it
+/// if it is to be kept (the peer has the smaller sid).
+async fn dial(inner: &Inner, sid: u64) -> Option<(TcpStream, Opened)> {
+    let addr = inner.settings.peers.get(&sid).copied().or_else(|| {
         tracing::warn!("no election address for sid {sid}");
-        return;
-    };
-    let stream = match tokio::time::timeout(
-        inner.settings.connect_timeout,
-        TcpStream::connect(addr),
-    )
-    .await
-    {
+        None
+    })?;
+    let connect = TcpStream::connect(addr);
+    let mut stream = match tokio::time::timeout(inner.settings.connect_timeout, connect).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!("cannot open election connection to sid {sid} at {addr}: {e}");
-            return;
+            return None;
         }
         Err(_) => {
             tracing::debug!("election connection to sid {sid} at {addr} timed out");
-            return;
+            return None;
         }
     };
     let _ = stream.set_nodelay(true);
@@ -262,16 +281,12 @@ async fn connect_one(inner: Arc<Inner>, sid: u64) {
         &me.my_address.ip().to_string(),
         me.my_address.port(),
     );
-    let mut stream = stream;
     if let Err(e) = stream.write_all(&hello.encode()).await {
         tracing::debug!("election handshake to sid {sid} failed: {e}");
-        return;
+        return None;
     }
-    if sid > me.my_sid {
-        // It will hang up on us and dial back; our dial does not survive.
-        return;
-    }
-    install(&inner, sid, stream, Opened::Dialed, Vec::new());
+    // A dial to a larger sid does not survive: it hangs up on us and dials back.
+    (sid < me.my_sid).then_some((stream, Opened::Dialed))
 }
 
 /// Makes `stream` the one connection to `sid`, replacing any other, and
