@@ -1,7 +1,7 @@
 //! FerroKeeper: an Apache ZooKeeper–compatible server.
 //!
 //! A request flows: [`net`] (framing, handshake, four-letter words) →
-//! [`pipeline`] prep (validate, check [`acl`]s, assign the zxid, make a txn)
+//! [`pipeline`] prep (validate, check [`acl`]s, assign the zxid, make a [`txn`])
 //! → sync (append to the [`persist`] txn log, group commit) → final (apply
 //! to the [`tree`], fire [`watch`]es, reply). [`session`] tracks sessions,
 //! [`config`] reads zoo.cfg, [`admin`] answers four-letter words. [`quorum`]
@@ -19,5 +19,6 @@ pub mod server;
 pub mod session;
 pub mod tools;
 pub mod tree;
+pub mod txn;
 pub mod watch;
 pub mod zab;

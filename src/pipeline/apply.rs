@@ -10,8 +10,8 @@ use jute::data::Stat;
 use jute::txn::{TxnDigest, TxnHeader};
 
 use super::core::Core;
-use super::txn::TxnBody;
 use crate::tree::{self, AclRef, TreeError};
+use crate::txn::TxnBody;
 
 /// What applying one (sub-)txn produced; `ProcessTxnResult` in ZooKeeper.
 #[derive(Debug, Clone, Default)]

@@ -29,11 +29,11 @@ use super::metrics::{Metrics, SyncReport};
 use super::prep::Requester;
 use super::request::ClientOp;
 use super::stats::{ConnStats, ServerStats};
-use super::txn::{LoggedTxn, TxnBody};
 use crate::acl::AclCache;
 use crate::net::Outbox;
 use crate::session::{session_password, SessionId, SessionTracker, TouchOutcome};
 use crate::tree::DataTree;
+use crate::txn::{LoggedTxn, TxnBody};
 use crate::watch::WatchManager;
 
 /// Identifies one client connection for the life of the server.

@@ -14,9 +14,9 @@ use tracing::{info, warn};
 
 use super::apply::{ApplyOutcome, TreeEvent};
 use super::core::{ConnId, Core, Origin, Pending};
-use super::txn::TxnBody;
 use crate::net::outbox::ErasedRecord;
 use crate::session::session_password;
+use crate::txn::TxnBody;
 use crate::watch::{EventType, WatcherId};
 
 /// xid of server-pushed notifications.
@@ -76,7 +76,7 @@ impl Core {
         }
     }
 
-    fn answer_txn(&mut self, origin: Origin, txn: &super::txn::LoggedTxn, out: ApplyOutcome) {
+    fn answer_txn(&mut self, origin: Origin, txn: &crate::txn::LoggedTxn, out: ApplyOutcome) {
         let zxid = self.last_applied_zxid;
         match origin {
             Origin::Internal => {

@@ -25,7 +25,6 @@ pub mod request;
 pub mod snapshot_job;
 mod stats;
 mod sync;
-pub mod txn;
 
 pub use self::core::{
     AdminQuery, AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreExit, CoreMsg, Drained,
@@ -34,7 +33,6 @@ pub use self::mntr::{FlatValue, MetricsView, SummaryView, Value as MetricValue};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use sync::SyncStage;
-pub use txn::{LoggedTxn, TxnBody};
 
 use tokio::sync::mpsc;
 

@@ -17,9 +17,9 @@ use jute::txn::{
 use super::changes::{ChangeRecord, NodeDigest};
 use super::core::Core;
 use super::request::ClientOp;
-use super::txn::TxnBody;
 use crate::session::SessionId;
 use crate::tree::{self, DigestPrefix, EphemeralType, StatPersisted};
+use crate::txn::TxnBody;
 
 /// The client op a multi's sub-op stands for.
 ///

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
 use super::core::Core;
-use super::txn::LoggedTxn;
 use crate::persist::snapshot::{self, DigestCheck, SnapshotCompression};
 use crate::persist::txnlog::{self, FileTxnLog, FileTxnLogOptions, RecoveryMode, TxnLogIterator};
+use crate::txn::LoggedTxn;
 
 /// Where and how the server keeps its data.
 #[derive(Debug, Clone)]
