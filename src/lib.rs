@@ -10,6 +10,7 @@
 pub mod acl;
 pub mod admin;
 pub mod config;
+pub mod database;
 pub mod lifecycle;
 pub mod net;
 pub mod persist;
