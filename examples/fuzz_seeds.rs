@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ferrokeeper::persist::txnlog::format::{file_header, frame_entry, marshal_txn};
-use ferrokeeper::pipeline::TxnBody;
+use ferrokeeper::txn::TxnBody;
 use jute::consts::{AddWatchMode, CreateMode, OpCode, Perms, WatcherType};
 use jute::data::{Id, ACL};
 use jute::multi::{MultiOp, MultiRequest};

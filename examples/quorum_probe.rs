@@ -31,7 +31,6 @@ use std::time::{Duration, Instant};
 use ferrokeeper::config::{LearnerType, ServerConfig};
 use ferrokeeper::persist::snapshot::{SnapshotReader, SNAP_MAGIC};
 use ferrokeeper::persist::txnlog::format::decode_txn;
-use ferrokeeper::pipeline::TxnBody;
 use ferrokeeper::quorum::cnx::{CnxManager, CnxSettings, Opened};
 use ferrokeeper::quorum::wire::config_text::render_server;
 use ferrokeeper::quorum::wire::packet::packet;
@@ -44,6 +43,7 @@ use ferrokeeper::quorum::wire::{
     encode_quorum_packet, parse_config_text, render_config_text, InitialMessage, Notification,
     PacketLimit, PacketType, PeerState, QuorumPacket, SnapScanner,
 };
+use ferrokeeper::txn::TxnBody;
 use jute::consts::OpCode;
 use jute::data::{Id, ACL};
 use jute::proto::{CreateRequest, SyncRequest};

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use ferrokeeper::persist::inspect::parse_zxid;
 use ferrokeeper::persist::txnlog::{version2_dir, RecoveryMode, TxnLogIterator};
 use ferrokeeper::persist::{FileTxnLog, FileTxnLogOptions, TxnLog};
-use ferrokeeper::pipeline::{LoggedTxn, TxnBody};
+use ferrokeeper::txn::{LoggedTxn, TxnBody};
 use jute::txn::{CreateSessionTxn, TxnHeader};
 
 fn usage() -> ExitCode {

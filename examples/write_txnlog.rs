@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferrokeeper::persist::txnlog::version2_dir;
 use ferrokeeper::persist::{FileTxnLog, FileTxnLogOptions, TxnLog};
-use ferrokeeper::pipeline::{LoggedTxn, TxnBody};
+use ferrokeeper::txn::{LoggedTxn, TxnBody};
 use jute::data::{Id, ACL};
 use jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTTLTxn,

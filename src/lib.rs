@@ -1,7 +1,7 @@
 //! FerroKeeper: an Apache ZooKeeper–compatible server.
 //!
 //! A request flows: [`net`] (framing, handshake, four-letter words) →
-//! [`pipeline`] prep (validate, check [`acl`]s, assign the zxid, make a txn)
+//! [`pipeline`] prep (validate, check [`acl`]s, assign the zxid, make a [`txn`])
 //! → sync (append to the [`persist`] txn log, group commit) → final (apply
 //! to the [`tree`], fire [`watch`]es, reply). [`session`] tracks sessions,
 //! [`config`] reads zoo.cfg, [`admin`] answers four-letter words. [`quorum`]
@@ -10,6 +10,7 @@
 pub mod acl;
 pub mod admin;
 pub mod config;
+pub mod database;
 pub mod lifecycle;
 pub mod net;
 pub mod persist;
@@ -19,5 +20,6 @@ pub mod server;
 pub mod session;
 pub mod tools;
 pub mod tree;
+pub mod txn;
 pub mod watch;
 pub mod zab;

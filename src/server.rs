@@ -425,6 +425,8 @@ impl Settings {
                 as usize,
             digest_enabled: cfg.digest_enabled,
             server_id: 1,
+            // The config already raises values below ZooKeeper's minimum.
+            commit_log_count: usize::try_from(cfg.commit_log_count).unwrap_or(500),
         };
         let limits = ConnLimits::from_config(cfg);
         let mut words: Vec<String> = cfg

@@ -3,7 +3,7 @@
 //! `cargo test` guards the fixes. Each test names the target that found it.
 
 use ferrokeeper::persist::txnlog::format::decode_txn;
-use ferrokeeper::pipeline::TxnBody;
+use ferrokeeper::txn::TxnBody;
 use jute::consts::OpCode;
 use jute::txn::TxnHeader;
 

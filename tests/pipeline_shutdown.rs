@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use ferrokeeper::net::Outbox;
 use ferrokeeper::persist::TxnLog;
-use ferrokeeper::pipeline::{
-    ConnectMsg, CoreConfig, CoreExit, CoreMsg, LoggedTxn, Pipeline, ServerInfo,
-};
+use ferrokeeper::pipeline::{ConnectMsg, CoreConfig, CoreExit, CoreMsg, Pipeline, ServerInfo};
+use ferrokeeper::txn::LoggedTxn;
 use jute::proto::ConnectRequest;
 use tokio::sync::oneshot;
 

@@ -12,8 +12,9 @@ use std::time::Duration;
 use ferrokeeper::acl::{open_acl_unsafe, read_acl_unsafe, AclCache};
 use ferrokeeper::persist::snapshot::{write_snapshot_from, SnapshotCompression};
 use ferrokeeper::persist::{FileTxnLog, FileTxnLogOptions, TxnLog};
-use ferrokeeper::pipeline::{LoggedTxn, PersistSettings, TxnBody};
+use ferrokeeper::pipeline::PersistSettings;
 use ferrokeeper::tree::{AclRef, DataTree, EphemeralTypes, TreeConfig};
+use ferrokeeper::txn::{LoggedTxn, TxnBody};
 use jute::txn::{CreateSessionTxn, CreateTxn, TxnHeader};
 
 const SESSION: i64 = 0x1000_0000_0001;

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use ferrokeeper::persist::txnlog::{version2_dir, RecoveryMode, TxnLogIterator};
 use ferrokeeper::persist::{FileTxnLog, FileTxnLogOptions};
-use ferrokeeper::pipeline::{PersistSettings, Pipeline, TxnBody};
+use ferrokeeper::pipeline::{PersistSettings, Pipeline};
 use ferrokeeper::server::Settings;
+use ferrokeeper::txn::TxnBody;
 use jute::consts::{CreateMode, OpCode};
 use jute::multi::{MultiOp, MultiRequest};
 use jute::proto::{CreateRequest, CreateTTLRequest, DeleteRequest, SetACLRequest, SetDataRequest};
@@ -240,7 +241,7 @@ fn every_txn_is_logged_with_the_digest_its_replay_reaches() {
         let is_error = matches!(e.body, TxnBody::Error(_));
         let zxid = e.header.zxid;
         core.replay(
-            ferrokeeper::pipeline::LoggedTxn {
+            ferrokeeper::txn::LoggedTxn {
                 header: e.header,
                 body: e.body,
                 digest: None,

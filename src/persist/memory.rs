@@ -1,7 +1,7 @@
 //! A `TxnLog` that keeps nothing: standalone without durability.
 
 use super::{TxnLog, TxnLogStats};
-use crate::pipeline::LoggedTxn;
+use crate::txn::LoggedTxn;
 
 /// Counts what it is given and forgets it. Used until the on-disk log exists,
 /// and by tests that do not care about durability.

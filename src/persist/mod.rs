@@ -18,7 +18,7 @@ pub use committed_log::{CommittedLog, CommittedProposal};
 pub use memory::MemTxnLog;
 pub use txnlog::{FileTxnLog, FileTxnLogOptions};
 
-use crate::pipeline::LoggedTxn;
+use crate::txn::LoggedTxn;
 
 /// An append-only log of txns in zxid order.
 ///

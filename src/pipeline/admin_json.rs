@@ -46,6 +46,7 @@ impl Core {
             }
             "hash" => {
                 let digests: Vec<Value> = self
+                    .db
                     .digest_log
                     .iter()
                     .map(|(zxid, digest)| {
@@ -239,8 +240,8 @@ impl Core {
         }
         d.insert("expiry_time_to_session_ids".into(), Value::Object(expiry));
         let mut eph = Data::new();
-        for sid in self.tree.ephemeral_sessions() {
-            let mut paths = self.tree.ephemerals(sid);
+        for sid in self.db.tree.ephemeral_sessions() {
+            let mut paths = self.db.tree.ephemerals(sid);
             paths.sort();
             eph.insert(sid.to_string(), json!(paths));
         }
@@ -287,7 +288,10 @@ impl Core {
         st.insert("log_dir_size".into(), json!(log_dir_size));
         st.insert("provider_null".into(), json!(false));
         st.insert("server_state".into(), json!("standalone"));
-        st.insert("last_processed_zxid".into(), json!(self.last_applied_zxid));
+        st.insert(
+            "last_processed_zxid".into(),
+            json!(self.db.last_processed_zxid),
+        );
         st.insert("outstanding_requests".into(), json!(self.fifo.len()));
         st.insert("avg_latency".into(), json!(s.latency.avg()));
         st.insert("max_latency".into(), json!(s.latency.max()));
@@ -307,7 +311,7 @@ impl Core {
         d.insert("read_only".into(), json!(false));
         d.insert("server_stats".into(), Value::Object(st));
         d.insert("client_response".into(), buffer);
-        d.insert("node_count".into(), json!(self.tree.node_count()));
+        d.insert("node_count".into(), json!(self.db.tree.node_count()));
     }
 }
 

@@ -52,7 +52,7 @@ impl Core {
         let _ = writeln!(s, "Sent: {}", self.stats.packets_sent);
         let _ = writeln!(s, "Connections: {}", self.conns.len() + 1);
         let _ = writeln!(s, "Outstanding: {}", self.fifo.len());
-        let _ = writeln!(s, "Zxid: 0x{:x}", self.last_applied_zxid);
+        let _ = writeln!(s, "Zxid: 0x{:x}", self.db.last_processed_zxid);
         let _ = writeln!(s, "Mode: standalone");
         s
     }
@@ -169,7 +169,7 @@ impl Core {
                     s.push('\n');
                 }
                 s.push_str(&self.stats_block());
-                let _ = writeln!(s, "Node count: {}", self.tree.node_count());
+                let _ = writeln!(s, "Node count: {}", self.db.tree.node_count());
             }
             "cons" => {
                 s.push_str(&self.conn_lines(false, peer));
@@ -218,7 +218,7 @@ impl Core {
                 }
             }
             "hash" => {
-                for (zxid, digest) in &self.digest_log {
+                for (zxid, digest) in &self.db.digest_log {
                     let _ = writeln!(s, "{zxid:x}: {digest}");
                 }
             }
@@ -272,11 +272,11 @@ impl Core {
             }
         }
         s.push_str("ephemeral nodes dump:\n");
-        let sessions = self.tree.ephemeral_sessions();
+        let sessions = self.db.tree.ephemeral_sessions();
         let _ = writeln!(s, "Sessions with Ephemerals ({}):", sessions.len());
         for sid in sessions {
             let _ = writeln!(s, "0x{sid:x}:");
-            let mut paths = self.tree.ephemerals(sid);
+            let mut paths = self.db.tree.ephemerals(sid);
             paths.sort();
             for p in paths {
                 let _ = writeln!(s, "\t{p}");

@@ -1,5 +1,6 @@
-//! The core task: owns the tree, sessions, watches and ACL cache, and runs
-//! prep and final for every request in arrival order.
+//! The core task: owns the database ([`ZkDatabase`]: tree, ACL cache,
+//! session table), the session tracker and watches, and runs prep and final
+//! for every request in arrival order.
 //!
 //! One task owns all of it, so applying and reading need no locks, and the
 //! order ZooKeeper's standalone pipeline gives — every request handled in
@@ -29,11 +30,10 @@ use super::metrics::{Metrics, SyncReport};
 use super::prep::Requester;
 use super::request::ClientOp;
 use super::stats::{ConnStats, ServerStats};
-use super::txn::{LoggedTxn, TxnBody};
-use crate::acl::AclCache;
+use crate::database::{ApplyObserver, ApplyOutcome, TreeEvent, ZkDatabase};
 use crate::net::Outbox;
 use crate::session::{session_password, SessionId, SessionTracker, TouchOutcome};
-use crate::tree::DataTree;
+use crate::txn::{LoggedTxn, TxnBody};
 use crate::watch::WatchManager;
 
 /// Identifies one client connection for the life of the server.
@@ -59,6 +59,9 @@ pub struct CoreConfig {
     pub container_max_per_check: usize,
     /// Server id that goes into the top byte of session ids (1 standalone).
     pub server_id: u8,
+    /// `zookeeper.commitLogCount`: committed proposals kept for syncing
+    /// learners (see [`crate::persist::CommittedLog`]).
+    pub commit_log_count: usize,
 }
 
 impl Default for CoreConfig {
@@ -74,6 +77,7 @@ impl Default for CoreConfig {
             container_check_interval_ms: 60_000,
             container_max_per_check: 10_000,
             server_id: 1,
+            commit_log_count: 500,
         }
     }
 }
@@ -233,15 +237,13 @@ pub(super) enum Pending {
 
 pub struct Core {
     pub(super) cfg: CoreConfig,
-    pub(super) tree: DataTree,
-    pub(super) acls: AclCache,
+    pub(super) db: ZkDatabase,
     pub(super) watches: WatchManager,
     pub(super) sessions: SessionTracker,
     pub(super) changes: OutstandingChanges,
     pub(super) conns: HashMap<ConnId, Conn>,
     pub(super) session_conns: HashMap<SessionId, ConnId>,
     pub(super) last_assigned_zxid: i64,
-    pub(super) last_applied_zxid: i64,
     pub(super) fifo: VecDeque<Pending>,
     /// See [`PassClock`].
     pub(super) clock: PassClock,
@@ -265,11 +267,6 @@ pub struct Core {
     /// ZooKeeper's text trace mask (`gtmk`, `stmk`): kept and reported; no
     /// FerroKeeper log depends on it.
     pub(super) trace_mask: i64,
-    /// Tree digests of every 128th zxid, the last 1024 (`hash`).
-    pub(super) digest_log: VecDeque<(i64, i64)>,
-    /// Whether a digest mismatch was reported in full already (later ones
-    /// are one line each, as in ZooKeeper).
-    pub(super) digest_mismatch_seen: bool,
     /// Set by [`CoreMsg::Shutdown`]: who waits for the drain to finish.
     pub(super) draining: Option<oneshot::Sender<Drained>>,
     /// Why the loop must end, once set.
@@ -279,6 +276,44 @@ pub struct Core {
     pub(super) last_snapshot: Option<(i64, std::path::PathBuf)>,
     /// Passes of the loop so far: lets tests see that an idle core waits.
     pub(super) passes: u64,
+}
+
+/// What the core does when the database changes: the session tracker's
+/// expiry buckets follow the session table, writes feed the per-namespace
+/// statistics, digest mismatches are counted.
+pub(super) struct CoreObserver<'a> {
+    pub metrics: &'a mut Metrics,
+    pub sessions: &'a mut SessionTracker,
+    /// The core's clock (ms since start) for new sessions' expiry.
+    pub now_ms: u64,
+    /// Whether any watch exists (deleted nodes' ACLs filter notifications).
+    pub watching: bool,
+}
+
+impl ApplyObserver for CoreObserver<'_> {
+    fn wants_deleted_acls(&self) -> bool {
+        self.watching
+    }
+
+    fn wrote(&mut self, path: &str, bytes: usize) {
+        self.metrics.write_stat(path, bytes);
+    }
+
+    /// A restart gives each session its whole timeout from now, as in
+    /// ZooKeeper.
+    fn session_created(&mut self, id: i64, timeout_ms: i32) {
+        if !self.sessions.contains(id) {
+            self.sessions.add(id, timeout_ms, self.now_ms);
+        }
+    }
+
+    fn session_closed(&mut self, id: i64) {
+        self.sessions.remove(id);
+    }
+
+    fn digest_mismatch(&mut self) {
+        self.metrics.digest_mismatches_count += 1;
+    }
 }
 
 /// `ZooTrace`'s default mask: client requests, server packets, sessions, warnings.
@@ -308,10 +343,7 @@ pub(super) fn wall_ms() -> i64 {
 impl Core {
     pub fn new(cfg: CoreConfig, info: super::ServerInfo, sync_tx: super::sync::SyncSender) -> Self {
         let sessions = SessionTracker::new(cfg.tick_ms, cfg.server_id, wall_ms() as u64);
-        let mut acls = AclCache::new();
-        // A fresh ZooKeeper converts READ_ACL_UNSAFE first, for /zookeeper/config.
-        let config_acl = acls.convert_acls(&crate::acl::read_acl_unsafe());
-        let tree = DataTree::new(
+        let db = ZkDatabase::new(
             crate::tree::TreeConfig {
                 ephemeral_types: crate::tree::EphemeralTypes {
                     extended_types_enabled: cfg.extended_types_enabled,
@@ -319,20 +351,18 @@ impl Core {
                 },
                 digest_enabled: cfg.digest_enabled,
             },
-            crate::tree::AclRef(config_acl),
+            cfg.commit_log_count,
         );
         let next_container_check_ms = cfg.container_check_interval_ms;
         let metrics = Metrics::started(info.prometheus.is_some());
         Core {
-            tree,
-            acls,
+            db,
             watches: WatchManager::new(crate::watch::WatchSemantics::Zk38),
             sessions,
             changes: OutstandingChanges::default(),
             conns: HashMap::new(),
             session_conns: HashMap::new(),
             last_assigned_zxid: 0,
-            last_applied_zxid: 0,
             fifo: VecDeque::new(),
             durable: VecDeque::new(),
             to_sync: Vec::new(),
@@ -353,8 +383,6 @@ impl Core {
             self_tx: None,
             metrics,
             trace_mask: DEFAULT_TRACE_MASK,
-            digest_log: VecDeque::new(),
-            digest_mismatch_seen: false,
             draining: None,
             exit: None,
             last_snapshot: None,
@@ -372,15 +400,36 @@ impl Core {
         self.snapshot_sink = Some(factory);
     }
 
-    /// Starts the sessions a snapshot recorded, as of its `zxid`: each
-    /// gets its whole timeout from now, as in ZooKeeper after a restart.
-    pub(super) fn install_recovered_sessions(&mut self, sessions: &[(i64, i32)], zxid: i64) {
-        let now = self.now_ms();
-        for &(id, timeout) in sessions {
-            self.sessions.add(id, timeout, now);
+    /// Applies one txn to the database and records the events it fires
+    /// into `events`; the session tracker and the write statistics follow.
+    pub(super) fn apply_txn(
+        &mut self,
+        header: &TxnHeader,
+        body: &mut TxnBody,
+        events: &mut Vec<TreeEvent>,
+    ) -> ApplyOutcome {
+        let mut obs = CoreObserver {
+            metrics: &mut self.metrics,
+            sessions: &mut self.sessions,
+            now_ms: self.clock.mono_ms,
+            watching: self.watches.watch_count() > 0,
+        };
+        let out = self.db.apply(header, body, events, &mut obs);
+        self.changes.applied_through(header.zxid);
+        out
+    }
+
+    /// Compares the digest logged with an applied txn to the tree's
+    /// ([`ZkDatabase::compare_digest`]) and counts a mismatch.
+    pub(super) fn compare_digest(&mut self, header: &TxnHeader, digest: Option<&TxnDigest>) {
+        if self.db.compare_digest(header, digest) {
+            self.metrics.digest_mismatches_count += 1;
         }
-        self.last_applied_zxid = zxid;
-        self.last_assigned_zxid = zxid;
+    }
+
+    /// The ACL list behind a node's reference.
+    pub(super) fn acl_list(&self, r: crate::tree::AclRef) -> Vec<jute::data::ACL> {
+        self.db.acl_list(r)
     }
 
     /// Applies one logged txn during recovery — the same apply as for live
@@ -400,12 +449,17 @@ impl Core {
 
     /// The zxid of the last applied txn.
     pub fn last_zxid(&self) -> i64 {
-        self.last_applied_zxid
+        self.db.last_processed_zxid
     }
 
     /// The tree's digest now (`DataTree.getTreeDigest`).
     pub fn tree_digest(&self) -> i64 {
-        self.tree.digest()
+        self.db.digest()
+    }
+
+    /// The database the core serves.
+    pub fn database(&self) -> &ZkDatabase {
+        &self.db
     }
 
     /// Txns (and snapshots) whose logged digest disagreed with the tree
@@ -499,7 +553,7 @@ impl Core {
             }
         }
         let exit = self.exit.take().unwrap_or(CoreExit::InboxClosed);
-        info!(reason = ?exit, zxid = format_args!("0x{:x}", self.last_applied_zxid), "core task stopped");
+        info!(reason = ?exit, zxid = format_args!("0x{:x}", self.db.last_processed_zxid), "core task stopped");
         exit
     }
 
@@ -545,7 +599,7 @@ impl Core {
         }
         self.snapshot = None;
         let drained = Drained {
-            last_zxid: self.last_applied_zxid,
+            last_zxid: self.db.last_processed_zxid,
             sessions: self.sessions.len(),
             outboxes,
         };
@@ -598,7 +652,7 @@ impl Core {
                 self.durable.extend(txns);
             }
             CoreMsg::LogFailed(e) => {
-                error!(error = %e, zxid = format_args!("0x{:x}", self.last_applied_zxid),
+                error!(error = %e, zxid = format_args!("0x{:x}", self.db.last_processed_zxid),
                     "txn log failed; stopping so no unlogged write is acknowledged");
                 self.exit = Some(CoreExit::LogFailed(e));
             }
@@ -654,6 +708,7 @@ impl Core {
     fn check_containers(&mut self) {
         let now = wall_ms();
         let mut candidates = self
+            .db
             .tree
             .expiry_candidates(now, self.cfg.container_max_never_used_ms);
         candidates.truncate(self.cfg.container_max_per_check);
@@ -668,7 +723,7 @@ impl Core {
     }
 
     fn prep_delete_container(&mut self, path: &str, zxid: i64) -> Result<TxnBody, ErrorCode> {
-        if DataTree::is_special_path(path) {
+        if crate::tree::DataTree::is_special_path(path) {
             return Err(ErrorCode::BadArguments);
         }
         let parent_path = match path.rfind('/') {
@@ -764,13 +819,13 @@ impl Core {
         self.stats.packets_received += 1;
         self.metrics.bytes_received += size as u64;
         self.metrics.connection_request_count += 1;
-        if req.last_zxid_seen > self.last_applied_zxid {
+        if req.last_zxid_seen > self.db.last_processed_zxid {
             info!(
                 session = format_args!("0x{:x}", req.session_id),
                 "Refusing session request for client {addr} as it has seen zxid 0x{:x} \
                  our last zxid is 0x{:x} client must try another server",
                 req.last_zxid_seen,
-                self.last_applied_zxid
+                self.db.last_processed_zxid
             );
             let _ = established.send(false);
             out.close();

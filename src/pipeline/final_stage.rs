@@ -12,11 +12,11 @@ use jute::proto::{
 };
 use tracing::{info, warn};
 
-use super::apply::{ApplyOutcome, TreeEvent};
 use super::core::{ConnId, Core, Origin, Pending};
-use super::txn::TxnBody;
+use crate::database::{ApplyOutcome, TreeEvent};
 use crate::net::outbox::ErasedRecord;
 use crate::session::session_password;
+use crate::txn::TxnBody;
 use crate::watch::{EventType, WatcherId};
 
 /// xid of server-pushed notifications.
@@ -52,7 +52,7 @@ impl Core {
                 err,
                 zxid,
             } => {
-                let zxid = zxid.unwrap_or(self.last_applied_zxid);
+                let zxid = zxid.unwrap_or(self.db.last_processed_zxid);
                 self.send(conn, xid, zxid, err as i32, None);
             }
         }
@@ -76,8 +76,8 @@ impl Core {
         }
     }
 
-    fn answer_txn(&mut self, origin: Origin, txn: &super::txn::LoggedTxn, out: ApplyOutcome) {
-        let zxid = self.last_applied_zxid;
+    fn answer_txn(&mut self, origin: Origin, txn: &crate::txn::LoggedTxn, out: ApplyOutcome) {
+        let zxid = self.db.last_processed_zxid;
         match origin {
             Origin::Internal => {
                 if txn.header.type_ == OpCode::CloseSession as i32 {
@@ -218,7 +218,7 @@ impl Core {
                 "Established session 0x{session:x} with negotiated timeout {timeout} for client {addr}"
             ),
             None => info!(
-                zxid = format_args!("0x{:x}", self.last_applied_zxid),
+                zxid = format_args!("0x{:x}", self.db.last_processed_zxid),
                 reconnected = true,
                 "Established session 0x{session:x} with negotiated timeout {timeout} for client {addr}"
             ),
@@ -244,7 +244,7 @@ impl Core {
             self.metrics.readlatency.add(latency);
         }
         let now = self.now_ms();
-        let zxid = self.last_applied_zxid;
+        let zxid = self.db.last_processed_zxid;
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.response(xid, zxid, lop, latency, now);
         }
@@ -285,8 +285,8 @@ impl Core {
     }
 
     fn acl_of_path(&self, path: &str) -> Vec<ACL> {
-        match self.tree.lookup(path) {
-            Some(id) => self.acl_list(self.tree.node_acl(id)),
+        match self.db.tree.lookup(path) {
+            Some(id) => self.acl_list(self.db.tree.node_acl(id)),
             None => Vec::new(),
         }
     }

@@ -438,7 +438,7 @@ impl Core {
             version: VERSION_LINE,
             server_state: "standalone",
             gauges: GAUGES.iter().map(|k| (*k, self.gauge(k, asking))).collect(),
-            gauge_sets: quota_gauge_sets(&self.tree).into_iter().collect(),
+            gauge_sets: quota_gauge_sets(&self.db.tree).into_iter().collect(),
             counters: COUNTERS.iter().map(|k| (*k, self.counter(k))).collect(),
             counter_sets: vec!["quota_exceeded_error_per_namespace"],
             basic_summaries: BASIC_SUMMARIES
@@ -470,11 +470,11 @@ impl Core {
     fn gauge(&self, key: &str, asking: usize) -> Value {
         let s = &self.stats;
         let v = match key {
-            "ephemerals_count" => self.tree.ephemerals_count() as i64,
+            "ephemerals_count" => self.db.tree.ephemerals_count() as i64,
             "num_alive_connections" => (self.conns.len() + asking) as i64,
             "avg_latency" => return Value::Double(s.latency.avg()),
             "outstanding_requests" => self.fifo.len() as i64,
-            "znode_count" => self.tree.node_count() as i64,
+            "znode_count" => self.db.tree.node_count() as i64,
             "global_sessions" => self.sessions.len() as i64,
             "last_client_response_size" => s.client_response.last,
             "packets_sent" => s.packets_sent as i64,
@@ -487,7 +487,7 @@ impl Core {
             "auth_failed_count" => s.auth_failed as i64,
             "min_latency" => s.latency.min() as i64,
             "max_file_descriptor_count" => max_file_descriptors(),
-            "approximate_data_size" => self.tree.approximate_data_size(),
+            "approximate_data_size" => self.db.tree.approximate_data_size(),
             "open_file_descriptor_count" => open_file_descriptors(),
             "uptime" => self.started.elapsed().as_millis() as i64,
             "max_latency" => s.latency.max() as i64,
@@ -802,7 +802,7 @@ mod tests {
             "quota_bytes_usage_per_namespace",
         ];
         concurrent_hash_map_order(&mut sets);
-        let printed = quota_gauge_sets(&core().tree).map(|(name, _)| name);
+        let printed = quota_gauge_sets(&core().db.tree).map(|(name, _)| name);
         assert_eq!(sets, printed);
     }
 }

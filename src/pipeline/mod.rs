@@ -4,14 +4,14 @@
 //! - `prep.rs`: validation, ACL checks, zxid assignment; a write becomes a txn.
 //! - `sync.rs`: txns are appended to the [`crate::persist::TxnLog`] and
 //!   committed in groups before anything is answered.
-//! - `apply.rs`, `final_stage.rs`, `reads.rs`: txns are applied to the tree in
-//!   zxid order, watches fire, replies go out in request order.
+//! - `final_stage.rs`, `reads.rs`: txns are applied to the
+//!   [`crate::database::ZkDatabase`] in zxid order, watches fire, replies go
+//!   out in request order.
 //!
 //! `core.rs` is the task that owns the state and drives prep and final.
 
 mod admin_json;
 mod admin_view;
-mod apply;
 mod changes;
 mod core;
 mod enforce_auth;
@@ -25,7 +25,6 @@ pub mod request;
 pub mod snapshot_job;
 mod stats;
 mod sync;
-pub mod txn;
 
 pub use self::core::{
     AdminQuery, AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreExit, CoreMsg, Drained,
@@ -34,7 +33,6 @@ pub use self::mntr::{FlatValue, MetricsView, SummaryView, Value as MetricValue};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use sync::SyncStage;
-pub use txn::{LoggedTxn, TxnBody};
 
 use tokio::sync::mpsc;
 

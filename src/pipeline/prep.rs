@@ -17,9 +17,9 @@ use jute::txn::{
 use super::changes::{ChangeRecord, NodeDigest};
 use super::core::Core;
 use super::request::ClientOp;
-use super::txn::TxnBody;
 use crate::session::SessionId;
 use crate::tree::{self, DigestPrefix, EphemeralType, StatPersisted};
+use crate::txn::TxnBody;
 
 /// The client op a multi's sub-op stands for.
 ///
@@ -113,12 +113,12 @@ impl Core {
                 None => Err(ErrorCode::NoNode),
             };
         }
-        let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
-        let stat = self.tree.node_stat_persisted(id);
+        let id = self.db.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
+        let stat = self.db.tree.node_stat_persisted(id);
         // The node's digest is taken here, with the node at hand, rather
         // than by a second lookup when the change is recorded.
         let digest = self.digest_enabled().then(|| {
-            let prefix = DigestPrefix::of(path, self.tree.node_data(id));
+            let prefix = DigestPrefix::of(path, self.db.tree.node_data(id));
             NodeDigest {
                 prefix,
                 value: prefix.with_stat(&stat),
@@ -128,8 +128,8 @@ impl Core {
             zxid: -1,
             path: path.to_string(),
             stat: Some(stat),
-            child_count: self.tree.num_children(id) as i32,
-            acl: self.acl_list(self.tree.node_acl(id)),
+            child_count: self.db.tree.num_children(id) as i32,
+            acl: self.acl_list(self.db.tree.node_acl(id)),
             digest,
         })
     }
@@ -138,7 +138,7 @@ impl Core {
     fn exists_for_prep(&self, path: &str) -> bool {
         match self.changes.get(path) {
             Some(rec) => rec.stat.is_some(),
-            None => self.tree.lookup(path).is_some(),
+            None => self.db.tree.lookup(path).is_some(),
         }
     }
 
@@ -147,7 +147,7 @@ impl Core {
     pub(super) fn prepared_tree_digest(&self) -> i64 {
         self.changes
             .pending_tree_digest()
-            .unwrap_or_else(|| self.tree.digest())
+            .unwrap_or_else(|| self.db.tree.digest())
     }
 
     /// The node digest of `rec` before the change being prepared, as
@@ -492,7 +492,7 @@ impl Core {
     }
 
     fn prep_close_session(&mut self, session: SessionId, zxid: i64) -> TxnBody {
-        let mut paths: Vec<String> = self.tree.ephemerals(session);
+        let mut paths: Vec<String> = self.db.tree.ephemerals(session);
         for rec in self.changes.records() {
             match &rec.stat {
                 None => paths.retain(|p| p != &rec.path),

@@ -11,9 +11,9 @@ use jute::proto::{
     SyncResponse, WhoAmIResponse,
 };
 
-use super::apply::to_wire_stat;
 use super::core::{ConnId, Core};
 use super::request::ClientOp;
+use crate::database::to_wire_stat;
 use crate::net::outbox::ErasedRecord;
 use crate::watch::{AddWatchMode, SetWatchesLists, WatcherId, WatcherType};
 
@@ -25,12 +25,12 @@ type ReadResult = Result<Option<Box<dyn ErasedRecord>>, ErrorCode>;
 impl Core {
     pub(super) fn answer_read(&mut self, conn: ConnId, xid: i32, op: ClientOp) {
         if matches!(op, ClientOp::Ping) {
-            let zxid = self.last_applied_zxid;
+            let zxid = self.db.last_processed_zxid;
             self.send(conn, PING_XID, zxid, 0, None);
             return;
         }
         let result = self.execute_read(conn, op);
-        let zxid = self.last_applied_zxid;
+        let zxid = self.db.last_processed_zxid;
         match result {
             Ok(body) => self.send(conn, xid, zxid, 0, body.as_deref()),
             Err(e) => self.send(conn, xid, zxid, e as i32, None),
@@ -45,7 +45,7 @@ impl Core {
     }
 
     fn node_acl_list(&self, id: crate::tree::NodeId) -> Vec<ACL> {
-        self.acl_list(self.tree.node_acl(id))
+        self.acl_list(self.db.tree.node_acl(id))
     }
 
     fn read_check(
@@ -56,8 +56,9 @@ impl Core {
     ) -> Result<(), ErrorCode> {
         // Borrowed, not copied: this runs for every read.
         let acl = self
+            .db
             .acls
-            .convert_long(self.tree.node_acl(id).0)
+            .convert_long(self.db.tree.node_acl(id).0)
             .unwrap_or(&[]);
         let auth = self.conns.get(&conn).map_or(&[][..], |c| c.auth.as_slice());
         self.check_acl(acl, perm, auth)
@@ -69,17 +70,17 @@ impl Core {
         path: &str,
         watch: bool,
     ) -> Result<GetDataResponse, ErrorCode> {
-        let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
+        let id = self.db.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
         self.read_check(conn, id, Perms::READ)?;
         if watch {
             self.watches.add_data_watch(path, WatcherId(conn));
         }
-        let data = self.tree.node_data(id).map(<[u8]>::to_vec);
+        let data = self.db.tree.node_data(id).map(<[u8]>::to_vec);
         self.metrics
             .read_stat(path, data.as_ref().map_or(0, Vec::len));
         Ok(GetDataResponse {
             data,
-            stat: to_wire_stat(self.tree.node_stat(id)),
+            stat: to_wire_stat(self.db.tree.node_stat(id)),
         })
     }
 
@@ -89,12 +90,12 @@ impl Core {
         path: &str,
         watch: bool,
     ) -> Result<(Vec<String>, crate::tree::NodeId), ErrorCode> {
-        let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
+        let id = self.db.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
         self.read_check(conn, id, Perms::READ)?;
         if watch {
             self.watches.add_child_watch(path, WatcherId(conn));
         }
-        let children: Vec<String> = self.tree.child_names(id).map(str::to_string).collect();
+        let children: Vec<String> = self.db.tree.child_names(id).map(str::to_string).collect();
         let bytes = children
             .iter()
             .map(|c| crate::tree::path::java_length(c))
@@ -111,14 +112,14 @@ impl Core {
                 }
                 // ZooKeeper 3.8.0 checks no ACL on exists ("TODO we need to
                 // figure out the security requirement for this!").
-                let id = self.tree.lookup(&req.path);
+                let id = self.db.tree.lookup(&req.path);
                 if req.watch {
                     self.watches.add_data_watch(&req.path, WatcherId(conn));
                 }
                 let id = id.ok_or(ErrorCode::NoNode)?;
                 self.metrics.read_stat(&req.path, 0);
                 Ok(Some(Box::new(ExistsResponse {
-                    stat: to_wire_stat(self.tree.node_stat(id)),
+                    stat: to_wire_stat(self.db.tree.node_stat(id)),
                 })))
             }
             ClientOp::GetData(req) => {
@@ -132,18 +133,18 @@ impl Core {
                 let (children, id) = self.get_children(conn, &req.path, req.watch)?;
                 Ok(Some(Box::new(GetChildren2Response {
                     children,
-                    stat: to_wire_stat(self.tree.node_stat(id)),
+                    stat: to_wire_stat(self.db.tree.node_stat(id)),
                 })))
             }
             ClientOp::GetAllChildrenNumber(req) => {
-                let id = self.tree.lookup(&req.path).ok_or(ErrorCode::NoNode)?;
+                let id = self.db.tree.lookup(&req.path).ok_or(ErrorCode::NoNode)?;
                 self.read_check(conn, id, Perms::READ)?;
                 Ok(Some(Box::new(GetAllChildrenNumberResponse {
-                    total_number: self.tree.get_all_children_number(&req.path),
+                    total_number: self.db.tree.get_all_children_number(&req.path),
                 })))
             }
             ClientOp::GetAcl(req) => {
-                let id = self.tree.lookup(&req.path).ok_or(ErrorCode::NoNode)?;
+                let id = self.db.tree.lookup(&req.path).ok_or(ErrorCode::NoNode)?;
                 self.read_check(conn, id, Perms::READ | Perms::ADMIN)?;
                 let mut acl = self.node_acl_list(id);
                 if self.read_check(conn, id, Perms::ADMIN).is_err() {
@@ -159,7 +160,7 @@ impl Core {
                 }
                 Ok(Some(Box::new(GetACLResponse {
                     acl,
-                    stat: to_wire_stat(self.tree.node_stat(id)),
+                    stat: to_wire_stat(self.db.tree.node_stat(id)),
                 })))
             }
             ClientOp::Sync(req) => Ok(Some(Box::new(SyncResponse { path: req.path }))),
@@ -223,7 +224,7 @@ impl Core {
             ClientOp::GetEphemerals(req) => {
                 let session = self.conns.get(&conn).map_or(0, |c| c.session);
                 let prefix = req.prefix_path.trim();
-                let mut ephemerals = self.tree.ephemerals(session);
+                let mut ephemerals = self.db.tree.ephemerals(session);
                 if !(prefix.is_empty() || prefix == "/") {
                     ephemerals.retain(|p| p.starts_with(req.prefix_path.as_str()));
                 }
@@ -278,7 +279,7 @@ impl Core {
             persistent,
             persistent_recursive: recursive,
         };
-        let tree = &self.tree;
+        let tree = &self.db.tree;
         let view = |path: &str| {
             tree.lookup(path).map(|id| {
                 let s = tree.node_stat(id);

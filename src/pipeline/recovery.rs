@@ -1,23 +1,21 @@
 //! Starting from disk: how the core restores itself from a dataDir, as
 //! ZooKeeper's `FileTxnSnapLog.restore` and `ZooKeeperServer.loadData` do.
 //!
-//! 1. the newest valid snapshot (older ones when newer fail, each reason
-//!    logged);
-//! 2. every logged txn after it, in zxid order, through the same apply path
-//!    live requests take; a torn last entry (a crash mid-write) is cut off
-//!    and logged, damage anywhere else stops the start with file and offset;
+//! 1. the database is loaded ([`crate::database::ZkDatabase::load`]): the
+//!    newest valid snapshot, then every logged txn after it through the same
+//!    apply path live requests take;
 //! 3. ephemerals of sessions that no longer exist are removed;
 //! 4. a clean snapshot of the result is written before serving (Java does
 //!    this at every start; it is also what lets Java start on our files).
 
 use std::path::{Path, PathBuf};
 
-use tracing::{info, warn};
+use tracing::info;
 
-use super::core::Core;
-use super::txn::LoggedTxn;
-use crate::persist::snapshot::{self, DigestCheck, SnapshotCompression};
-use crate::persist::txnlog::{self, FileTxnLog, FileTxnLogOptions, RecoveryMode, TxnLogIterator};
+use super::core::{Core, CoreObserver};
+use crate::database::LoadOptions;
+use crate::persist::snapshot::{self, SnapshotCompression};
+use crate::persist::txnlog::{self, FileTxnLog, FileTxnLogOptions};
 
 /// Where and how the server keeps its data.
 #[derive(Debug, Clone)]
@@ -83,119 +81,33 @@ impl Core {
         }
 
         let t_start = std::time::Instant::now();
-        let mut found = Recovered::default();
-        let mut sessions: Vec<(i64, i32)> = Vec::new();
-        let (loaded, rejected) =
-            snapshot::load_newest_into(&snap_dir, &mut self.tree, &mut self.acls, &mut sessions)
-                .map_err(io_err)?;
-        for r in &rejected {
-            warn!(file = %r.path.display(), reason = %r.reason, "snapshot passed over");
-        }
-        let mut pending_digest = None;
-        let mut replays = true;
-        let snap_zxid = match &loaded {
-            Some(l) => {
-                info!(file = %l.path.display(), nodes = l.nodes, sessions = l.sessions, "snapshot loaded");
-                match l.digest_check {
-                    DigestCheck::Mismatch { snapshot, tree } => {
-                        self.metrics.digest_mismatches_count += 1;
-                        warn!(
-                        "digest in {} does not match the loaded tree (0x{snapshot:x} vs 0x{tree:x}); \
-                         ZooKeeper's own fuzzy snapshots can do this, continuing",
-                        l.path.display()
-                    )
-                    }
-                    DigestCheck::Pending(d) => pending_digest = Some(d),
-                    _ => {}
-                }
-                found.snapshot = Some(l.path.clone());
-                l.zxid
-            }
-            None => {
-                let logs = !txnlog::list_log_files(&log_dir).map_err(io_err)?.is_empty();
-                // ZooKeeper's FileTxnSnapLog.restore replays (and so records
-                // startup_txns_*) only after a snapshot, or from the logs
-                // alone when trusted; an empty data directory records neither.
-                replays = logs;
-                if logs && !p.trust_empty_snapshot {
-                    return Err(std::io::Error::other(format!(
-                        "no snapshot found in {}, but there are log entries in {}; \
-                         set zookeeper.snapshot.trust.empty=true to start from the logs alone",
-                        snap_dir.display(),
-                        log_dir.display()
-                    )));
-                }
-                0
-            }
+        let from = LoadOptions {
+            snap_dir: snap_dir.clone(),
+            log_dir: log_dir.clone(),
+            trust_empty_snapshot: p.trust_empty_snapshot,
+            truncate_corrupt_log: p.truncate_corrupt_log,
         };
-        if self.tree.lookup(crate::tree::CONFIG_NODE).is_none() {
-            let acl = self.acls.convert_acls(&crate::acl::read_acl_unsafe());
-            self.tree.add_config_node(crate::tree::AclRef(acl));
-        }
-        self.install_recovered_sessions(&sessions, snap_zxid);
-
+        let mut obs = CoreObserver {
+            metrics: &mut self.metrics,
+            sessions: &mut self.sessions,
+            now_ms: self.clock.mono_ms,
+            watching: false,
+        };
+        let loaded = self.db.load(&from, &mut obs)?;
         self.metrics
             .startup_snap_load_time
-            .add(t_start.elapsed().as_millis() as u64);
-        let t_logs = std::time::Instant::now();
-        let mut it = TxnLogIterator::open(&log_dir, snap_zxid, RecoveryMode::TruncateTornTail)
-            .map_err(io_err)?;
-        let mut corrupt = None;
-        for entry in it.by_ref() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e)
-                    if p.truncate_corrupt_log
-                        && !matches!(e.kind, txnlog::TxnLogErrorKind::Io(_)) =>
-                {
-                    corrupt = Some(e);
-                    break;
-                }
-                Err(e) => {
-                    return Err(std::io::Error::other(format!(
-                        "{e}; the start is stopped so that nothing after this point is lost \
-                         silently (`ferrokeeper check` shows the damage; \
-                         `ferrokeeper --truncate-corrupt-log` keeps what precedes it)"
-                    )))
-                }
-            };
-            let zxid = entry.header.zxid;
-            self.replay(
-                LoggedTxn {
-                    header: entry.header,
-                    body: entry.body,
-                    digest: entry.digest,
-                },
-                pending_digest.is_some(),
-            );
-            found.replayed += 1;
-            if let Some(d) = pending_digest {
-                if d.zxid == zxid {
-                    pending_digest = None;
-                    if d.digest != self.tree.digest() {
-                        self.metrics.digest_mismatches_count += 1;
-                        warn!(
-                            zxid = format_args!("0x{zxid:x}"),
-                            "tree digest after replay differs from the snapshot's"
-                        );
-                    }
-                }
-            }
-        }
-        drop_after_corruption(&log_dir, corrupt, self.last_zxid())?;
-        for t in it.superseded_tails() {
-            warn!("{t} (a later log file continues after it; skipped as ZooKeeper does)");
-        }
-        if let Some(t) = it.torn_tail().cloned() {
-            warn!("{t}: torn last entry (crash mid-write); truncating");
-            it.truncate_torn_tail().map_err(io_err)?;
-        }
+            .add(loaded.snapshot_time.as_millis() as u64);
         let last_zxid = self.last_zxid();
-        found.last_zxid = last_zxid;
-        if replays {
+        self.last_assigned_zxid = last_zxid;
+        let found = Recovered {
+            snapshot: loaded.snapshot,
+            replayed: loaded.replayed,
+            last_zxid,
+        };
+        if loaded.replays {
             self.metrics
                 .startup_txns_load_time
-                .add(t_logs.elapsed().as_millis() as u64);
+                .add(loaded.replay_time.as_millis() as u64);
             self.metrics.startup_txns_loaded.add(found.replayed);
         }
 
@@ -203,10 +115,10 @@ impl Core {
         // without a txn.
         let live: std::collections::HashSet<i64> =
             self.sessions.sessions().map(|(id, _)| id).collect();
-        for sid in self.tree.ephemeral_sessions() {
+        for sid in self.db.tree.ephemeral_sessions() {
             if !live.contains(&sid) {
-                for r in self.tree.kill_session(sid, last_zxid, None) {
-                    self.acls.remove_usage(r.acl.0);
+                for r in self.db.tree.kill_session(sid, last_zxid, None) {
+                    self.db.acls.remove_usage(r.acl.0);
                 }
                 info!(
                     session = format_args!("0x{sid:x}"),
@@ -227,8 +139,8 @@ impl Core {
             &snap_dir,
             last_zxid,
             p.compression,
-            &self.tree,
-            &self.acls,
+            &self.db.tree,
+            &self.db.acls,
             all_sessions,
         )
         .map_err(io_err)?;
@@ -242,44 +154,4 @@ impl Core {
         self.set_snapshot_sink(snapshot::sink_factory(snap_dir, p.compression));
         Ok((log, found))
     }
-}
-
-/// The operator asked to start despite damage at `e`: the damaged file is
-/// cut at the damage, later log files are renamed `corrupt-log.*` (kept for
-/// forensics, invisible to ZooKeeper's and our readers), and the loss is
-/// logged as an error.
-fn drop_after_corruption(
-    log_dir: &Path,
-    e: Option<txnlog::TxnLogError>,
-    last_zxid: i64,
-) -> std::io::Result<()> {
-    let Some(e) = e else { return Ok(()) };
-    tracing::error!(
-        "{e}: truncating the log there on the operator's request; txns after zxid \
-         0x{last_zxid:x} are discarded"
-    );
-    let file = std::fs::OpenOptions::new().write(true).open(&e.file)?;
-    file.set_len(e.offset)?;
-    file.sync_all()?;
-    let damaged_start = txnlog::zxid_from_log_name(
-        e.file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default(),
-    );
-    for f in txnlog::list_log_files(log_dir).map_err(io_err)? {
-        if damaged_start.is_some_and(|d| f.start_zxid > d) {
-            // A new prefix, not a suffix: ZooKeeper (and we) read any
-            // `log.<hex>.*` as a log file.
-            let name = f
-                .path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            let aside = f.path.with_file_name(format!("corrupt-{name}"));
-            tracing::error!(file = %f.path.display(), to = %aside.display(), "log file after the damage set aside");
-            std::fs::rename(&f.path, &aside)?;
-        }
-    }
-    Ok(())
 }

@@ -121,7 +121,7 @@ impl Core {
         else {
             return;
         };
-        let zxid = self.last_applied_zxid;
+        let zxid = self.db.last_processed_zxid;
         let mut sink = match factory(zxid) {
             Ok(s) => s,
             Err(e) => {
@@ -132,6 +132,7 @@ impl Core {
         let mut sessions: Vec<(i64, i32)> = self.sessions.sessions().collect();
         sessions.sort_unstable();
         let acls: Vec<(i64, Vec<jute::data::ACL>)> = self
+            .db
             .acls
             .iter()
             .map(|(id, list)| (id, list.to_vec()))
@@ -168,7 +169,7 @@ impl Core {
     pub(super) fn advance_snapshot(&mut self) {
         let digest = self
             .digest_enabled()
-            .then(|| (self.last_applied_zxid, self.tree.digest()));
+            .then(|| (self.db.last_processed_zxid, self.db.tree.digest()));
         let Some(job) = self.snapshot.as_mut() else {
             return;
         };
@@ -202,16 +203,16 @@ impl Core {
                 let id = if path.is_empty() {
                     Some(NodeId::ROOT)
                 } else {
-                    self.tree.lookup(&path)
+                    self.db.tree.lookup(&path)
                 };
                 let Some(id) = id else { continue };
-                for name in self.tree.child_names(id) {
+                for name in self.db.tree.child_names(id) {
                     job.stack.push(child_path(&path, name));
                 }
-                let s = self.tree.node_stat_persisted(id);
+                let s = self.db.tree.node_stat_persisted(id);
                 nodes.push(SnapNode {
-                    data: self.tree.node_data(id).map(<[u8]>::to_vec),
-                    acl: self.tree.node_acl(id).0,
+                    data: self.db.tree.node_data(id).map(<[u8]>::to_vec),
+                    acl: self.db.tree.node_acl(id).0,
                     stat: jute::data::StatPersisted {
                         czxid: s.czxid,
                         mzxid: s.mzxid,
@@ -321,10 +322,11 @@ mod tests {
     fn a_core_waiting_for_the_snapshot_writer_does_not_spin() {
         let (sync_tx, _sync_rx) = channel();
         let mut core = Core::new(CoreConfig::default(), ServerInfo::default(), sync_tx);
-        let acl = core.tree.node_acl(NodeId::ROOT);
+        let acl = core.db.tree.node_acl(NodeId::ROOT);
         let nodes = NODES_PER_CHUNK * (CHUNKS_IN_FLIGHT + 4);
         for i in 0..nodes {
-            core.tree
+            core.db
+                .tree
                 .create_node(&format!("/n{i}"), None, acl, 0, i as i32 + 1, 1, 0)
                 .expect("create");
         }

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::core::CoreMsg;
 use super::metrics::SyncReport;
-use super::txn::LoggedTxn;
 use crate::persist::TxnLog;
+use crate::txn::LoggedTxn;
 
 /// Most batches one commit may cover before it is forced, bounding latency.
 const MAX_BATCHES_PER_COMMIT: usize = 256;

@@ -24,7 +24,7 @@ use crate::persist::txnlog::{
     list_log_files, zxid_from_log_name, LogEntry, LogFile, RecoveryMode, TxnLogErrorKind,
     TxnLogIterator,
 };
-use crate::pipeline::TxnBody;
+use crate::txn::TxnBody;
 
 /// How a log dump ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,8 +21,8 @@ use jute::persistence::FileHeader;
 use jute::txn::{CreateTxn, CreateTxnV0, TxnDigest, TxnHeader};
 use jute::Record;
 
-use crate::pipeline::txn::TxnDecodeError;
-use crate::pipeline::TxnBody;
+use crate::txn::TxnBody;
+use crate::txn::TxnDecodeError;
 
 /// "ZKLG" read as a big-endian int (`FileTxnLog.TXNLOG_MAGIC`).
 pub const TXNLOG_MAGIC: i32 = 0x5a4b_4c47;

@@ -50,7 +50,7 @@ use super::format::{
     TXNLOG_MAGIC,
 };
 use super::writer::sync_dir;
-use crate::pipeline::TxnBody;
+use crate::txn::TxnBody;
 
 /// Sector size assumed when looking for never-written parts of an entry.
 const SECTOR: u64 = 512;

@@ -16,7 +16,7 @@ use jute::Record;
 use super::format::{self, FILE_HEADER_LEN};
 use super::*;
 use crate::persist::TxnLog;
-use crate::pipeline::{LoggedTxn, TxnBody};
+use crate::txn::{LoggedTxn, TxnBody};
 
 const SESSION: i64 = 0x1000_0abc_0001;
 

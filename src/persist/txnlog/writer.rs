@@ -26,8 +26,8 @@ use super::format::{
     DEFAULT_PRE_ALLOC_SIZE, FILE_HEADER_LEN,
 };
 use crate::persist::{TxnLog, TxnLogStats};
-use crate::pipeline::txn::TxnBody;
-use crate::pipeline::LoggedTxn;
+use crate::txn::LoggedTxn;
+use crate::txn::TxnBody;
 use jute::txn::TxnHeader;
 
 /// Buffered entry bytes are written to the file once they exceed this, even

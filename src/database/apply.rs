@@ -1,17 +1,19 @@
-//! Final, part one: applying a txn to the tree.
+//! Applying a txn to the database.
 //!
 //! Mirrors `DataTree.processTxn`: the same result codes, the same Stat
 //! transitions, the same watch triggers in the same order. It is the only
-//! code that changes the tree, and it runs for live requests and log replay
-//! alike.
+//! code that changes the tree, and it runs for live requests (final), log
+//! replay ([`ZkDatabase::load`]) and, later, learner sync alike. What the
+//! server around the database does about a change (write statistics, the
+//! session tracker's expiry buckets) it learns through an [`ApplyObserver`].
 
 use jute::consts::{ErrorCode, OpCode};
 use jute::data::Stat;
 use jute::txn::{TxnDigest, TxnHeader};
 
-use super::core::Core;
-use super::txn::TxnBody;
+use super::ZkDatabase;
 use crate::tree::{self, AclRef, TreeError};
+use crate::txn::TxnBody;
 
 /// What applying one (sub-)txn produced; `ProcessTxnResult` in ZooKeeper.
 #[derive(Debug, Clone, Default)]
@@ -81,28 +83,56 @@ fn tree_err(e: TreeError) -> i32 {
     }
 }
 
-impl Core {
+/// What the server around the database hears of an apply. Every method
+/// defaults to doing nothing, which is what a database applied on its own
+/// (tests, tools) wants.
+pub trait ApplyObserver {
+    /// Whether deleted nodes' ACLs are wanted in [`TreeEvent::Deleted`]
+    /// (they filter watch notifications; collecting them costs a copy, so
+    /// only when a watch exists).
+    fn wants_deleted_acls(&self) -> bool {
+        false
+    }
+    /// A node at `path` was written with `bytes` of data (0 for a delete):
+    /// ZooKeeper's `DataTree.updateWriteStat`, per-namespace write metrics.
+    fn wrote(&mut self, _path: &str, _bytes: usize) {}
+    /// A createSession txn was applied (or a snapshot carried the session).
+    fn session_created(&mut self, _id: i64, _timeout_ms: i32) {}
+    /// A closeSession txn was applied.
+    fn session_closed(&mut self, _id: i64) {}
+    /// A snapshot's digest disagreed with the tree it loaded
+    /// (`digest_mismatches_count`).
+    fn digest_mismatch(&mut self) {}
+}
+
+/// Hears nothing.
+pub struct NoObserver;
+
+impl ApplyObserver for NoObserver {}
+
+impl ZkDatabase {
     /// The ACL list behind a node's reference (empty if the cache lost it,
     /// which would be a bug; empty means "no check" as in ZooKeeper).
-    pub(super) fn acl_list(&self, r: AclRef) -> Vec<jute::data::ACL> {
+    pub fn acl_list(&self, r: AclRef) -> Vec<jute::data::ACL> {
         self.acls
             .convert_long(r.0)
             .map(<[_]>::to_vec)
             .unwrap_or_default()
     }
 
-    /// Applies one txn and records the events it fires into `events`.
-    pub(super) fn apply_txn(
+    /// Applies one txn — the one way the database changes — and records
+    /// the events it fires into `events`.
+    pub fn apply(
         &mut self,
         header: &TxnHeader,
         body: &mut TxnBody,
         events: &mut Vec<TreeEvent>,
+        obs: &mut dyn ApplyObserver,
     ) -> ApplyOutcome {
-        let out = self.apply_body(header, body, events);
-        if header.zxid > self.last_applied_zxid {
-            self.last_applied_zxid = header.zxid;
+        let out = self.apply_body(header, body, events, obs);
+        if header.zxid > self.last_processed_zxid {
+            self.last_processed_zxid = header.zxid;
         }
-        self.changes.applied_through(header.zxid);
         self.log_zxid_digest(header.zxid);
         out
     }
@@ -112,18 +142,17 @@ impl Core {
     /// txns, the writer's for replayed ones). A mismatch means the trees of
     /// two servers — or prep and final of this one — disagree; like
     /// ZooKeeper it is counted (`digest_mismatches_count`) and reported, and
-    /// the server goes on.
-    pub(super) fn compare_digest(&mut self, header: &TxnHeader, digest: Option<&TxnDigest>) {
+    /// the server goes on. Returns whether they disagreed.
+    pub fn compare_digest(&mut self, header: &TxnHeader, digest: Option<&TxnDigest>) -> bool {
         let Some(d) = digest else {
-            return;
+            return false;
         };
         // A digest of another calculator version cannot be compared.
-        if !self.digest_enabled() || d.version != tree::DIGEST_VERSION {
-            return;
+        if !self.tree.config().digest_enabled || d.version != tree::DIGEST_VERSION {
+            return false;
         }
         let actual = self.tree.digest();
         if d.tree_digest != actual {
-            self.metrics.digest_mismatches_count += 1;
             if !self.digest_mismatch_seen {
                 self.digest_mismatch_seen = true;
                 tracing::error!(
@@ -140,7 +169,9 @@ impl Core {
                     "digest mismatch"
                 );
             }
+            return true;
         }
+        false
     }
 
     /// `DataTree.logZxidDigest`: every 128th zxid's tree digest is kept, the
@@ -163,6 +194,7 @@ impl Core {
         header: &TxnHeader,
         body: &mut TxnBody,
         events: &mut Vec<TreeEvent>,
+        obs: &mut dyn ApplyObserver,
     ) -> ApplyOutcome {
         let mut rc = ApplyOutcome {
             op: body.op_code() as i32,
@@ -183,6 +215,7 @@ impl Core {
                     zxid,
                     time,
                     events,
+                    obs,
                 );
             }
             TxnBody::CreateContainer(t) => {
@@ -196,6 +229,7 @@ impl Core {
                     zxid,
                     time,
                     events,
+                    obs,
                 );
             }
             TxnBody::CreateTtl(t) => {
@@ -211,11 +245,12 @@ impl Core {
                     zxid,
                     time,
                     events,
+                    obs,
                 );
             }
             TxnBody::Delete(t) | TxnBody::DeleteContainer(t) => {
                 rc.path = t.path.clone();
-                if let Err(e) = self.apply_delete(&t.path, zxid, events) {
+                if let Err(e) = self.apply_delete(&t.path, zxid, events, obs) {
                     rc.err = tree_err(e);
                 }
             }
@@ -227,7 +262,7 @@ impl Core {
                 {
                     Ok(stat) => {
                         let len = t.data.as_ref().map_or(0, Vec::len);
-                        self.metrics.write_stat(&t.path, len);
+                        obs.wrote(&t.path, len);
                         rc.stat = Some(to_wire_stat(stat));
                         events.push(TreeEvent::DataChanged {
                             path: t.path.clone(),
@@ -254,10 +289,8 @@ impl Core {
                 rc.path = t.path.clone();
             }
             TxnBody::CreateSession(t) => {
-                if !self.sessions.contains(header.client_id) {
-                    let now = self.now_ms();
-                    self.sessions.add(header.client_id, t.time_out, now);
-                }
+                self.sessions.insert(header.client_id, t.time_out);
+                obs.session_created(header.client_id, t.time_out);
             }
             TxnBody::CloseSession(_) => {
                 let paths = match body {
@@ -265,9 +298,9 @@ impl Core {
                     _ => None,
                 };
                 let removed = self.tree.kill_session(header.client_id, zxid, paths);
-                let watching = self.watches.watch_count() > 0;
+                let watching = obs.wants_deleted_acls();
                 for r in removed {
-                    self.metrics.write_stat(&r.path, 0);
+                    obs.wrote(&r.path, 0);
                     let acl = if watching {
                         self.acl_list(r.acl)
                     } else {
@@ -281,7 +314,8 @@ impl Core {
                         acl,
                     });
                 }
-                self.sessions.remove(header.client_id);
+                self.sessions.remove(&header.client_id);
+                obs.session_closed(header.client_id);
             }
             TxnBody::Error(t) => {
                 rc.err = t.err;
@@ -309,7 +343,7 @@ impl Core {
                         type_: sub_body.op_code() as i32,
                         ..header.clone()
                     };
-                    let sub_rc = self.apply_body(&sub_header, sub_body, events);
+                    let sub_rc = self.apply_body(&sub_header, sub_body, events, obs);
                     if sub_rc.err != 0 && rc.err == 0 {
                         rc.err = sub_rc.err;
                     }
@@ -341,6 +375,7 @@ impl Core {
         zxid: i64,
         time: i64,
         events: &mut Vec<TreeEvent>,
+        obs: &mut dyn ApplyObserver,
     ) {
         rc.path = path.to_string();
         let acl_ref = self.acls.convert_acls(acl);
@@ -355,7 +390,7 @@ impl Core {
             time,
         ) {
             Ok(id) => {
-                self.metrics.write_stat(path, data_len);
+                obs.wrote(path, data_len);
                 rc.stat = Some(to_wire_stat(self.tree.node_stat(id)));
                 events.push(TreeEvent::Created {
                     path: path.to_string(),
@@ -374,10 +409,11 @@ impl Core {
         path: &str,
         zxid: i64,
         events: &mut Vec<TreeEvent>,
+        obs: &mut dyn ApplyObserver,
     ) -> Result<(), TreeError> {
         let acl_ref = self.tree.delete_node(path, zxid)?;
-        self.metrics.write_stat(path, 0);
-        let acl = if self.watches.watch_count() > 0 {
+        obs.wrote(path, 0);
+        let acl = if obs.wants_deleted_acls() {
             self.acl_list(acl_ref)
         } else {
             Vec::new()

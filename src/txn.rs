@@ -2,7 +2,17 @@
 //!
 //! Everything that modifies the tree is one of these, produced by prep,
 //! logged by sync and applied by final — for live requests, log replay and
-//! (later) learner sync alike.
+//! (later) learner sync alike. It sits below both the pipeline and
+//! [`crate::persist`], which read and write it.
+//!
+//! A txn has one byte encoding, ZooKeeper's `Util.marshallTxnEntry`
+//! (header, body, optional digest: [`crate::persist::txnlog::format::marshal_txn`]).
+//! Encoded once into a [`bytes::Bytes`], the same allocation is what the log
+//! writer appends ([`crate::persist::FileTxnLog::append_marshalled`]), what a
+//! leader sends in a PROPOSAL, and what the committed-proposal window holds
+//! ([`crate::persist::CommittedLog`]); a txn read back from the log keeps the
+//! bytes it was read from ([`crate::persist::txnlog::LogEntry`]'s `bytes`),
+//! so replay fills the window without encoding again.
 
 use jute::consts::OpCode;
 use jute::txn::{
