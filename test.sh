@@ -18,7 +18,8 @@
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
 #    limits side by side with Java (compat-tests/limits); session expiry under a
-#    saturating load, both servers (compat-tests/expiry-load); the election and quorum
+#    saturating load, both servers (compat-tests/expiry-load); a closeSession pipelined
+#    behind another, dropped as Java drops it (compat-tests/close-session); the election and quorum
 #    ports' bytes against a live Java ensemble (compat-tests/quorum-wire);
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
 #    crash rounds (compat-tests/persistence);
@@ -139,6 +140,10 @@ stage "session expiry under saturating load, FerroKeeper and Java ZooKeeper 3.8 
 # while three pipelining clients keep both servers busy (about 25 s).
 timeout 120 python3 compat-tests/expiry-load/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/expiry-load.log"
 count_line "$WORK/expiry-load.log"
+
+stage "closeSession of a closing session against Java ZooKeeper 3.8 (compat-tests/close-session)"
+timeout 120 python3 compat-tests/close-session/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/close-session.log"
+count_line "$WORK/close-session.log"
 
 stage "election and quorum ports against a live Java 3.8 ensemble (compat-tests/quorum-wire)"
 # Two Java members and examples/quorum_probe as server.3: election handshake, votes,
