@@ -15,7 +15,8 @@ same load, from its own processes, for DURATION seconds:
   names     namespace churn: distinct top-level names created and deleted in pipelined batches
             (NS_RATE names/s);
   stalled   one session (4 KiB receive buffer, so the kernel holds little for it) sets a
-            persistent recursive watch on / and never reads again.
+            persistent recursive watch on / and never reads again; it pings every 5 s so
+            its session lives (a slow consumer, not a dead client).
 
 Every SAMPLE s the servers' VmRSS and CPU are read from /proc. At the end a table per server:
 RSS at 1 min / at the end / max, mixed throughput, names churned, expiry delays (p50/p90/p99/max,
@@ -34,7 +35,6 @@ stopped (by their own pids) and the temp dir removed on exit, Ctrl-C included.
 import argparse
 import json
 import os
-import select
 import signal
 import socket
 import struct
@@ -257,14 +257,38 @@ def run_stalled(port, deadline):
     s.sendall(frame(struct.pack(">ii", 1, OP_ADDWATCH) + jstr("/") + struct.pack(">i", 1)))
     read_frame(s)
     emit("stalled", state="watching")
-    # never read again; learn only whether the server closed us (a zero-length peek would
-    # need reading): poll for an error/hangup at the deadline
+    # Never reads again, but pings every 5 s (while the server takes them) so its session
+    # lives: the slow consumer whose events pile up, not a dead client that expires. Whether
+    # the server closed it is polled (error/hangup) at the deadline.
+    ping = frame(struct.pack(">ii", -2, 11))
+    s.setblocking(False)
+    unsent = b""
     while time.time() < deadline:
+        try:
+            unsent = unsent or ping
+            unsent = unsent[s.send(unsent):]  # a partial send is finished next time
+        except (BlockingIOError, OSError):
+            pass  # the server stopped reading us, or closed us
         time.sleep(min(5.0, max(0.0, deadline - time.time())))
-    p = select.poll()
-    p.register(s, select.POLLHUP | select.POLLERR | select.POLLRDHUP)
-    hung = bool(p.poll(0))
-    emit("stalled", state="closed by the server" if hung else "still open")
+    # The stall is over: read what the server queued. A close shows as EOF after it (a
+    # FIN waits behind the unread bytes, so polling for a hangup cannot see it).
+    s.setblocking(True)
+    s.settimeout(2.0)
+    queued, state = 0, "still open"
+    give_up = time.monotonic() + 20
+    while time.monotonic() < give_up:
+        try:
+            chunk = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        except OSError:
+            state = "closed by the server (reset)"
+            break
+        if not chunk:
+            state = "closed by the server"
+            break
+        queued += len(chunk)
+    emit("stalled", state=state, queued_bytes=queued)
 
 
 ROLES = {"mixed": run_mixed, "names": run_names, "sessions": run_sessions,
@@ -420,6 +444,8 @@ def main():
                 "expiry_delay_s": {"p50": pct(delays, 0.5), "p90": pct(delays, 0.9),
                                    "p99": pct(delays, 0.99), "max": max(delays, default=None)},
                 "stalled_watcher": stalled[-1]["state"] if stalled else "?",
+                "stalled_watcher_bytes_read_at_end": stalled[-1].get("queued_bytes")
+                if stalled else None,
                 "server_cpu_s": cpu,
             }
         summary["ferrokeeper"]["outbox_overflows"] = overflows
