@@ -137,7 +137,7 @@ count_line "$WORK/limits.log"
 
 stage "session expiry under saturating load, FerroKeeper and Java ZooKeeper 3.8 (compat-tests/expiry-load)"
 # A killed client's ephemeral goes, and its watcher hears NodeDeleted, within timeout + one tick
-# while three pipelining clients keep both servers busy (about 25 s).
+# while three pipelining clients keep both servers busy (about 15 s).
 timeout 120 python3 compat-tests/expiry-load/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/expiry-load.log"
 count_line "$WORK/expiry-load.log"
 
