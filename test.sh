@@ -17,7 +17,9 @@
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
-#    limits side by side with Java (compat-tests/limits); the election and quorum
+#    limits side by side with Java (compat-tests/limits); session expiry under a
+#    saturating load, both servers (compat-tests/expiry-load); a closeSession pipelined
+#    behind another, dropped as Java drops it (compat-tests/close-session); the election and quorum
 #    ports' bytes against a live Java ensemble (compat-tests/quorum-wire);
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
 #    crash rounds (compat-tests/persistence);
@@ -132,6 +134,16 @@ count_line "$WORK/txnlog-interop.log"
 stage "limits against Java ZooKeeper 3.8: replies over jute.maxbuffer, sessionless timeout (compat-tests/limits)"
 bash compat-tests/limits/run.sh "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/limits.log"
 count_line "$WORK/limits.log"
+
+stage "session expiry under saturating load, FerroKeeper and Java ZooKeeper 3.8 (compat-tests/expiry-load)"
+# A killed client's ephemeral goes, and its watcher hears NodeDeleted, within timeout + one tick
+# while three pipelining clients keep both servers busy (about 15 s).
+timeout 120 python3 compat-tests/expiry-load/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/expiry-load.log"
+count_line "$WORK/expiry-load.log"
+
+stage "closeSession of a closing session against Java ZooKeeper 3.8 (compat-tests/close-session)"
+timeout 120 python3 compat-tests/close-session/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/close-session.log"
+count_line "$WORK/close-session.log"
 
 stage "election and quorum ports against a live Java 3.8 ensemble (compat-tests/quorum-wire)"
 # Two Java members and examples/quorum_probe as server.3: election handshake, votes,

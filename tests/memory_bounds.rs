@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bounded_by, free_port, request_frame, Client};
+use common::{bounded_by, four_letter, free_port, request_frame, Client};
 use jute::consts::{CreateMode, OpCode};
 use jute::proto::{AddWatchRequest, CreateRequest, DeleteRequest, SetDataRequest};
 
@@ -172,13 +172,15 @@ async fn churning_through_100000_top_level_names_leaves_memory_where_it_was() {
 /// them. A watcher that stops reading while the tree changes fast used to
 /// hold every event in the server (here ~95 MB); now an event that finds its
 /// outbox over twice the bound (1 MiB by default) closes the connection,
-/// and the writer and a bystander are served throughout.
+/// and the writer and a bystander are served throughout. mntr counts the
+/// closed connection in `zk_ferrokeeper_outbox_overflows`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_that_stops_reading_is_closed_at_its_outbox_bound() {
     const NODES: usize = 100;
     const CHANGES: usize = 100_000;
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), "").await;
+    let server = Server::start(dir.path(), "4lw.commands.whitelist=mntr\n").await;
+    assert_eq!(outbox_overflows(&server).await, 0, "before any load");
     let mut writer = Client::connect(server.addr(), 30_000).await;
     // ~900-byte paths, so each event is ~950 bytes on the wire.
     let long = "n".repeat(900);
@@ -247,6 +249,16 @@ async fn a_watcher_that_stops_reading_is_closed_at_its_outbox_bound() {
         log.contains("watch events found its outbox over twice its bound"),
         "no log line for the closed watcher:\n{log}"
     );
+    assert_eq!(outbox_overflows(&server).await, 1, "the stalled watcher");
+}
+
+/// mntr's `zk_ferrokeeper_outbox_overflows`.
+async fn outbox_overflows(server: &Server) -> u64 {
+    let mntr = four_letter(server.addr(), "mntr").await;
+    mntr.lines()
+        .find_map(|l| l.strip_prefix("zk_ferrokeeper_outbox_overflows\t"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric zk_ferrokeeper_outbox_overflows in mntr:\n{mntr}"))
 }
 
 /// `count` setData requests over `paths`, pipelined in batches, all answered

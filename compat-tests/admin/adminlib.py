@@ -147,6 +147,36 @@ def mntr_pairs(text):
     return out
 
 
+# FerroKeeper's own metrics, which Java has no key for: `ferrokeeper_*` in monitor and
+# /metrics, `zk_ferrokeeper_*` in mntr, always after Java's keys. The comparisons with Java
+# drop them (split_own) and check them on their own (assert_own_counters).
+OWN_PREFIX = "ferrokeeper_"
+OWN_COUNTERS = ["ferrokeeper_outbox_overflows"]
+
+
+def is_own(key):
+    """A key (without zk_) or sample/family name of FerroKeeper's own."""
+    return key.startswith(OWN_PREFIX)
+
+
+def split_own(pairs):
+    """(Java's keys, FerroKeeper's own) from (key, value) pairs in order; the own keys must
+    all come after Java's."""
+    pairs = list(pairs)
+    first = next((i for i, (k, _) in enumerate(pairs) if is_own(k)), len(pairs))
+    java, own = pairs[:first], pairs[first:]
+    late = [k for k, _ in own if not is_own(k)]
+    assert not late, f"Java keys after FerroKeeper's own: {late}"
+    return java, own
+
+
+def assert_own_counters(own):
+    """Every own counter present once, in order, with a non-negative integer value."""
+    assert [k for k, _ in own] == OWN_COUNTERS, own
+    for k, v in own:
+        assert float(v) >= 0 and float(v) == int(float(v)), (k, v)
+
+
 def parse_exposition(text):
     """Prometheus text format 0.0.4: ({family: type}, {family: help}, {sample key: value})."""
     types, helps, samples = {}, {}, {}

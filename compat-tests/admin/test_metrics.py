@@ -129,8 +129,25 @@ def java():
 
 
 @pytest.fixture(scope="module")
-def served(quiet):
+def served_all(quiet):
     return adminlib.parse_families(quiet["metrics"][2])
+
+
+@pytest.fixture(scope="module")
+def served(served_all):
+    """The families compared with Java's: all but FerroKeeper's own (ferrokeeper_*)."""
+    return {n: f for n, f in served_all.items() if not adminlib.is_own(n)}
+
+
+def test_own_families_follow_java_s_as_counters(served_all):
+    names = list(served_all)
+    java, own = adminlib.split_own((n, served_all[n]) for n in names)
+    assert [n for n, _ in own] == adminlib.OWN_COUNTERS
+    for n, f in own:
+        assert f["type"] == "counter", n
+        assert [(s, l) for s, l, _ in f["samples"]] == [(n, [])], f["samples"]
+        (_, _, v), = f["samples"]
+        assert float(v) >= 0 and float(v) == int(float(v)), (n, v)
 
 
 def _samples(fams):
@@ -155,6 +172,8 @@ def test_each_request_answered_as_java_answers(quiet):
         assert (status, ctype) == (want["status"], want["content_type"]), name
         if "families" in want:
             types, _, samples = adminlib.parse_exposition(body)
+            types = {n: t for n, t in types.items() if not adminlib.is_own(n)}
+            samples = {k: v for k, v in samples.items() if not adminlib.is_own(k)}
             assert sorted(types) == want["families"], name
             assert sorted(samples) == want["samples"], name
 
@@ -230,7 +249,9 @@ def test_mntr_lists_java_s_keys(quiet):
     java_keys = {k for k, _ in adminlib.mntr_pairs(_load(f"{CAPTURE}-mntr.txt"))
                  if not any(k == j or k.startswith(j + "{") or k.startswith(j + "_")
                             for j in JVM_ONLY)}
-    assert sorted(java_keys ^ {k for k, _ in quiet["mntr"]}) == []
+    ours, own = adminlib.split_own(quiet["mntr"])
+    assert sorted(java_keys ^ {k for k, _ in ours}) == []
+    adminlib.assert_own_counters(own)
 
 
 def test_mntr_monitor_and_metrics_agree(quiet):

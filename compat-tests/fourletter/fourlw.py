@@ -225,6 +225,24 @@ _NAMESPACE_KEYS = [
 ]
 
 
+# FerroKeeper's own mntr keys (Java has none of them) are named zk_ferrokeeper_* and come
+# after Java's; the comparisons take them off with split_own_mntr and check them apart.
+OWN_MNTR_PREFIX = "zk_ferrokeeper_"
+OWN_MNTR_KEYS = ["zk_ferrokeeper_outbox_overflows"]
+
+
+def split_own_mntr(text):
+    """(mntr text without FerroKeeper's own keys, [(own key, value)]). Own keys must all
+    come after Java's."""
+    lines = text.split("\n")
+    own_at = [i for i, l in enumerate(lines) if l.startswith(OWN_MNTR_PREFIX)]
+    own = [tuple(lines[i].split("\t", 1)) for i in own_at]
+    if own_at:
+        after = [l for l in lines[own_at[0]:] if l and not l.startswith(OWN_MNTR_PREFIX)]
+        assert not after, f"Java keys after FerroKeeper's own: {after}"
+    return "\n".join(l for l in lines if not l.startswith(OWN_MNTR_PREFIX)), own
+
+
 def mntr_template(text):
     """mntr's structure: every line masked, keys that name a namespace (znodes at the
     top of the tree, which differ from run to run) made generic and kept once, where

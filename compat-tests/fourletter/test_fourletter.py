@@ -25,8 +25,15 @@ def java_reply(name):
 
 
 @pytest.fixture(scope="module")
-def replies(zk_connect, run_id):
+def captured(zk_connect, run_id):
     return fourlw.capture_all(zk_connect, f"/fourlw-{run_id}")
+
+
+@pytest.fixture(scope="module")
+def replies(captured):
+    """The replies as compared with Java's: mntr without FerroKeeper's own keys."""
+    java_part, _ = fourlw.split_own_mntr(captured["mntr"])
+    return {**captured, "mntr": java_part}
 
 
 def explain(want, got):
@@ -45,6 +52,14 @@ def test_mntr_keys_as_java(replies):
     want = fourlw.mntr_keys(java_reply("mntr"))
     got = fourlw.mntr_keys(replies["mntr"])
     assert got == want, explain(want, got)
+
+
+def test_own_mntr_keys_after_java_s(captured):
+    """FerroKeeper's own keys (zk_ferrokeeper_*) follow Java's, each once, with a count."""
+    _, own = fourlw.split_own_mntr(captured["mntr"])
+    assert [k for k, _ in own] == fourlw.OWN_MNTR_KEYS
+    for k, v in own:
+        assert v.isdigit(), (k, v)
 
 
 def test_answers_without_values(replies):

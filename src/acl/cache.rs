@@ -24,7 +24,10 @@ struct Entry {
 }
 
 /// Reference-counted ACL list store. Not thread-safe by design: the tree
-/// that owns it is owned by one task.
+/// that owns it is owned by one task. Bound: one entry per distinct ACL
+/// list some znode uses now; a list goes with the last node that refers to
+/// it ([`AclCache::remove_usage`]), so distinct ACLs written and deleted
+/// leave nothing behind.
 #[derive(Debug, Clone)]
 pub struct AclCache {
     /// `longKeyMap` and `referenceCounter`; ordered so snapshots list the

@@ -243,6 +243,12 @@ pub fn families(view: &MetricsView, process: bool) -> Vec<Family> {
     if process {
         out.extend(process_families(view));
     }
+    // FerroKeeper's own, after all of Java's (see `MetricsView::own_counters`)
+    for (name, v) in &view.own_counters {
+        let mut f = Family::new(name, name, "counter");
+        f.sample("", &[], *v as f64);
+        out.push(f);
+    }
     out
 }
 

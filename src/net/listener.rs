@@ -48,7 +48,9 @@ impl Listener {
 }
 
 /// Counts connections per client IP and in all; taken once per connection,
-/// never per request.
+/// never per request. Bound: one entry per IP with a connection open now
+/// (an IP's entry goes with its last connection), so at most `maxCnxns`
+/// entries when that is set.
 #[derive(Default)]
 struct PerIpCount {
     counts: Mutex<CnxnCounts>,

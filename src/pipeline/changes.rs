@@ -53,6 +53,10 @@ struct Queued {
     tree_digest: i64,
 }
 
+/// Bound: one record per txn prepared and not yet applied, so it is bounded
+/// by the txns in flight between prep and apply, which
+/// `globalOutstandingLimit` and the outbox bound hold back; a record is
+/// dropped once its txn is applied (`outstanding_changes_removed`).
 #[derive(Debug, Default)]
 pub struct OutstandingChanges {
     /// Every record in prepare order; several may name one path.

@@ -71,6 +71,13 @@
 //! | read_per_namespace, write_per_namespace (summary sets) | M | bytes per read/write by top-level znode, as `DataTree.updateReadStat`/`updateWriteStat` count them |
 //! | quota_exceeded_error_per_namespace (counter set) | C no keys | hard quotas are not enforced, so none is ever exceeded |
 //! | learner_handler_qp_size/time_ms, ack_latency (summary sets) | C no keys | quorum only |
+//!
+//! After Java's keys come FerroKeeper's own, which Java has no key for, all
+//! named `zk_ferrokeeper_*` (see [`MetricsView::own_counters`]):
+//!
+//! | key | | FerroKeeper's value |
+//! |---|---|---|
+//! | ferrokeeper_outbox_overflows | M | connections closed because a watch event found their outbox over twice its bound (replies never do: they pause reading instead) |
 
 use std::fmt::Write as _;
 
@@ -321,7 +328,20 @@ pub struct MetricsView {
     pub basic_summary_sets: Vec<(&'static str, Vec<(String, SummaryView)>)>,
     /// Summary sets with percentiles; none has a key here (quorum only).
     pub summary_sets: Vec<&'static str>,
+    /// FerroKeeper's own counters, which Java ZooKeeper has no key for.
+    /// The rule for them: each is named `ferrokeeper_*` (so `zk_ferrokeeper_*`
+    /// in `mntr`), and is listed after every key Java prints, in `mntr`,
+    /// `monitor` and `/metrics` alike, so a tool written against Java's key
+    /// set meets Java's keys first and can drop the rest by their prefix.
+    pub own_counters: Vec<(&'static str, u64)>,
 }
+
+/// FerroKeeper's own counters, in the order they are printed.
+const OWN_COUNTERS: [&str; 1] = [
+    // connections closed because a watch event found their outbox over
+    // twice its bound (`ServerLoad::outbox_overflows`)
+    "ferrokeeper_outbox_overflows",
+];
 
 impl MetricsView {
     /// The flat (key, value) list of `mntr` (without `zk_`) and `monitor`.
@@ -352,6 +372,9 @@ impl MetricsView {
             for (ns, s) in values {
                 flat_summary(&mut out, &format!("{ns}_{set}"), s);
             }
+        }
+        for (k, v) in &self.own_counters {
+            out.push((k.to_string(), FlatValue::Num(Value::Int(*v as i64))));
         }
         out
     }
@@ -464,6 +487,17 @@ impl Core {
                 ("learner_handler_qp_size", Vec::new()),
             ],
             summary_sets: vec!["learner_handler_qp_time_ms", "ack_latency"],
+            own_counters: OWN_COUNTERS
+                .iter()
+                .map(|k| (*k, self.own_counter(k)))
+                .collect(),
+        }
+    }
+
+    fn own_counter(&self, key: &str) -> u64 {
+        match key {
+            "ferrokeeper_outbox_overflows" => self.info.load.outbox_overflows(),
+            _ => 0,
         }
     }
 
@@ -677,11 +711,13 @@ mod tests {
         Core::new(CoreConfig::default(), ServerInfo::default(), tx)
     }
 
-    /// Keys but those naming a namespace (they depend on the data).
+    /// Keys but those naming a namespace (they depend on the data) and
+    /// FerroKeeper's own.
     fn static_keys(text: &str) -> Vec<&str> {
         text.lines()
             .filter_map(|l| l.split('\t').next())
             .filter(|k| !k.ends_with("_per_namespace"))
+            .filter(|k| !k.starts_with("zk_ferrokeeper_"))
             .collect()
     }
 
@@ -690,6 +726,18 @@ mod tests {
         let ours = core().render_mntr(1);
         assert_eq!(static_keys(&ours), static_keys(JAVA_MNTR));
         assert!(ours.ends_with('\n'));
+    }
+
+    #[test]
+    fn own_keys_follow_java_s_keys_with_their_prefix() {
+        let ours = core().render_mntr(1);
+        let keys: Vec<&str> = ours.lines().filter_map(|l| l.split('\t').next()).collect();
+        let first_own = keys
+            .iter()
+            .position(|k| k.starts_with("zk_ferrokeeper_"))
+            .unwrap_or(keys.len());
+        assert_eq!(keys[first_own..], ["zk_ferrokeeper_outbox_overflows"]);
+        assert!(ours.contains("\nzk_ferrokeeper_outbox_overflows\t0\n"));
     }
 
     #[test]

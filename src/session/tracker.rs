@@ -25,6 +25,12 @@ pub enum TouchOutcome {
 
 /// Tracks every session's deadline in buckets of one tick.
 ///
+/// Bound: one entry per live session; a client that connects and dies
+/// leaves its session here for its timeout (at most `maxSessionTimeout`),
+/// then expiry removes it, whatever the load (the core checks deadlines
+/// after every pass: `tests/core_saturation.rs`, `compat-tests/expiry-load`).
+/// Emptied buckets are dropped at once.
+///
 /// Times are milliseconds on a clock the caller supplies, so tests and the
 /// simulator drive expiry without sleeping.
 #[derive(Debug)]

@@ -50,6 +50,12 @@ impl Modes {
 /// Forward index (path → watchers with their modes) plus reverse index
 /// (watcher → paths) so that a disconnect costs O(watches of that watcher).
 ///
+/// Bound: none per connection, as in ZooKeeper's WatchManager (a client may
+/// watch any number of paths, existing or not, one request each); what a
+/// connection set is freed when it closes ([`Table::remove_watcher`], test
+/// `watch::tests::remove_watcher_on_disconnect`), and a one-shot watch when
+/// it fires, so the table holds only live connections' watches.
+///
 /// Paths are `Arc<str>` so both indexes share one allocation per path; `Arc`
 /// rather than `Rc` keeps the manager `Send` for the task that owns it.
 #[derive(Default, Debug)]
