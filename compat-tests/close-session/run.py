@@ -14,7 +14,8 @@ ROUNDS runs on Java 3.8.0 here gave 2 most of the time and 3 now and then. Ferro
 touches and preps in one thread, in order, so the first closeSession always comes first: it
 must give Java's 2 every time (it gave 3 every time before it dropped closeSession too).
 
-Checks: the answered xids and error codes equal Java's in every round; Java drops the second
+Checks: the answered xids and error codes equal Java's in the rounds where Java dropped the
+second closeSession (in the others Java answers it too); Java drops the second
 closeSession at least once (the reference behaviour is there to match); FerroKeeper drops it
 every round. Prints "N passed, M failed" last.
 
@@ -70,8 +71,13 @@ def main():
     java, fk = rounds["java"], rounds["ferrokeeper"]
     for name in ("java", "ferrokeeper"):
         print("%s: %s" % (name, [r[2].rsplit(" ", 1)[1] for r in rounds[name]]))
-    check([r[:2] for r in fk] == [r[:2] for r in java],
-          "answered xids and errors as Java's in every round: %s" % (java[0][:2],))
+    # Java answers the second closeSession only in the rounds where it logged
+    # it, so FerroKeeper's replies are compared with Java's dropped rounds.
+    java_dropped = [r[:2] for r in java if r[2] == DROPPED]
+    same = bool(java_dropped) and all(x == java_dropped[0] for x in java_dropped)
+    check(same and all(r[:2] == java_dropped[0] for r in fk),
+          "answered xids and errors as Java's when it drops the second closeSession: %s"
+          % (java_dropped[0] if java_dropped else None,))
     check(any(r[2] == DROPPED for r in java),
           "Java 3.8.0 drops a closeSession of a closing session (in %d of %d rounds)"
           % (sum(r[2] == DROPPED for r in java), ROUNDS))
