@@ -213,18 +213,9 @@ pub fn write_snapshot_from(
     let mut w = SnapshotWriter::create(dir, zxid, compression)?;
     w.write_sessions(sessions)?;
     w.write_acl_cache(acl_cache.iter())?;
-    let mut result = Ok(());
-    tree.for_each_preorder(|path, id| {
-        if result.is_ok() {
-            result = w.write_node(
-                path,
-                tree.node_data(id),
-                tree.node_acl(id).0,
-                &tree.node_stat_persisted(id),
-            );
-        }
-    });
-    result?;
+    super::write_tree_nodes(tree, |path, data, acl, stat| {
+        w.write_node(path, data, acl, stat)
+    })?;
     let digest = tree
         .config()
         .digest_enabled

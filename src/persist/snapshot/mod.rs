@@ -139,3 +139,29 @@ impl SnapshotDigest {
         self.zxid <= 0
     }
 }
+
+/// Hands every node of `tree` to `write` in the pre-order a snapshot
+/// stores them (parents before children, from the root), stopping at the
+/// first error: the one walk behind the snapshot file and the SNAP stream.
+pub(crate) fn write_tree_nodes<E>(
+    tree: &crate::tree::DataTree,
+    mut write: impl FnMut(
+        &str,
+        Option<&[u8]>,
+        i64,
+        &crate::tree::StatPersisted,
+    ) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let mut result = Ok(());
+    tree.for_each_preorder(|path, id| {
+        if result.is_ok() {
+            result = write(
+                path,
+                tree.node_data(id),
+                tree.node_acl(id).0,
+                &tree.node_stat_persisted(id),
+            );
+        }
+    });
+    result
+}

@@ -169,15 +169,7 @@ impl FileTxnLog {
         digest: Option<&TxnDigest>,
     ) -> io::Result<()> {
         self.check_usable()?;
-        if header.zxid <= self.last_zxid {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "txn log append out of order: zxid 0x{:x} after 0x{:x}",
-                    header.zxid, self.last_zxid
-                ),
-            ));
-        }
+        self.check_order(header.zxid)?;
         if body.op_code() as i32 != header.type_ {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -190,19 +182,7 @@ impl FileTxnLog {
             ));
         }
         let txn_bytes = marshal_txn(header, body, digest);
-        let mut framed = Vec::with_capacity(txn_bytes.len() + 13);
-        frame_entry(&txn_bytes, &mut framed).map_err(|msg| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("txn 0x{:x}: {msg}", header.zxid),
-            )
-        })?;
-        let result = self.append_framed(header.zxid, &framed);
-        self.poison_on_error(result)?;
-        self.last_zxid = header.zxid;
-        self.stats.appends += 1;
-        self.stats.bytes += framed.len() as u64;
-        Ok(())
+        self.append_txn_bytes(header.zxid, &txn_bytes)
     }
 
     /// Appends a txn already encoded as `Util.marshallTxnEntry` encodes it
@@ -218,25 +198,37 @@ impl FileTxnLog {
                 format!("marshalled txn without a readable TxnHeader: {e}"),
             )
         })?;
-        if header.zxid <= self.last_zxid {
+        self.check_order(header.zxid)?;
+        self.append_txn_bytes(header.zxid, txn_bytes)
+    }
+
+    /// Zxids must strictly increase in the log.
+    fn check_order(&self, zxid: i64) -> io::Result<()> {
+        if zxid <= self.last_zxid {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "txn log append out of order: zxid 0x{:x} after 0x{:x}",
-                    header.zxid, self.last_zxid
+                    "txn log append out of order: zxid 0x{zxid:x} after 0x{:x}",
+                    self.last_zxid
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Frames one marshalled txn (checksum, length, 'B') and buffers it:
+    /// the one place both appends reach the file.
+    fn append_txn_bytes(&mut self, zxid: i64, txn_bytes: &[u8]) -> io::Result<()> {
         let mut framed = Vec::with_capacity(txn_bytes.len() + 13);
         frame_entry(txn_bytes, &mut framed).map_err(|msg| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("txn 0x{:x}: {msg}", header.zxid),
+                format!("txn 0x{zxid:x}: {msg}"),
             )
         })?;
-        let result = self.append_framed(header.zxid, &framed);
+        let result = self.append_framed(zxid, &framed);
         self.poison_on_error(result)?;
-        self.last_zxid = header.zxid;
+        self.last_zxid = zxid;
         self.stats.appends += 1;
         self.stats.bytes += framed.len() as u64;
         Ok(())
