@@ -4,6 +4,13 @@
 //!
 //! `FERROKEEPER_TEST_BIN` runs these against another build (e.g. an older
 //! one, to see them fail there).
+//!
+//! The server runs with `MIMALLOC_PURGE_DELAY=0`. By default mimalloc keeps
+//! freed pages mapped for a while before returning them, so a single RSS
+//! sample after a burst showed 10–33 MB of pages the server had already
+//! freed (in CI too), and it fell back by itself about a second later. With
+//! the delay at 0 a sample shows what the server holds: the defects these
+//! tests guard against held 95 MB (stalled watcher) and 1 GB (names).
 
 mod common;
 
@@ -54,6 +61,7 @@ impl Server {
         let child = Command::new(binary())
             .arg(&cfg)
             .env("FERROKEEPER_LOG", "warn")
+            .env("MIMALLOC_PURGE_DELAY", "0")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.join("server.log")).expect("log file"))
             .stderr(Stdio::inherit())
@@ -163,21 +171,23 @@ async fn churning_through_100000_top_level_names_leaves_memory_where_it_was() {
         started.elapsed()
     );
     assert!(
-        after <= before + 8 * 1024,
+        after <= before + 16 * 1024,
         "RSS grew from {before} KiB to {after} KiB over 100,000 created and deleted names"
     );
 }
 
 /// Watch events are not replies: pausing a connection's reader does not stop
 /// them. A watcher that stops reading while the tree changes fast used to
-/// hold every event in the server (here ~95 MB); now an event that finds its
+/// hold every event in the server (~95 MB per 100,000 changes); now an event that finds its
 /// outbox over twice the bound (1 MiB by default) closes the connection,
 /// and the writer and a bystander are served throughout. mntr counts the
 /// closed connection in `zk_ferrokeeper_outbox_overflows`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_that_stops_reading_is_closed_at_its_outbox_bound() {
     const NODES: usize = 100;
-    const CHANGES: usize = 100_000;
+    // 200,000 changes: holding their events would take ~190 MB, far above
+    // the 32 MB allowed for in-flight requests and allocator slack.
+    const CHANGES: usize = 200_000;
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path(), "4lw.commands.whitelist=mntr\n").await;
     assert_eq!(outbox_overflows(&server).await, 0, "before any load");
@@ -235,7 +245,7 @@ async fn a_watcher_that_stops_reading_is_closed_at_its_outbox_bound() {
         started.elapsed()
     );
     assert!(
-        after <= before + 8 * 1024,
+        after <= before + 32 * 1024,
         "RSS grew from {before} KiB to {after} KiB"
     );
     assert!(
@@ -245,9 +255,11 @@ async fn a_watcher_that_stops_reading_is_closed_at_its_outbox_bound() {
     // The server gave up on the stalled watcher: what it had queued, then EOF.
     let _ = stalled.read_to_end().await;
     let log = std::fs::read_to_string(dir.path().join("server.log")).expect("server log");
-    assert!(
-        log.contains("watch events found its outbox over twice its bound"),
-        "no log line for the closed watcher:\n{log}"
+    assert_eq!(
+        log.matches("watch events found its outbox over twice its bound")
+            .count(),
+        1,
+        "one log line for the closed watcher:\n{log}"
     );
     assert_eq!(outbox_overflows(&server).await, 1, "the stalled watcher");
 }

@@ -56,6 +56,9 @@ pub const EVENT_HEADROOM: usize = 2;
 pub struct Overflowed {
     /// Bytes queued and not yet written when the event came.
     pub pending: usize,
+    /// This event closed the connection; later ones find it closing (only
+    /// the first is worth a log line).
+    pub closed_now: bool,
 }
 
 #[derive(Debug)]
@@ -205,11 +208,15 @@ impl Outbox {
     ) -> Result<usize, Overflowed> {
         let pending = self.flow.pending.load(Ordering::SeqCst);
         if pending > self.flow.limit.saturating_mul(EVENT_HEADROOM) {
-            if !self.is_closing() {
+            let closed_now = !self.is_closing();
+            if closed_now {
                 self.flow.load.note_outbox_overflow();
                 self.close();
             }
-            return Err(Overflowed { pending });
+            return Err(Overflowed {
+                pending,
+                closed_now,
+            });
         }
         Ok(self.push_reply(header, Some(body)))
     }
@@ -572,10 +579,23 @@ mod tests {
         }
         assert_eq!(o.pending_bytes(), 2048);
         // ...and the one that finds it over closes it.
-        assert_eq!(event(&o), Err(Overflowed { pending: 2048 }));
+        assert_eq!(
+            event(&o),
+            Err(Overflowed {
+                pending: 2048,
+                closed_now: true
+            })
+        );
         assert!(o.is_closing());
         assert_eq!(load.outbox_overflows(), 1);
-        assert!(event(&o).is_err(), "counted once");
+        assert_eq!(
+            event(&o),
+            Err(Overflowed {
+                pending: 2048,
+                closed_now: false
+            }),
+            "counted (and logged) once"
+        );
         assert_eq!(load.outbox_overflows(), 1);
         // A writer that keeps up never gets there.
         let fresh = Outbox::with_flow(load.clone(), 1000);

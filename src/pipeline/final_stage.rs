@@ -334,6 +334,9 @@ impl Core {
             let size = match pushed {
                 Ok(size) => size,
                 Err(over) => {
+                    if !over.closed_now {
+                        return;
+                    }
                     warn!(
                         client = %c.addr,
                         session = format_args!("0x{:x}", c.session),
