@@ -61,6 +61,40 @@ impl ZkDatabase {
         from: &LoadOptions,
         obs: &mut dyn ApplyObserver,
     ) -> std::io::Result<LoadReport> {
+        self.load_through_zxid(from, None, obs)
+    }
+
+    /// A learner's TRUNC (`ZKDatabase.truncateLog`'s reload): the database
+    /// as of `zxid`, from the newest snapshot and the log entries up to it,
+    /// read from where the last [`ZkDatabase::load`] read. The log itself is
+    /// cut by the sync stage. Fails when nothing was loaded from disk yet or
+    /// when the newest snapshot is past `zxid`.
+    pub fn reload_through(
+        &mut self,
+        zxid: i64,
+        obs: &mut dyn ApplyObserver,
+    ) -> std::io::Result<LoadReport> {
+        let Some(from) = self.loaded_from.clone() else {
+            return Err(std::io::Error::other(format!(
+                "cannot roll the database back to zxid 0x{zxid:x}: it was not loaded from disk"
+            )));
+        };
+        let report = self.load_through_zxid(&from, Some(zxid), obs)?;
+        if report.snapshot_zxid > zxid {
+            return Err(std::io::Error::other(format!(
+                "cannot roll the database back to zxid 0x{zxid:x}: the newest snapshot is at 0x{:x}",
+                report.snapshot_zxid
+            )));
+        }
+        Ok(report)
+    }
+
+    fn load_through_zxid(
+        &mut self,
+        from: &LoadOptions,
+        stop_after: Option<i64>,
+        obs: &mut dyn ApplyObserver,
+    ) -> std::io::Result<LoadReport> {
         self.clear();
         self.loaded_from = Some(from.clone());
         let (snap_dir, log_dir) = (&from.snap_dir, &from.log_dir);
@@ -141,6 +175,9 @@ impl ZkDatabase {
                     )))
                 }
             };
+            if stop_after.is_some_and(|z| entry.header.zxid > z) {
+                break;
+            }
             self.committed.add_replayed(&entry);
             let zxid = entry.header.zxid;
             let mut body = entry.body;

@@ -66,9 +66,14 @@ impl Core {
                     origin: Origin::Client { conn, .. } | Origin::Connect { conn, .. },
                     ..
                 }
+                | Pending::Forwarded {
+                    origin: Origin::Client { conn, .. } | Origin::Connect { conn, .. },
+                    ..
+                }
                 | Pending::Read { conn, .. }
+                | Pending::ForwardedSync { conn, .. }
                 | Pending::Error { conn, .. } => *conn,
-                Pending::Txn { .. } => continue,
+                Pending::Txn { .. } | Pending::Forwarded { .. } => continue,
             };
             *out.entry(conn).or_insert(0) += 1;
         }

@@ -131,6 +131,8 @@ pub enum CoreMsg {
         zxid: i64,
         result: Result<std::path::PathBuf, String>,
     },
+    /// From the ensemble's sockets (election and quorum ports).
+    Member(super::ensemble::MemberEvent),
     /// Stop for a restart: see [`Core::begin_shutdown`]. The reply is sent
     /// once every txn handed to sync is durable, applied and answered.
     Shutdown(oneshot::Sender<Drained>),
@@ -226,6 +228,23 @@ pub(super) enum Pending {
         op: ClientOp,
         at: Instant,
     },
+    /// Follower: a write (or a new session) forwarded to the leader, matched
+    /// to its committed txn by session and cxid; `done` holds the applied
+    /// result until the requests before it are answered.
+    Forwarded {
+        session: SessionId,
+        cxid: i32,
+        origin: Origin,
+        done: Option<Box<(LoggedTxn, ApplyOutcome)>>,
+    },
+    /// Follower: a sync forwarded to the leader, answered when the leader's
+    /// SYNC comes back (they come back in order).
+    ForwardedSync {
+        conn: ConnId,
+        xid: i32,
+        op: ClientOp,
+        at: Instant,
+    },
     /// Answered with just a header (`zxid` -1 when ZooKeeper sends -1).
     Error {
         conn: ConnId,
@@ -276,6 +295,8 @@ pub struct Core {
     pub(super) last_snapshot: Option<(i64, std::path::PathBuf)>,
     /// Passes of the loop so far: lets tests see that an idle core waits.
     pub(super) passes: u64,
+    /// Set when this server is an ensemble member (`server.N` lines).
+    pub(super) ensemble: Option<Box<super::ensemble::Ensemble>>,
 }
 
 /// What the core does when the database changes: the session tracker's
@@ -387,12 +408,19 @@ impl Core {
             exit: None,
             last_snapshot: None,
             passes: 0,
+            ensemble: None,
         }
     }
 
     /// Whether the tree keeps ZooKeeper's digest.
     pub(super) fn digest_enabled(&self) -> bool {
         self.cfg.digest_enabled
+    }
+
+    /// Makes the core an ensemble member driven by `member`'s machine.
+    pub fn set_ensemble(&mut self, member: super::ensemble::Ensemble) {
+        self.ensemble = Some(Box::new(member));
+        self.run_member_actions();
     }
 
     /// Lets the core write snapshots through `factory`.
@@ -489,6 +517,9 @@ impl Core {
 
     fn next_deadline_ms(&self) -> u64 {
         let mut next = self.next_container_check_ms;
+        if self.ensemble.as_deref().is_some_and(|m| !m.is_leader()) {
+            return next;
+        }
         if let Some(s) = self.sessions.next_expiry_ms() {
             next = next.min(s);
         }
@@ -509,6 +540,13 @@ impl Core {
         self_tx: mpsc::Sender<CoreMsg>,
     ) -> CoreExit {
         self.self_tx = Some(self_tx);
+        let tick_every = self
+            .ensemble
+            .as_deref()
+            .map_or(Duration::from_secs(3600), |m| m.tick_interval());
+        let mut member_tick = tokio::time::interval(tick_every);
+        member_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let is_member = self.ensemble.is_some();
         loop {
             let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
             let snapshot = self.snapshot_progress();
@@ -538,6 +576,10 @@ impl Core {
                 // A snapshot in progress: write a chunk when no request
                 // waits, or once the writer has taken one.
                 _ = snapshot.ready() => {}
+                _ = member_tick.tick(), if is_member => {
+                    self.tick_clock();
+                    self.member_tick();
+                }
             }
             if self.exit.is_some() {
                 break;
@@ -660,11 +702,18 @@ impl Core {
             CoreMsg::TakeSnapshot => self.start_snapshot(),
             CoreMsg::SnapshotDone { zxid, result } => self.on_snapshot_done(zxid, result),
             CoreMsg::Shutdown(done) => self.begin_shutdown(done),
+            CoreMsg::Member(ev) => self.on_member_event(ev),
         }
     }
 
     fn on_timer(&mut self) {
         let now = self.now_ms();
+        // In an ensemble only the leader expires sessions and reaps
+        // containers and TTL nodes; learners report touches instead.
+        if self.ensemble.as_deref().is_some_and(|m| !m.is_leader()) {
+            self.next_container_check_ms = now + self.cfg.container_check_interval_ms.max(1);
+            return;
+        }
         for session in self.sessions.take_expired(now) {
             let timeout = self.sessions.timeout_ms(session).unwrap_or(0);
             info!(
@@ -781,12 +830,17 @@ impl Core {
                 version: crate::tree::DIGEST_VERSION,
                 tree_digest: self.prepared_tree_digest(),
             });
-        self.to_sync.push(LoggedTxn {
+        let txn = LoggedTxn {
             header,
             body,
             digest,
-        });
+        };
         self.metrics.sync_processor_request_queued += 1;
+        if self.ensemble.is_some() {
+            self.propose(txn);
+        } else {
+            self.to_sync.push(txn);
+        }
         self.fifo.push_back(Pending::Txn { zxid, origin });
     }
 
@@ -819,6 +873,14 @@ impl Core {
         self.stats.packets_received += 1;
         self.metrics.bytes_received += size as u64;
         self.metrics.connection_request_count += 1;
+        if self.ensemble.as_deref().is_some_and(|m| !m.serving()) {
+            // ZooKeeper has no ZooKeeperServer to take the session while it
+            // elects or syncs: the connection is closed.
+            info!(client = %addr, "refusing session request: not serving (no quorum leader yet)");
+            let _ = established.send(false);
+            out.close();
+            return;
+        }
         if req.last_zxid_seen > self.db.last_processed_zxid {
             info!(
                 session = format_args!("0x{:x}", req.session_id),
@@ -858,6 +920,10 @@ impl Core {
                 c.session = session;
             }
             self.session_conns.insert(session, conn);
+            if self.ensemble.as_deref().is_some_and(|m| m.is_follower()) {
+                self.forward_create_session(conn, session, timeout, established, received);
+                return;
+            }
             let zxid = self.next_zxid();
             let body = self.prep_create_session(session, timeout);
             self.enqueue_txn(
@@ -1025,6 +1091,17 @@ impl Core {
             );
             return;
         }
+        if self.ensemble.is_some() {
+            let timeout = self.conns.get(&conn_id).map_or(0, |c| c.timeout_ms);
+            self.member_touch(session, timeout);
+            let forwards = op.is_write()
+                || matches!(op, ClientOp::Sync(_))
+                || matches!(op, ClientOp::Malformed(code) if is_write_code(code));
+            if forwards && self.ensemble.as_deref().is_some_and(|m| m.is_follower()) {
+                self.forward_request(conn_id, xid, op, session, received);
+                return;
+            }
+        }
         match op {
             ClientOp::Auth(auth) => self.on_auth(conn_id, xid, auth),
             ClientOp::Unimplemented(code) => {
@@ -1160,6 +1237,10 @@ impl Core {
     /// Applies every txn that is durable and answers every request behind
     /// it, in order; stops at the first txn still waiting for sync.
     fn run_final(&mut self) {
+        if self.ensemble.is_some() {
+            self.run_final_member();
+            return;
+        }
         while let Some(front) = self.fifo.front() {
             if let Pending::Txn { zxid, .. } = front {
                 let zxid = *zxid;

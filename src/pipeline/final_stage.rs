@@ -55,6 +55,16 @@ impl Core {
                 let zxid = zxid.unwrap_or(self.db.last_processed_zxid);
                 self.send(conn, xid, zxid, err as i32, None);
             }
+            // Member-only entries; `ensemble/apply.rs` answers them.
+            Pending::Forwarded { origin, done, .. } => {
+                if let Some(done) = done {
+                    let (txn, outcome) = *done;
+                    self.answer_txn(origin, &txn, outcome);
+                }
+            }
+            Pending::ForwardedSync { conn, xid, op, at } => {
+                self.finish(Pending::Read { conn, xid, op, at })
+            }
         }
     }
 
@@ -76,7 +86,7 @@ impl Core {
         }
     }
 
-    fn answer_txn(&mut self, origin: Origin, txn: &crate::txn::LoggedTxn, out: ApplyOutcome) {
+    pub(super) fn answer_txn(&mut self, origin: Origin, txn: &crate::txn::LoggedTxn, out: ApplyOutcome) {
         let zxid = self.db.last_processed_zxid;
         match origin {
             Origin::Internal => {

@@ -15,6 +15,7 @@ mod admin_view;
 mod changes;
 mod core;
 mod enforce_auth;
+pub mod ensemble;
 mod final_stage;
 mod metrics;
 mod mntr;

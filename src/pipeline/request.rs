@@ -139,3 +139,38 @@ impl ClientOp {
         )
     }
 }
+
+impl ClientOp {
+    /// The op code and request record a follower forwards to the leader
+    /// (`Learner.request`: the client's request as it arrived). Writes and
+    /// sync only; a malformed write goes with an empty body, which the
+    /// leader's prep refuses the same way (MarshallingError).
+    pub fn forward_body(&self) -> (i32, Vec<u8>) {
+        fn enc<R: Record>(op: OpCode, r: &R) -> (i32, Vec<u8>) {
+            let mut out = Vec::with_capacity(r.serialized_len());
+            r.serialize(&mut out);
+            (op as i32, out)
+        }
+        match self {
+            ClientOp::Create { op, req } => enc(*op, req),
+            ClientOp::CreateTtl(r) => enc(OpCode::CreateTTL, r),
+            ClientOp::Delete(r) => enc(OpCode::Delete, r),
+            ClientOp::SetData(r) => enc(OpCode::SetData, r),
+            ClientOp::SetAcl(r) => enc(OpCode::SetACL, r),
+            ClientOp::Check(r) => enc(OpCode::Check, r),
+            ClientOp::Multi(r) => enc(OpCode::Multi, r),
+            ClientOp::Sync(r) => enc(OpCode::Sync, r),
+            ClientOp::CloseSession => (OpCode::CloseSession as i32, Vec::new()),
+            ClientOp::Malformed(code) => (*code, Vec::new()),
+            other => (other.op_code_guess(), Vec::new()),
+        }
+    }
+
+    /// The op code of a request that is never forwarded (for logs only).
+    fn op_code_guess(&self) -> i32 {
+        match self {
+            ClientOp::Unimplemented(c) | ClientOp::Throttled(c) => *c,
+            _ => OpCode::Error as i32,
+        }
+    }
+}

@@ -79,6 +79,17 @@ fn ms_between(from: Instant, to: Instant) -> u64 {
 pub enum SyncCmd {
     /// Log these txns, handed over at `sent`, and report them durable.
     Append { sent: Instant, txns: Vec<LoggedTxn> },
+    /// TEMPORARY (replaced by the storage branch): an ensemble command.
+    Zab { id: u64, op: StorageOp },
+}
+
+/// TEMPORARY (replaced by the storage branch).
+pub enum StorageOp {
+    Append { zxid: i64, bytes: bytes::Bytes },
+    Truncate { zxid: i64 },
+    AcceptedEpoch(i64),
+    CurrentEpoch(i64),
+    Snapshot { zxid: i64, stream: bytes::Bytes },
 }
 
 /// The sync stage's thread. It ends (closing the txn log) once the core
@@ -130,7 +141,7 @@ fn run_sync_stage(
     snap_count: u64,
 ) {
     let mut schedule = SnapSchedule::new(snap_count);
-    while let Ok(SyncCmd::Append { sent, txns: first }) = cmds.recv() {
+    while let Ok(SyncCmd::Append { sent, txns: first }) = cmds.recv() { // TEMPORARY
         let taken = Instant::now();
         let mut report = SyncReport::default();
         report.queued.push((ms_between(sent, taken), first.len()));
@@ -143,7 +154,8 @@ fn run_sync_stage(
                     done.extend(more);
                     n += 1;
                 }
-                Err(_) => break,
+                _ => break, // TEMPORARY
+
             }
         }
         let mut snapshot_due = false;

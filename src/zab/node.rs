@@ -202,6 +202,9 @@ impl Node {
             Role::Leading(l) => l.is_established(),
         }
     }
+    pub fn config(&self) -> &ZabConfig {
+        &self.core.cfg
+    }
     pub fn sid(&self) -> Sid {
         self.core.cfg.my_sid
     }

@@ -1,0 +1,299 @@
+//! Carrying out the machine's actions, in the order it emits them.
+
+use bytes::Bytes;
+use tracing::{error, info, warn};
+
+use super::{Ensemble, MemberEvent};
+use crate::persist::snapshot::sync_stream::write_snap_sync;
+use crate::persist::txnlog::format::decode_txn;
+use crate::pipeline::core::{Core, CoreObserver};
+use crate::pipeline::sync::{StorageOp, SyncCmd};
+use crate::txn::LoggedTxn;
+use crate::zab::{Action, PersistOp, QuorumPacket, ServerState, Txn};
+
+/// The database as a SNAP stream (`ZKDatabase.serializeSnapshot`): what a
+/// leader sends a learner and what a learner saves after a SNAP.
+pub fn snapshot_stream(db: &crate::database::ZkDatabase) -> std::io::Result<Bytes> {
+    let (out, _nodes) = write_snap_sync(
+        Vec::with_capacity(64 * 1024),
+        db.tree(),
+        db.acls(),
+        db.sessions(),
+    )?;
+    Ok(Bytes::from(out))
+}
+
+impl Core {
+    fn member(&mut self) -> Option<&mut Ensemble> {
+        self.ensemble.as_deref_mut()
+    }
+
+    /// One event from the ensemble's sockets.
+    pub(in crate::pipeline) fn on_member_event(&mut self, ev: MemberEvent) {
+        let Some(m) = self.member() else {
+            return;
+        };
+        match ev {
+            MemberEvent::Election { from, msg } => m.node.on_election(from, msg),
+            MemberEvent::Packet { from, packet } => {
+                if let QuorumPacket::Sync { .. } = packet {
+                    if m.is_follower() {
+                        m.sync_replies += 1;
+                    }
+                }
+                m.node.on_quorum(from, packet)
+            }
+            MemberEvent::Disconnected { peer } => m.node.on_disconnected(peer),
+            MemberEvent::Touches { touches, .. } => {
+                if m.is_leader() {
+                    let now = self.now_ms();
+                    for (session, _timeout) in touches {
+                        let _ = self.sessions.touch(session, now);
+                    }
+                }
+            }
+            MemberEvent::Request { from, req, auth } => self.on_forwarded(from, req, auth),
+        }
+        self.run_member_actions();
+    }
+
+    /// The machine's clock.
+    pub(in crate::pipeline) fn member_tick(&mut self) {
+        if let Some(m) = self.member() {
+            m.ticks += 1;
+            m.node.tick();
+            self.run_member_actions();
+        }
+    }
+
+    /// The sync stage made every command through `through` durable.
+    pub(in crate::pipeline) fn member_persisted(&mut self, through: u64) {
+        if let Some(m) = self.member() {
+            m.node.persisted(through);
+            self.run_member_actions();
+        }
+    }
+
+    /// Carries out everything the machine asked for so far, in order.
+    pub(in crate::pipeline) fn run_member_actions(&mut self) {
+        loop {
+            let actions = match self.member() {
+                Some(m) => m.node.take_actions(),
+                None => return,
+            };
+            if actions.is_empty() {
+                return;
+            }
+            for a in actions {
+                self.carry_out(a);
+            }
+        }
+    }
+
+    fn carry_out(&mut self, action: Action) {
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
+        match action {
+            Action::Elect { to, msg } => m.io.elect(to, &msg),
+            Action::Connect { leader } => m.io.connect_leader(leader),
+            Action::Send {
+                to,
+                packet: QuorumPacket::Ping { zxid },
+            } if m.state == ServerState::Following => {
+                let touches: Vec<(i64, i32)> = m.touches.drain().collect();
+                m.io.send_ping(to, zxid, &touches);
+            }
+            Action::Send { to, packet } => m.io.send(to, &packet),
+            Action::Disconnect { peer } => m.io.disconnect(peer),
+            Action::SendSnapshot { to, zxid } => {
+                self.apply_committed();
+                match snapshot_stream(&self.db) {
+                    Ok(stream) => {
+                        if let Some(m) = self.ensemble.as_deref_mut() {
+                            info!(learner = to, zxid = format_args!("0x{:x}", zxid.0), bytes = stream.len(), "Sending snapshot to learner");
+                            m.io.send_snapshot(to, zxid, stream);
+                        }
+                    }
+                    Err(e) => error!(learner = to, error = %e, "could not serialize the database for SNAP"),
+                }
+            }
+            Action::Persist { id, op } => self.persist(id, op),
+            Action::Apply(txn) => self.queue_committed(txn),
+            Action::Rollback { to } => self.roll_back(to.0),
+            Action::LoadSnapshot { zxid, snapshot } => self.load_leader_snapshot(zxid.0, snapshot),
+            Action::State {
+                state,
+                epoch,
+                broadcast,
+            } => self.on_member_state(state, epoch, broadcast),
+        }
+    }
+
+    fn persist(&mut self, id: u64, op: PersistOp) {
+        let op = match op {
+            PersistOp::Append(txn) => StorageOp::Append {
+                zxid: txn.zxid.0,
+                bytes: txn.data,
+            },
+            PersistOp::Truncate(z) => StorageOp::Truncate { zxid: z.0 },
+            PersistOp::AcceptedEpoch(e) => StorageOp::AcceptedEpoch(e),
+            PersistOp::CurrentEpoch(e) => StorageOp::CurrentEpoch(e),
+            PersistOp::Snapshot { zxid } => {
+                // "The database as it is when this command is issued": every
+                // txn committed before it is in.
+                self.apply_committed();
+                match snapshot_stream(&self.db) {
+                    Ok(stream) => StorageOp::Snapshot {
+                        zxid: zxid.0,
+                        stream,
+                    },
+                    Err(e) => {
+                        error!(error = %e, "could not serialize the database for a snapshot");
+                        self.exit
+                            .get_or_insert(super::super::core::CoreExit::LogFailed(e.to_string()));
+                        return;
+                    }
+                }
+            }
+        };
+        if self.sync_tx.send(SyncCmd::Zab { id, op }).is_err() {
+            error!("sync stage is gone; nothing further can be made durable");
+        }
+    }
+
+    /// A committed txn, decoded once, waits for final.
+    fn queue_committed(&mut self, txn: Txn) {
+        match decode_txn(&txn.data) {
+            Ok(d) => {
+                let logged = LoggedTxn {
+                    header: d.header,
+                    body: d.body,
+                    digest: d.digest,
+                };
+                if let Some(m) = self.ensemble.as_deref_mut() {
+                    m.committed.push_back(logged);
+                }
+            }
+            Err(e) => {
+                // The leader sent bytes we cannot apply: applying anything
+                // after it would diverge, so the member stops.
+                error!(zxid = format_args!("0x{:x}", txn.zxid.0), error = %e, "committed txn does not decode; stopping");
+                self.exit
+                    .get_or_insert(super::super::core::CoreExit::LogFailed(format!(
+                        "committed txn 0x{:x} does not decode: {e}",
+                        txn.zxid.0
+                    )));
+            }
+        }
+    }
+
+    /// TRUNC: the database goes back to `zxid` (reloaded from disk up to it).
+    fn roll_back(&mut self, zxid: i64) {
+        self.apply_committed();
+        if self.db.last_processed_zxid <= zxid {
+            return;
+        }
+        self.reset_sessions();
+        let mut obs = CoreObserver {
+            metrics: &mut self.metrics,
+            sessions: &mut self.sessions,
+            now_ms: self.clock.mono_ms,
+            watching: false,
+        };
+        match self.db.reload_through(zxid, &mut obs) {
+            Ok(_) => info!(zxid = format_args!("0x{zxid:x}"), "database truncated for the leader's TRUNC"),
+            Err(e) => {
+                error!(error = %e, "could not roll the database back; stopping");
+                self.exit
+                    .get_or_insert(super::super::core::CoreExit::LogFailed(e.to_string()));
+            }
+        }
+        self.changes = Default::default();
+    }
+
+    /// SNAP: the leader's database replaces ours.
+    fn load_leader_snapshot(&mut self, zxid: i64, snapshot: Bytes) {
+        if let Some(m) = self.ensemble.as_deref_mut() {
+            m.committed.clear();
+        }
+        self.reset_sessions();
+        let mut obs = CoreObserver {
+            metrics: &mut self.metrics,
+            sessions: &mut self.sessions,
+            now_ms: self.clock.mono_ms,
+            watching: false,
+        };
+        match self.db.load_snapshot_from(&snapshot[..], zxid, &mut obs) {
+            Ok(_) => info!(zxid = format_args!("0x{zxid:x}"), bytes = snapshot.len(), "database replaced by the leader's snapshot"),
+            Err(e) => {
+                error!(error = %e, "the leader's snapshot does not load; stopping");
+                self.exit
+                    .get_or_insert(super::super::core::CoreExit::LogFailed(e.to_string()));
+            }
+        }
+        self.changes = Default::default();
+        self.last_assigned_zxid = zxid;
+    }
+
+    /// A fresh session tracker: the database about to be loaded brings its
+    /// own session table.
+    fn reset_sessions(&mut self) {
+        self.sessions = crate::session::SessionTracker::new(
+            self.cfg.tick_ms,
+            self.cfg.server_id,
+            super::super::core::wall_ms() as u64,
+        );
+    }
+
+    fn on_member_state(&mut self, state: ServerState, epoch: i64, broadcast: bool) {
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
+        let was_serving = m.serving;
+        m.state = state;
+        m.serving = broadcast;
+        if broadcast {
+            if state == ServerState::Leading {
+                // The machine proposes from epoch << 32 on; prep numbers txns
+                // in the same sequence.
+                self.last_assigned_zxid = epoch << 32;
+                // A new leader's session tracker gives every session its
+                // whole timeout from now (SessionTrackerImpl at lead()).
+                let now = self.now_ms();
+                let ids: Vec<i64> = self.sessions.sessions().map(|(id, _)| id).collect();
+                for id in ids {
+                    let _ = self.sessions.touch(id, now);
+                }
+            }
+            info!(state = ?state, epoch, "serving clients");
+        } else {
+            if let Some(m) = self.ensemble.as_deref_mut() {
+                m.pending_syncs.clear();
+                m.sync_replies = 0;
+                m.touches.clear();
+            }
+            if was_serving {
+                warn!(state = ?state, "left the broadcast phase: closing client connections");
+            }
+            self.stop_serving();
+        }
+    }
+
+    /// ZooKeeper shuts its ZooKeeperServer down on a role change: clients
+    /// lose their connections (not their sessions) and reconnect, to this
+    /// server once it serves again or to another.
+    fn stop_serving(&mut self) {
+        self.apply_committed();
+        let conns: Vec<_> = self.conns.keys().copied().collect();
+        for c in conns {
+            self.drop_conn(c);
+        }
+        self.fifo.clear();
+        self.changes = Default::default();
+        if !self.to_sync.is_empty() {
+            warn!(n = self.to_sync.len(), "dropping txns never proposed");
+            self.to_sync.clear();
+        }
+    }
+}

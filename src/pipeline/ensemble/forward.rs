@@ -1,0 +1,192 @@
+//! Requests that cross the ensemble: a follower forwards its clients'
+//! writes, syncs and new sessions to the leader (`FollowerRequestProcessor`,
+//! `Learner.request`); the leader preps them like its own clients' requests
+//! (`LearnerHandler`'s REQUEST case) and answers a forwarded sync once
+//! everything proposed before it has committed (`Leader.processSync`).
+
+use std::time::Instant;
+
+use jute::consts::OpCode;
+use jute::data::Id;
+use jute::txn::ErrorTxn;
+use tokio::sync::oneshot;
+use tracing::{debug, warn};
+
+use crate::pipeline::core::{ConnId, Core, Origin, Pending};
+use crate::pipeline::prep::Requester;
+use crate::pipeline::request::ClientOp;
+use crate::quorum::wire::payload::ForwardedRequest;
+use crate::session::{SessionId, TouchOutcome};
+use crate::txn::TxnBody;
+use crate::zab::{QuorumPacket, Sid, Zxid};
+
+impl Core {
+    /// Follower: the session was touched by one of its clients; the leader
+    /// hears of it in the next PING reply.
+    pub(in crate::pipeline) fn member_touch(&mut self, session: SessionId, timeout_ms: i32) {
+        if let Some(m) = self.ensemble.as_deref_mut() {
+            if m.is_follower() {
+                m.touches.insert(session, timeout_ms);
+            }
+        }
+    }
+
+    /// Follower: a client's write or sync goes to the leader; the request
+    /// waits in `fifo` for its txn (or the leader's SYNC).
+    pub(in crate::pipeline) fn forward_request(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        op: ClientOp,
+        session: SessionId,
+        received: Instant,
+    ) {
+        let (code, body) = op.forward_body();
+        let auth: Vec<Id> = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.clone())
+            .unwrap_or_default();
+        let req = ForwardedRequest {
+            session_id: session,
+            cxid: xid,
+            op: code,
+            body,
+        };
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
+        let Some(leader) = m.node.leader() else {
+            return;
+        };
+        m.io.send_request(leader, &req, &auth);
+        if matches!(op, ClientOp::Sync(_)) {
+            self.fifo.push_back(Pending::ForwardedSync {
+                conn,
+                xid,
+                op,
+                at: received,
+            });
+        } else {
+            self.fifo.push_back(Pending::Forwarded {
+                session,
+                cxid: xid,
+                origin: Origin::Client {
+                    conn,
+                    xid,
+                    op: code,
+                    at: received,
+                },
+                done: None,
+            });
+        }
+    }
+
+    /// Follower: a new session is created by the leader's createSession
+    /// txn; the client is answered when it commits here.
+    pub(in crate::pipeline) fn forward_create_session(
+        &mut self,
+        conn: ConnId,
+        session: SessionId,
+        timeout_ms: i32,
+        established: oneshot::Sender<bool>,
+        received: Instant,
+    ) {
+        let req = ForwardedRequest {
+            session_id: session,
+            cxid: 0,
+            op: OpCode::CreateSession as i32,
+            body: timeout_ms.to_be_bytes().to_vec(),
+        };
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
+        let Some(leader) = m.node.leader() else {
+            return;
+        };
+        m.io.send_request(leader, &req, &[]);
+        self.fifo.push_back(Pending::Forwarded {
+            session,
+            cxid: 0,
+            origin: Origin::Connect {
+                conn,
+                established,
+                at: Some(received),
+            },
+            done: None,
+        });
+    }
+
+    /// Leader: a learner's client request, prepped as if it were ours; the
+    /// learner answers its client when the txn commits there.
+    pub(in crate::pipeline) fn on_forwarded(&mut self, from: Sid, req: ForwardedRequest, auth: Vec<Id>) {
+        if !self.ensemble.as_deref().is_some_and(|m| m.is_leader()) {
+            debug!(learner = from, "REQUEST while not leading: dropped");
+            return;
+        }
+        let session = req.session_id;
+        if req.op == OpCode::CreateSession as i32 {
+            let timeout = req
+                .body
+                .get(..4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(i32::from_be_bytes);
+            let Some(timeout) = timeout else {
+                warn!(learner = from, "createSession without a timeout: dropped");
+                return;
+            };
+            let zxid = self.next_zxid();
+            let body = self.prep_create_session(session, timeout);
+            self.enqueue_txn(session, 0, zxid, body, Origin::Internal);
+            return;
+        }
+        let now = self.now_ms();
+        if self.sessions.touch(session, now) == TouchOutcome::Gone {
+            debug!(
+                session = format_args!("0x{session:x}"),
+                "dropping forwarded request of a closed session"
+            );
+            return;
+        }
+        if req.op == OpCode::Sync as i32 {
+            let last = self.last_assigned_zxid;
+            if let Some(m) = self.ensemble.as_deref_mut() {
+                m.pending_syncs.push_back((from, last));
+            }
+            self.answer_pending_syncs();
+            return;
+        }
+        let mut op = ClientOp::decode(req.op, &req.body);
+        if !op.is_write() && !matches!(op, ClientOp::Malformed(_)) {
+            warn!(learner = from, op = req.op, "forwarded request is not a write: dropped");
+            return;
+        }
+        let zxid = self.next_zxid();
+        let who = Requester {
+            session,
+            auth: &auth,
+        };
+        let body = match self.prep_write(&mut op, &who, zxid, self.clock.wall_ms) {
+            Ok(body) => body,
+            Err(e) => TxnBody::Error(ErrorTxn { err: e as i32 }),
+        };
+        self.enqueue_txn(session, req.cxid, zxid, body, Origin::Internal);
+    }
+
+    /// Leader: SYNC goes to each learner whose sync waited for txns that
+    /// have now been applied.
+    pub(in crate::pipeline) fn answer_pending_syncs(&mut self) {
+        let applied = self.db.last_processed_zxid;
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
+        while let Some(&(learner, waits_for)) = m.pending_syncs.front() {
+            if waits_for > applied {
+                break;
+            }
+            m.pending_syncs.pop_front();
+            m.io.send(learner, &QuorumPacket::Sync { zxid: Zxid(applied) });
+        }
+    }
+}
+

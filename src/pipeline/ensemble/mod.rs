@@ -1,0 +1,168 @@
+//! The core as an ensemble member: ZAB sits between prep and final.
+//!
+//! The consensus decisions are [`crate::zab::Node`]'s (a pure state
+//! machine); this module is the part of the core task that feeds it and
+//! carries out what it asks, so prep and final stay as they are:
+//!
+//! - on the leader, prep's txns are proposed instead of handed to sync, and
+//!   a txn reaches final when the machine commits it ([`Action::Apply`]);
+//! - on a follower, writes (and `sync`) are forwarded to the leader and
+//!   answered when their txn commits here, matched by session and cxid
+//!   (`forward.rs`); committed txns of other servers' clients are applied
+//!   as they come (`apply.rs`);
+//! - persistence goes to the sync stage as numbered commands, and the
+//!   machine hears back through [`crate::zab::Node::persisted`];
+//! - leaving the broadcast phase closes every client connection, as
+//!   ZooKeeper's shutdown of its ZooKeeperServer does on a role change.
+//!
+//! Sockets are behind [`QuorumIo`]: the core never touches them.
+
+mod actions;
+mod apply;
+mod forward;
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+use jute::data::Id;
+
+use crate::quorum::wire::payload::ForwardedRequest;
+use crate::txn::LoggedTxn;
+use crate::zab::{Node, Notification, QuorumPacket, ServerState, Sid, Zxid};
+
+pub use actions::snapshot_stream;
+
+/// What the member sends through the quorum and election ports. The
+/// implementation translates to ZooKeeper's wire format and owns the sockets.
+pub trait QuorumIo: Send {
+    fn elect(&mut self, to: Sid, msg: &Notification);
+    /// Opens the learner's connection to `leader` (closing an older one).
+    fn connect_leader(&mut self, leader: Sid);
+    fn send(&mut self, to: Sid, packet: &QuorumPacket);
+    /// A forwarded client request (REQUEST) with the connection's auth ids.
+    fn send_request(&mut self, to: Sid, req: &ForwardedRequest, auth: &[Id]);
+    /// A learner's PING reply carrying the sessions its clients touched.
+    fn send_ping(&mut self, to: Sid, zxid: Zxid, touches: &[(i64, i32)]);
+    /// SNAP then the serialized database.
+    fn send_snapshot(&mut self, to: Sid, zxid: Zxid, stream: Bytes);
+    fn disconnect(&mut self, peer: Sid);
+}
+
+/// What reaches the core from the ensemble's sockets.
+pub enum MemberEvent {
+    Election {
+        from: Sid,
+        msg: Notification,
+    },
+    Packet {
+        from: Sid,
+        packet: QuorumPacket,
+    },
+    /// Leader: a learner forwarded a client request.
+    Request {
+        from: Sid,
+        req: ForwardedRequest,
+        auth: Vec<Id>,
+    },
+    /// Leader: a learner's PING reply listed these sessions as touched.
+    Touches {
+        from: Sid,
+        touches: Vec<(i64, i32)>,
+    },
+    Disconnected {
+        peer: Sid,
+    },
+}
+
+/// The member's state beside the machine.
+pub struct Ensemble {
+    pub(super) node: Node,
+    pub(super) io: Box<dyn QuorumIo>,
+    pub(super) state: ServerState,
+    /// In ZooKeeper's BROADCAST phase: clients are served.
+    pub(super) serving: bool,
+    /// Learner: sessions touched since the last PING, with their timeouts.
+    pub(super) touches: HashMap<i64, i32>,
+    /// Committed txns not applied yet, in zxid order.
+    pub(super) committed: VecDeque<LoggedTxn>,
+    /// Leader: syncs forwarded by learners, answered (SYNC) once the txns
+    /// proposed before them have committed: (learner, last proposed zxid).
+    pub(super) pending_syncs: VecDeque<(Sid, i64)>,
+    /// Learner: SYNC replies from the leader not yet matched to a client's
+    /// forwarded sync.
+    pub(super) sync_replies: usize,
+    /// Ticks of the machine so far (for logs).
+    pub(super) ticks: u64,
+}
+
+impl Ensemble {
+    pub fn new(node: Node, io: Box<dyn QuorumIo>) -> Ensemble {
+        Ensemble {
+            state: node.state(),
+            node,
+            io,
+            serving: false,
+            touches: HashMap::new(),
+            committed: VecDeque::new(),
+            pending_syncs: VecDeque::new(),
+            sync_replies: 0,
+            ticks: 0,
+        }
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.serving && self.state == ServerState::Leading
+    }
+
+    pub fn is_follower(&self) -> bool {
+        self.serving && self.state == ServerState::Following
+    }
+
+    /// The peer state for admin surfaces.
+    pub fn state(&self) -> ServerState {
+        self.state
+    }
+
+    pub fn leader(&self) -> Option<Sid> {
+        self.node.leader()
+    }
+
+    pub fn serving(&self) -> bool {
+        self.serving
+    }
+}
+
+impl Ensemble {
+    /// How often the machine ticks (`ZabConfig::tick_interval_ms`).
+    pub fn tick_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.node.config().tick_interval_ms.max(1))
+    }
+}
+
+impl crate::pipeline::core::Core {
+    /// Leader: prep's txn, encoded once, becomes a proposal; final sees it
+    /// when the machine commits it.
+    pub(in crate::pipeline) fn propose(&mut self, txn: LoggedTxn) {
+        let bytes = Bytes::from(crate::persist::txnlog::format::marshal_txn(
+            &txn.header,
+            &txn.body,
+            txn.digest.as_ref(),
+        ));
+        let zxid = txn.zxid();
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
+        match m.node.propose(bytes) {
+            Ok(Some(z)) if z.0 == zxid => {}
+            Ok(other) => {
+                tracing::error!(
+                    prepared = format_args!("0x{zxid:x}"),
+                    proposed = ?other,
+                    "prep and the machine disagree on the next zxid"
+                );
+            }
+            Err(e) => tracing::warn!(zxid = format_args!("0x{zxid:x}"), error = ?e, "not proposed"),
+        }
+        self.run_member_actions();
+    }
+}
