@@ -70,6 +70,25 @@ fn ensure_dir(dir: &Path, autocreate: bool) -> std::io::Result<()> {
 impl Core {
     /// Restores the core from `p` and returns the log to append to.
     pub fn recover(&mut self, p: &PersistSettings) -> std::io::Result<(FileTxnLog, Recovered)> {
+        self.recover_with(p, true)
+    }
+
+    /// [`Core::recover`] for an ensemble member: no start-up snapshot. A
+    /// member's log may hold txns a new leader will TRUNC away; a snapshot
+    /// taken now would make them permanent (ZooKeeper's QuorumPeer also
+    /// loads without one; its leader snapshots once synced).
+    pub fn recover_as_member(
+        &mut self,
+        p: &PersistSettings,
+    ) -> std::io::Result<(FileTxnLog, Recovered)> {
+        self.recover_with(p, false)
+    }
+
+    fn recover_with(
+        &mut self,
+        p: &PersistSettings,
+        startup_snapshot: bool,
+    ) -> std::io::Result<(FileTxnLog, Recovered)> {
         let snap_dir = snapshot::snapshot_dir(&p.data_dir);
         let log_dir = txnlog::version2_dir(&p.data_log_dir);
         ensure_dir(&snap_dir, p.autocreate)?;
@@ -113,8 +132,13 @@ impl Core {
 
         // ZooKeeper's loadData: ephemerals whose session is gone are removed
         // without a txn.
-        let live: std::collections::HashSet<i64> =
-            self.sessions.sessions().map(|(id, _)| id).collect();
+        // A member leaves that to the leader's closeSession txns: removing
+        // them here, without a txn, would make its tree differ from the others'.
+        let live: std::collections::HashSet<i64> = if !startup_snapshot {
+            self.db.tree.ephemeral_sessions().into_iter().collect()
+        } else {
+            self.sessions.sessions().map(|(id, _)| id).collect()
+        };
         for sid in self.db.tree.ephemeral_sessions() {
             if !live.contains(&sid) {
                 for r in self.db.tree.kill_session(sid, last_zxid, None) {
@@ -132,6 +156,11 @@ impl Core {
         self.metrics
             .dbinittime
             .add(t_start.elapsed().as_millis() as u64);
+        if !startup_snapshot {
+            let log = FileTxnLog::open(&log_dir, last_zxid, p.log.clone())?;
+            self.set_snapshot_sink(snapshot::sink_factory(snap_dir, p.compression));
+            return Ok((log, found));
+        }
         let t_snap = std::time::Instant::now();
         let mut all_sessions: Vec<(i64, i32)> = self.sessions.sessions().collect();
         all_sessions.sort_unstable();

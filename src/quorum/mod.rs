@@ -6,4 +6,5 @@
 //! election port's connection manager.
 
 pub mod cnx;
+pub mod settings;
 pub mod wire;

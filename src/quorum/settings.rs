@@ -1,0 +1,114 @@
+//! What a member needs from zoo.cfg to join its ensemble: its id, the
+//! voters' quorum and election addresses, and the timing.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use crate::config::quorum::{LearnerType, QuorumAddress};
+use crate::config::ServerConfig;
+
+/// One voter's two ports, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddrs {
+    /// Learners connect here to the leader (the `2888` of `server.N`).
+    pub quorum: SocketAddr,
+    /// Leader election (`3888`).
+    pub election: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberSettings {
+    pub my_sid: u64,
+    /// Every voter, this server included.
+    pub voters: BTreeMap<u64, PeerAddrs>,
+    pub tick_time_ms: u64,
+    pub init_limit: u64,
+    pub sync_limit: u64,
+    /// `quorumListenOnAllIPs`: bind both ports on the wildcard address.
+    pub listen_on_all_ips: bool,
+    /// The config text a leader sends in NEWLEADER (QuorumMaj.toString).
+    pub config_text: String,
+    pub config_version: i64,
+}
+
+impl MemberSettings {
+    /// `None` for a standalone configuration. An ensemble this server cannot
+    /// take part in (observers, hierarchical quorums, unresolvable hosts)
+    /// is refused with the key and line named.
+    pub fn from_config(cfg: &ServerConfig) -> Result<Option<MemberSettings>, String> {
+        if !cfg.is_quorum() {
+            return Ok(None);
+        }
+        let my_sid = cfg
+            .server_id
+            .ok_or_else(|| format!("{}: server.N lines but no myid", cfg.source))?;
+        if cfg.quorum.hierarchy.is_some() {
+            return Err(format!(
+                "{}: group/weight (hierarchical quorums) are not supported yet",
+                cfg.source
+            ));
+        }
+        let mut voters = BTreeMap::new();
+        for s in cfg.quorum.servers.values() {
+            if s.learner_type == LearnerType::Observer {
+                return Err(format!(
+                    "{}: line {}: server.{} is an observer; observers are not supported yet",
+                    cfg.source, s.line, s.id
+                ));
+            }
+            let addr = s.addresses.first().ok_or_else(|| {
+                format!("{}: line {}: server.{} has no address", cfg.source, s.line, s.id)
+            })?;
+            voters.insert(s.id, resolve(addr).map_err(|e| {
+                format!("{}: line {}: server.{}: {e}", cfg.source, s.line, s.id)
+            })?);
+        }
+        if !voters.contains_key(&my_sid) {
+            return Err(format!(
+                "{}: myid {my_sid} has no server.{my_sid} line",
+                cfg.source
+            ));
+        }
+        let config_text = crate::quorum::wire::render_config_text(&cfg.quorum)
+            .map_err(|e| format!("{}: {e}", cfg.source))?;
+        Ok(Some(MemberSettings {
+            my_sid,
+            voters,
+            tick_time_ms: u64::from(cfg.tick_time_ms.max(1)),
+            init_limit: u64::try_from(cfg.init_limit.max(1)).unwrap_or(1),
+            sync_limit: u64::try_from(cfg.sync_limit.max(1)).unwrap_or(1),
+            listen_on_all_ips: cfg.quorum_listen_on_all_ips,
+            config_text,
+            config_version: cfg.quorum.version,
+        }))
+    }
+
+    pub fn me(&self) -> Option<PeerAddrs> {
+        self.voters.get(&self.my_sid).copied()
+    }
+
+    /// The machine's configuration: ZooKeeper's timeouts in ticks of 50 ms
+    /// (a tenth of the smallest tickTime one would run, 500 ms, or less).
+    pub fn zab_config(&self) -> crate::zab::ZabConfig {
+        let mut z = crate::zab::ZabConfig::new(self.my_sid, self.voters.keys().copied().collect());
+        z.tick_time_ms = self.tick_time_ms;
+        z.tick_interval_ms = (self.tick_time_ms / 10).clamp(1, 50);
+        z.init_limit = self.init_limit;
+        z.sync_limit = self.sync_limit;
+        z
+    }
+}
+
+fn resolve(a: &QuorumAddress) -> Result<PeerAddrs, String> {
+    let one = |port: u16| -> Result<SocketAddr, String> {
+        (a.host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("{}:{port}: {e}", a.host))?
+            .next()
+            .ok_or_else(|| format!("{}:{port}: no address", a.host))
+    };
+    Ok(PeerAddrs {
+        quorum: one(a.quorum_port)?,
+        election: one(a.election_port)?,
+    })
+}
