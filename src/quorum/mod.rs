@@ -3,8 +3,11 @@
 //! [`wire`] holds the byte formats of the election port and the quorum
 //! port exactly as Java ZooKeeper 3.8 writes and reads them; the consensus
 //! state machine and the connection managers build on it. [`cnx`] is the
-//! election port's connection manager.
+//! election port's connection manager. [`translate`] converts between the
+//! ZAB machine's messages and the wire forms.
 
 pub mod cnx;
+pub mod member_io;
 pub mod settings;
+pub mod translate;
 pub mod wire;

@@ -1,13 +1,14 @@
 //! Carrying out the machine's actions, in the order it emits them.
 
 use bytes::Bytes;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::{Ensemble, MemberEvent};
 use crate::persist::snapshot::sync_stream::write_snap_sync;
 use crate::persist::txnlog::format::decode_txn;
 use crate::pipeline::core::{Core, CoreObserver};
 use crate::pipeline::sync::{StorageOp, SyncCmd};
+use crate::quorum::translate::{packet_from_wire, Inbound, Side};
 use crate::txn::LoggedTxn;
 use crate::zab::{Action, PersistOp, QuorumPacket, ServerState, Txn};
 
@@ -35,7 +36,31 @@ impl Core {
         };
         match ev {
             MemberEvent::Election { from, msg } => m.node.on_election(from, msg),
-            MemberEvent::Packet { from, packet } => {
+            MemberEvent::Snapshot { from, zxid, stream } => m.node.on_quorum(
+                from,
+                QuorumPacket::Snap {
+                    zxid: crate::zab::Zxid(zxid),
+                    snapshot: stream,
+                },
+            ),
+            MemberEvent::Disconnected { peer } => m.node.on_disconnected(peer),
+            MemberEvent::Wire { from, packet } => self.on_wire(from, &packet),
+        }
+        self.run_member_actions();
+    }
+
+    /// A quorum packet, read as the side we are on.
+    fn on_wire(&mut self, from: crate::zab::Sid, packet: &jute::quorum::QuorumPacket) {
+        let Some(m) = self.member() else {
+            return;
+        };
+        let side = if m.state == ServerState::Leading {
+            Side::Leader
+        } else {
+            Side::Learner
+        };
+        match packet_from_wire(packet, side) {
+            Ok(Inbound::Zab(packet)) => {
                 if let QuorumPacket::Sync { .. } = packet {
                     if m.is_follower() {
                         m.sync_replies += 1;
@@ -43,18 +68,27 @@ impl Core {
                 }
                 m.node.on_quorum(from, packet)
             }
-            MemberEvent::Disconnected { peer } => m.node.on_disconnected(peer),
-            MemberEvent::Touches { touches, .. } => {
+            Ok(Inbound::Request { req, auth }) => self.on_forwarded(from, req, auth),
+            Ok(Inbound::Ping { zxid, touches }) => {
                 if m.is_leader() {
                     let now = self.now_ms();
                     for (session, _timeout) in touches {
                         let _ = self.sessions.touch(session, now);
                     }
                 }
+                if let Some(m) = self.member() {
+                    m.node.on_quorum(from, QuorumPacket::Ping { zxid });
+                }
             }
-            MemberEvent::Request { from, req, auth } => self.on_forwarded(from, req, auth),
+            // The stream follows as its own event.
+            Ok(Inbound::Snap { .. }) => {}
+            Ok(other) => debug!(peer = from, packet = ?other, "quorum packet not handled, ignored"),
+            Err(e) => {
+                warn!(peer = from, error = %e, "unreadable quorum packet: closing the connection");
+                m.io.disconnect(from);
+                m.node.on_disconnected(from);
+            }
         }
-        self.run_member_actions();
     }
 
     /// The machine's clock.

@@ -48,26 +48,23 @@ pub trait QuorumIo: Send {
     fn disconnect(&mut self, peer: Sid);
 }
 
-/// What reaches the core from the ensemble's sockets.
+/// What reaches the core from the ensemble's sockets. Quorum packets come
+/// as they are on the wire: what a PING or REVALIDATE means depends on
+/// whether we lead, which only the core knows.
 pub enum MemberEvent {
     Election {
         from: Sid,
         msg: Notification,
     },
-    Packet {
+    Wire {
         from: Sid,
-        packet: QuorumPacket,
+        packet: jute::quorum::QuorumPacket,
     },
-    /// Leader: a learner forwarded a client request.
-    Request {
+    /// The serialized database that followed a SNAP.
+    Snapshot {
         from: Sid,
-        req: ForwardedRequest,
-        auth: Vec<Id>,
-    },
-    /// Leader: a learner's PING reply listed these sessions as touched.
-    Touches {
-        from: Sid,
-        touches: Vec<(i64, i32)>,
+        zxid: i64,
+        stream: Bytes,
     },
     Disconnected {
         peer: Sid,

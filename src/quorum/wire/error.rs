@@ -46,6 +46,9 @@ pub enum WireError {
     Jute(jute::JuteError),
     /// The SNAP stream's trailer is not the string `BenWasHere`.
     BadSnapSignature(String),
+    /// A server id that no member can have (negative, or absent where the
+    /// packet must name its sender).
+    BadSid { reading: &'static str, value: i64 },
 }
 
 impl WireError {
@@ -95,6 +98,7 @@ impl fmt::Display for WireError {
             WireError::BadSnapSignature(s) => {
                 write!(f, "SNAP stream ends with {s:?} instead of \"BenWasHere\"")
             }
+            WireError::BadSid { reading, value } => write!(f, "bad server id {value} in {reading}"),
         }
     }
 }

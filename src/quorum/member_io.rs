@@ -1,0 +1,179 @@
+//! The member's sockets: the election port ([`super::cnx`]) and the quorum
+//! port ([`super::peers`]) behind the core's [`QuorumIo`], with
+//! [`super::translate`] between the machine's messages and ZooKeeper's
+//! bytes. Events from both ports go to the core's inbox as
+//! [`CoreMsg::Member`].
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use jute::data::Id;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use super::cnx::{CnxManager, CnxSettings};
+use super::peers::{PeerEvent, PeerSettings, Peers};
+use super::settings::{MemberSettings, PeerAddrs};
+use super::translate::{
+    notification_from_frame, notification_to_frame, packet_to_wire, ping_to_wire,
+    request_to_wire, WireCtx,
+};
+use super::wire::payload::ForwardedRequest;
+use super::wire::PacketLimit;
+use crate::pipeline::ensemble::{MemberEvent, QuorumIo};
+use crate::pipeline::CoreMsg;
+use crate::zab::{Notification, QuorumPacket, Sid, Zxid};
+
+/// [`QuorumIo`] over real sockets.
+pub struct SocketIo {
+    election: CnxManager,
+    peers: Peers,
+    ctx: WireCtx,
+}
+
+impl QuorumIo for SocketIo {
+    fn elect(&mut self, to: Sid, msg: &Notification) {
+        self.election.send(to, notification_to_frame(msg, &self.ctx));
+    }
+    fn connect_leader(&mut self, leader: Sid) {
+        self.peers.connect_leader(leader);
+    }
+    fn send(&mut self, to: Sid, packet: &QuorumPacket) {
+        self.peers.send(to, packet_to_wire(packet, &self.ctx));
+    }
+    fn send_request(&mut self, to: Sid, req: &ForwardedRequest, auth: &[Id]) {
+        self.peers.send(to, request_to_wire(req, auth));
+    }
+    fn send_ping(&mut self, to: Sid, zxid: Zxid, touches: &[(i64, i32)]) {
+        self.peers.send(to, ping_to_wire(zxid, touches));
+    }
+    fn send_snapshot(&mut self, to: Sid, zxid: Zxid, stream: Bytes) {
+        let snap = packet_to_wire(
+            &QuorumPacket::Snap {
+                zxid,
+                snapshot: Bytes::new(),
+            },
+            &self.ctx,
+        );
+        self.peers.send_snapshot(to, snap, stream);
+    }
+    fn disconnect(&mut self, peer: Sid) {
+        self.peers.disconnect(peer);
+    }
+}
+
+/// Binds both ports and starts their tasks and the two that feed the core.
+pub async fn start(
+    s: &MemberSettings,
+    core: mpsc::Sender<CoreMsg>,
+    shutdown: CancellationToken,
+) -> std::io::Result<SocketIo> {
+    let me = s
+        .me()
+        .ok_or_else(|| std::io::Error::other(format!("server.{} has no addresses", s.my_sid)))?;
+    let bind = |a: SocketAddr| {
+        if s.listen_on_all_ips {
+            SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), a.port())
+        } else {
+            a
+        }
+    };
+    let election_listener = TcpListener::bind(bind(me.election))
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("election port {}: {e}", me.election)))?;
+    let others = |f: fn(&PeerAddrs) -> SocketAddr| {
+        s.voters
+            .iter()
+            .filter(|(sid, _)| **sid != s.my_sid)
+            .map(|(sid, a)| (*sid, f(a)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let sync_ms = s.tick_time_ms.saturating_mul(s.sync_limit);
+    let (election, mut votes) = CnxManager::start(
+        CnxSettings {
+            my_sid: s.my_sid,
+            my_address: me.election,
+            peers: others(|a| a.election),
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_millis(sync_ms.max(1000)),
+        },
+        election_listener,
+    );
+    let (peer_tx, mut peer_rx) = mpsc::channel(1024);
+    let peers = Peers::start(
+        PeerSettings {
+            my_sid: s.my_sid,
+            quorum_listen: Some(bind(me.quorum)),
+            peers: others(|a| a.quorum),
+            limit: PacketLimit::default(),
+            connect_timeout: Duration::from_secs(5),
+        },
+        peer_tx,
+    )
+    .await?;
+    let ctx = WireCtx {
+        my_sid: s.my_sid,
+        config_text: s.config_text.clone(),
+        config_version: s.config_version,
+    };
+
+    let to_core = core.clone();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            let got = tokio::select! {
+                got = votes.recv() => got,
+                _ = stop.cancelled() => None,
+            };
+            let Some(r) = got else {
+                break;
+            };
+            match notification_from_frame(&r.payload) {
+                Ok(msg) => {
+                    let ev = MemberEvent::Election { from: r.sid, msg };
+                    if to_core.send(CoreMsg::Member(ev)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    warn!(peer = r.sid, error = %e, "unreadable election notification, ignored")
+                }
+            }
+        }
+    });
+
+    let stop = shutdown;
+    tokio::spawn(async move {
+        loop {
+            let got = tokio::select! {
+                got = peer_rx.recv() => got,
+                _ = stop.cancelled() => None,
+            };
+            let Some(ev) = got else {
+                break;
+            };
+            let ev = match ev {
+                PeerEvent::Packet { sid, packet } => MemberEvent::Wire { from: sid, packet },
+                PeerEvent::Snapshot { sid, zxid, stream } => MemberEvent::Snapshot {
+                    from: sid,
+                    zxid,
+                    stream,
+                },
+                PeerEvent::Disconnected { sid } => MemberEvent::Disconnected { peer: sid },
+                PeerEvent::Connected { .. } => continue,
+            };
+            if core.send(CoreMsg::Member(ev)).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(SocketIo {
+        election,
+        peers,
+        ctx,
+    })
+}
