@@ -119,9 +119,6 @@ fn load_settings(config: Option<&std::path::Path>) -> Result<Settings, ExitCode>
             path.display()
         );
     }
-    if cfg.is_quorum() {
-        warn!("server.N entries found: quorum mode is not implemented yet; serving standalone");
-    }
     Settings::from_config(&cfg).map_err(|e| fail(invalid, "Invalid config, exiting abnormally", &e))
 }
 

@@ -41,6 +41,8 @@ pub struct Settings {
     /// through `QuorumPeer`, which only warns when the AdminServer cannot
     /// start; its standalone path exits 4.
     pub quorum_configured: bool,
+    /// This server's part in its ensemble; `None` standalone.
+    pub member: Option<crate::quorum::settings::MemberSettings>,
 }
 
 impl Settings {
@@ -66,6 +68,7 @@ impl Settings {
             admin: None,
             metrics: None,
             quorum_configured: false,
+            member: None,
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             core: CoreConfig::default(),
             limits: ConnLimits::default(),
@@ -279,9 +282,15 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
         None => Box::new(MemTxnLog::new()),
         Some(p) => {
             let p = p.clone();
+            let as_member = settings.member.is_some();
             let (log, recovered, core) = tokio::task::spawn_blocking(move || {
                 let mut core = pipeline.core;
-                core.recover(&p).map(|(log, r)| (log, r, core))
+                let recovered = if as_member {
+                    core.recover_as_member(&p)
+                } else {
+                    core.recover(&p)
+                };
+                recovered.map(|(log, r)| (log, r, core))
             })
             .await
             .map_err(|e| StartError::Recovery(std::io::Error::other(e)))?
@@ -311,10 +320,13 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
             )));
         }
     }
+    let shutdown = CancellationToken::new();
+    if let Some(m) = &settings.member {
+        join_ensemble(m, &settings, &mut pipeline, shutdown.child_token()).await?;
+    }
     let pipeline = pipeline
         .start(log, settings.snap_count)
         .map_err(StartError::Threads)?;
-    let shutdown = CancellationToken::new();
     // As ZooKeeperServerMain: the metrics provider, then the AdminServer,
     // then clients; either HTTP endpoint failing to bind stops the start.
     let metrics_addr = match &settings.metrics {
@@ -370,6 +382,63 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
     })
 }
 
+/// Makes the core an ensemble member: its epochs and recovered log seed
+/// the ZAB machine, and the election and quorum ports start.
+async fn join_ensemble(
+    m: &crate::quorum::settings::MemberSettings,
+    settings: &Settings,
+    pipeline: &mut Pipeline,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let db = pipeline.core.database();
+    let last_zxid = db.last_processed_zxid();
+    let (accepted, current) = match &settings.persist {
+        Some(p) => {
+            let snap_dir = crate::persist::snapshot::snapshot_dir(&p.data_dir);
+            let (epochs, _repairs) = crate::persist::epoch::EpochFiles::load(&snap_dir, last_zxid)
+                .map_err(|e| StartError::Recovery(std::io::Error::other(e.to_string())))?;
+            (epochs.accepted(), epochs.current())
+        }
+        None => {
+            let e = last_zxid >> 32;
+            (e, e)
+        }
+    };
+    // The machine's view of the log: the txns replayed after the snapshot
+    // (the committed window holds their bytes), or nothing past it.
+    let window: Vec<crate::zab::Txn> = db
+        .committed()
+        .iter()
+        .map(|p| crate::zab::Txn {
+            zxid: crate::zab::Zxid(p.zxid),
+            data: p.bytes.clone(),
+        })
+        .collect();
+    let base = window.first().map_or(last_zxid, |t| t.zxid.0 - 1);
+    let restored = crate::zab::Restored {
+        accepted_epoch: accepted,
+        current_epoch: current,
+        snapshot_zxid: crate::zab::Zxid(base),
+        log: window,
+    };
+    info!(
+        myid = m.my_sid,
+        voters = m.voters.len(),
+        zxid = format_args!("0x{last_zxid:x}"),
+        accepted_epoch = accepted,
+        current_epoch = current,
+        "joining the ensemble"
+    );
+    let node = crate::zab::Node::new(m.zab_config(), restored);
+    let io = crate::quorum::member_io::start(m, pipeline.core_sender(), shutdown)
+        .await
+        .map_err(StartError::Bind)?;
+    pipeline
+        .core
+        .set_ensemble(crate::pipeline::ensemble::Ensemble::new(node, Box::new(io)));
+    Ok(())
+}
+
 /// Why a configuration cannot be served.
 #[derive(Debug)]
 pub struct SettingsError(pub String);
@@ -400,6 +469,8 @@ impl Settings {
                 .next()
                 .ok_or_else(|| SettingsError(format!("clientPortAddress {host}: no address")))?
         };
+        let member =
+            crate::quorum::settings::MemberSettings::from_config(cfg).map_err(SettingsError)?;
         let tick = u64::from(cfg.tick_time_ms.max(1));
         let sysprop_ms = |name: &str, default: i64| -> i64 {
             cfg.system_properties
@@ -424,7 +495,9 @@ impl Settings {
             container_max_per_check: sysprop_ms("znode.container.maxPerMinute", 10_000).max(1)
                 as usize,
             digest_enabled: cfg.digest_enabled,
-            server_id: 1,
+            server_id: member
+                .as_ref()
+                .map_or(1, |m| u8::try_from(m.my_sid).unwrap_or(u8::MAX)),
             // The config already raises values below ZooKeeper's minimum.
             commit_log_count: usize::try_from(cfg.commit_log_count).unwrap_or(500),
         };
@@ -476,6 +549,7 @@ impl Settings {
             admin,
             metrics,
             quorum_configured: cfg.is_quorum(),
+            member,
             persist: Some(persist),
             snap_count: cfg.snap_count.max(0) as u64,
             autopurge: (

@@ -92,6 +92,11 @@ impl Pipeline {
         }
     }
 
+    /// A sender into the core's inbox (for the ensemble's sockets).
+    pub fn core_sender(&self) -> mpsc::Sender<CoreMsg> {
+        self.core_tx.clone()
+    }
+
     /// Starts the core task and the sync stage's thread and keeps hold of
     /// them, for a server that must know when they end (shutdown, a failed
     /// txn log). `snap_count` is ZooKeeper's snapCount (0: never snapshot).
