@@ -208,7 +208,9 @@ impl ZkDatabase {
         for t in it.superseded_tails() {
             warn!("{t} (a later log file continues after it; skipped as ZooKeeper does)");
         }
-        if let Some(t) = it.torn_tail().cloned() {
+        // A rollback reads a log the sync stage may be appending to: what
+        // looks torn there is being written, not damage.
+        if let (None, Some(t)) = (stop_after, it.torn_tail().cloned()) {
             warn!("{t}: torn last entry (crash mid-write); truncating");
             it.truncate_torn_tail().map_err(io_err)?;
         }

@@ -1,0 +1,162 @@
+//! Three FerroKeeper members in one process, on loopback: they elect a
+//! leader, a write through any member is acknowledged and visible through
+//! every member after `sync`, sessions made on a follower work, and a new
+//! leader takes over when the old one stops. (Real processes under kill -9,
+//! pauses and Java members are in compat-tests/ensemble.)
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{free_port, new_session_request, Client};
+use ferrokeeper::config::ServerConfig;
+use ferrokeeper::server::{self, RunningServer, Settings};
+use jute::consts::{CreateMode, OpCode};
+use jute::proto::SyncRequest;
+
+/// zoo.cfg of member `id` of an ensemble whose ports are `ports`
+/// ((client, quorum, election) per member).
+fn member_settings(root: &Path, id: usize, ports: &[(u16, u16, u16)]) -> Settings {
+    let data = root.join(format!("m{id}"));
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::write(data.join("myid"), format!("{id}\n")).expect("myid");
+    let mut text = format!(
+        "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+         clientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n\
+         forceSync=no\n",
+        data.display(),
+        ports[id - 1].0
+    );
+    for (i, (_, q, e)) in ports.iter().enumerate() {
+        text.push_str(&format!("server.{}=127.0.0.1:{q}:{e}\n", i + 1));
+    }
+    let cfg_path = data.join("zoo.cfg");
+    std::fs::write(&cfg_path, &text).expect("zoo.cfg");
+    let cfg = ServerConfig::from_str(&text, &cfg_path.display().to_string()).expect("parses");
+    let mut s = Settings::from_config(&cfg).expect("servable");
+    s.admin = None;
+    s
+}
+
+struct Ensemble {
+    _dir: tempfile::TempDir,
+    servers: Vec<Option<RunningServer>>,
+    addrs: Vec<SocketAddr>,
+}
+
+impl Ensemble {
+    async fn start(n: usize) -> Ensemble {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ports: Vec<(u16, u16, u16)> = (0..n)
+            .map(|_| (free_port(), free_port(), free_port()))
+            .collect();
+        let mut servers = Vec::new();
+        let mut addrs = Vec::new();
+        for id in 1..=n {
+            let s = member_settings(dir.path(), id, &ports);
+            let srv = server::start(s).await.expect("member starts");
+            addrs.push(srv.local_addr);
+            servers.push(Some(srv));
+        }
+        Ensemble {
+            _dir: dir,
+            servers,
+            addrs,
+        }
+    }
+}
+
+/// A session on `addr`, retried while the member is not serving yet (it
+/// closes connections until it has a leader), up to `limit`.
+async fn session_on(addr: SocketAddr, limit: Duration) -> Client {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut c = Client::open(addr).await;
+        if let Some(hs) = c.handshake(&new_session_request(10_000), true).await {
+            if hs.response.session_id != 0 {
+                return c;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{addr} did not take a session within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sync(c: &mut Client, path: &str) {
+    let r = c
+        .call(
+            OpCode::Sync,
+            &SyncRequest {
+                path: path.to_string(),
+            },
+        )
+        .await;
+    assert_eq!(r.err(), 0, "sync");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_elect_replicate_and_fail_over() {
+    let mut ens = Ensemble::start(3).await;
+    let limit = Duration::from_secs(30);
+    // Every member serves once a leader is established.
+    let mut clients = Vec::new();
+    for a in &ens.addrs {
+        clients.push(session_on(*a, limit).await);
+    }
+    // A write through each member is visible through every member.
+    for (i, c) in clients.iter_mut().enumerate() {
+        let path = format!("/via-{}", i + 1);
+        assert_eq!(
+            c.create(&path, format!("v{i}").as_bytes(), CreateMode::Persistent)
+                .await,
+            Ok(path.clone())
+        );
+    }
+    for c in clients.iter_mut() {
+        sync(c, "/").await;
+        for i in 0..3 {
+            let got = c
+                .get_data(&format!("/via-{}", i + 1), false)
+                .await
+                .expect("replicated");
+            assert_eq!(got.data.as_deref(), Some(format!("v{i}").as_bytes()));
+        }
+    }
+    // Stop the leader: the others elect a new one and keep every write.
+    let leader = find_leader(&ens).await;
+    drop(clients);
+    if let Some(srv) = ens.servers[leader].take() {
+        srv.shutdown().await.expect("leader stops");
+    }
+    let survivor = (leader + 1) % 3;
+    let mut c = session_on(ens.addrs[survivor], limit).await;
+    assert_eq!(
+        c.create("/after", b"x", CreateMode::Persistent).await,
+        Ok("/after".to_string())
+    );
+    let other = (leader + 2) % 3;
+    let mut d = session_on(ens.addrs[other], limit).await;
+    sync(&mut d, "/").await;
+    for p in ["/via-1", "/via-2", "/via-3", "/after"] {
+        assert!(d.exists(p, false).await.is_ok(), "{p} survives the failover");
+    }
+}
+
+/// The member whose `srvr` says leader.
+async fn find_leader(ens: &Ensemble) -> usize {
+    for (i, a) in ens.addrs.iter().enumerate() {
+        if ens.servers[i].is_none() {
+            continue;
+        }
+        let srvr = common::four_letter(*a, "srvr").await;
+        if srvr.contains("Mode: leader") {
+            return i;
+        }
+    }
+    panic!("no member says Mode: leader");
+}
