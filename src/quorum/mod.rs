@@ -4,8 +4,10 @@
 //! port exactly as Java ZooKeeper 3.8 writes and reads them; the consensus
 //! state machine and the connection managers build on it. [`cnx`] is the
 //! election port's connection manager. [`translate`] converts between the
-//! ZAB machine's messages and the wire forms.
+//! ZAB machine's messages and the wire forms; [`peers`] is the quorum
+//! port's transport (leader–learner connections).
 
 pub mod cnx;
+pub mod peers;
 pub mod translate;
 pub mod wire;
