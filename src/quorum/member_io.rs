@@ -23,7 +23,6 @@ use super::translate::{
     request_to_wire, WireCtx,
 };
 use super::wire::payload::ForwardedRequest;
-use super::wire::PacketLimit;
 use crate::pipeline::ensemble::{MemberEvent, QuorumIo};
 use crate::pipeline::CoreMsg;
 use crate::zab::{Notification, QuorumPacket, Sid, Zxid};
@@ -43,13 +42,13 @@ impl QuorumIo for SocketIo {
         self.peers.connect_leader(leader);
     }
     fn send(&mut self, to: Sid, packet: &QuorumPacket) {
-        self.peers.send(to, packet_to_wire(packet, &self.ctx));
+        let _ = self.peers.send(to, packet_to_wire(packet, &self.ctx));
     }
     fn send_request(&mut self, to: Sid, req: &ForwardedRequest, auth: &[Id]) {
-        self.peers.send(to, request_to_wire(req, auth));
+        let _ = self.peers.send(to, request_to_wire(req, auth));
     }
     fn send_ping(&mut self, to: Sid, zxid: Zxid, touches: &[(i64, i32)]) {
-        self.peers.send(to, ping_to_wire(zxid, touches));
+        let _ = self.peers.send(to, ping_to_wire(zxid, touches));
     }
     fn send_snapshot(&mut self, to: Sid, zxid: Zxid, stream: Bytes) {
         let snap = packet_to_wire(
@@ -59,7 +58,7 @@ impl QuorumIo for SocketIo {
             },
             &self.ctx,
         );
-        self.peers.send_snapshot(to, snap, stream);
+        let _ = self.peers.send_snapshot(to, snap, stream);
     }
     fn disconnect(&mut self, peer: Sid) {
         self.peers.disconnect(peer);
@@ -104,17 +103,20 @@ pub async fn start(
         election_listener,
     );
     let (peer_tx, mut peer_rx) = mpsc::channel(1024);
-    let peers = Peers::start(
-        PeerSettings {
-            my_sid: s.my_sid,
-            quorum_listen: Some(bind(me.quorum)),
-            peers: others(|a| a.quorum),
-            limit: PacketLimit::default(),
-            connect_timeout: Duration::from_secs(5),
-        },
-        peer_tx,
-    )
-    .await?;
+    let mut peer_settings =
+        PeerSettings::new(s.my_sid, Some(bind(me.quorum)), others(|a| a.quorum));
+    peer_settings.handshake_timeout =
+        Duration::from_millis(s.tick_time_ms.saturating_mul(s.init_limit).max(1000));
+    let peers = Peers::start(peer_settings, peer_tx)?;
+    {
+        // The ports close with the server.
+        let (election, peers, stop) = (election.clone(), peers.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            election.shutdown().await;
+            peers.shutdown().await;
+        });
+    }
     let ctx = WireCtx {
         my_sid: s.my_sid,
         config_text: s.config_text.clone(),

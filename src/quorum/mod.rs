@@ -4,10 +4,12 @@
 //! port exactly as Java ZooKeeper 3.8 writes and reads them; the consensus
 //! state machine and the connection managers build on it. [`cnx`] is the
 //! election port's connection manager. [`translate`] converts between the
-//! ZAB machine's messages and the wire forms.
+//! ZAB machine's messages and the wire forms; [`peers`] is the quorum
+//! port's transport (leader–learner connections).
 
 pub mod cnx;
 pub mod member_io;
+pub mod peers;
 pub mod settings;
 pub mod translate;
 pub mod wire;
