@@ -131,6 +131,9 @@ pub enum CoreMsg {
         zxid: i64,
         result: Result<std::path::PathBuf, String>,
     },
+    /// From sync: every ensemble persistence command (`SyncCmd::Zab`) with
+    /// an id up to `through` is durable.
+    Persisted { through: u64, report: SyncReport },
     /// From the ensemble's sockets (election and quorum ports).
     Member(super::ensemble::MemberEvent),
     /// Stop for a restart: see [`Core::begin_shutdown`]. The reply is sent
@@ -703,6 +706,10 @@ impl Core {
             CoreMsg::SnapshotDone { zxid, result } => self.on_snapshot_done(zxid, result),
             CoreMsg::Shutdown(done) => self.begin_shutdown(done),
             CoreMsg::Member(ev) => self.on_member_event(ev),
+            CoreMsg::Persisted { through, report } => {
+                self.metrics.sync_done(&report);
+                self.member_persisted(through);
+            }
         }
     }
 
