@@ -12,7 +12,7 @@ use crate::admin::server::{self as admin_server, AdminServerSettings};
 use crate::net::{self, ConnLimits, Listener, ServerLoad};
 use crate::persist::{MemTxnLog, TxnLog};
 use crate::pipeline::{
-    CoreConfig, CoreExit, CoreMsg, PersistSettings, Pipeline, PipelineTasks, ServerInfo,
+    CoreConfig, CoreExit, CoreMsg, PersistSettings, Pipeline, PipelineTasks, ServerInfo, SyncPaths,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -311,8 +311,12 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
             )));
         }
     }
+    let sync_paths = settings
+        .persist
+        .as_ref()
+        .map(|p| SyncPaths::for_data_dir(&p.data_dir, p.compression));
     let pipeline = pipeline
-        .start(log, settings.snap_count)
+        .start(log, settings.snap_count, sync_paths)
         .map_err(StartError::Threads)?;
     let shutdown = CancellationToken::new();
     // As ZooKeeperServerMain: the metrics provider, then the AdminServer,

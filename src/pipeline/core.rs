@@ -122,6 +122,12 @@ pub enum CoreMsg {
     AdminQuery(AdminQuery),
     /// From sync: these txns are durable, in zxid order.
     Durable(Vec<LoggedTxn>, SyncReport),
+    /// From sync: every ensemble persistence command (`SyncCmd::Zab`) with
+    /// an id up to `through` is done (for `zab::Node::persisted`).
+    Persisted {
+        through: u64,
+        report: SyncReport,
+    },
     LogFailed(String),
     /// From sync: snapCount txns were logged and the log rolled; take a
     /// snapshot now.
@@ -250,6 +256,8 @@ pub struct Core {
     pub(super) durable: VecDeque<LoggedTxn>,
     pub(super) to_sync: Vec<LoggedTxn>,
     pub(super) sync_tx: super::sync::SyncSender,
+    /// Where the sync stage leaves its reports (ahead of the inbox).
+    pub(super) sync_reports: Arc<super::sync_reports::SyncReports>,
     pub(super) started: Instant,
     pub(super) stats: ServerStats,
     pub(super) next_container_check_ms: u64,
@@ -367,6 +375,7 @@ impl Core {
             durable: VecDeque::new(),
             to_sync: Vec::new(),
             sync_tx,
+            sync_reports: Arc::new(super::sync_reports::SyncReports::new()),
             started: Instant::now(),
             clock: PassClock {
                 instant: Instant::now(),
@@ -388,6 +397,12 @@ impl Core {
             last_snapshot: None,
             passes: 0,
         }
+    }
+
+    /// The mailbox the sync stage reports to; the core takes from it
+    /// before its inbox on every pass.
+    pub fn sync_reports(&self) -> Arc<super::sync_reports::SyncReports> {
+        self.sync_reports.clone()
     }
 
     /// Whether the tree keeps ZooKeeper's digest.
@@ -509,11 +524,14 @@ impl Core {
         self_tx: mpsc::Sender<CoreMsg>,
     ) -> CoreExit {
         self.self_tx = Some(self_tx);
+        let sync_reports = self.sync_reports.clone();
         loop {
             let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
             let snapshot = self.snapshot_progress();
             tokio::select! {
                 biased;
+                // The sync stage's reports are taken below, every pass.
+                _ = sync_reports.wait() => {}
                 msg = rx.recv() => {
                     let Some(msg) = msg else {
                         self.exit.get_or_insert(CoreExit::InboxClosed);
@@ -538,6 +556,9 @@ impl Core {
                 // A snapshot in progress: write a chunk when no request
                 // waits, or once the writer has taken one.
                 _ = snapshot.ready() => {}
+            }
+            for msg in sync_reports.take() {
+                self.handle(msg, rx.len());
             }
             if self.exit.is_some() {
                 break;
@@ -651,6 +672,9 @@ impl Core {
                 self.metrics.sync_done(&report);
                 self.durable.extend(txns);
             }
+            // Placeholder until the ensemble member runner hands `through`
+            // to `zab::Node::persisted`; only the measurements are used.
+            CoreMsg::Persisted { through: _, report } => self.metrics.sync_done(&report),
             CoreMsg::LogFailed(e) => {
                 error!(error = %e, zxid = format_args!("0x{:x}", self.db.last_processed_zxid),
                     "txn log failed; stopping so no unlogged write is acknowledged");
