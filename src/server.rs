@@ -12,7 +12,7 @@ use crate::admin::server::{self as admin_server, AdminServerSettings};
 use crate::net::{self, ConnLimits, Listener, ServerLoad};
 use crate::persist::{MemTxnLog, TxnLog};
 use crate::pipeline::{
-    CoreConfig, CoreExit, CoreMsg, PersistSettings, Pipeline, PipelineTasks, ServerInfo,
+    CoreConfig, CoreExit, CoreMsg, PersistSettings, Pipeline, PipelineTasks, ServerInfo, SyncPaths,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -324,8 +324,12 @@ pub async fn start_server(settings: Settings) -> Result<RunningServer, StartErro
     if let Some(m) = &settings.member {
         join_ensemble(m, &settings, &mut pipeline, shutdown.child_token()).await?;
     }
+    let sync_paths = settings
+        .persist
+        .as_ref()
+        .map(|p| SyncPaths::for_data_dir(&p.data_dir, p.compression));
     let pipeline = pipeline
-        .start(log, settings.snap_count)
+        .start(log, settings.snap_count, sync_paths)
         .map_err(StartError::Threads)?;
     // As ZooKeeperServerMain: the metrics provider, then the AdminServer,
     // then clients; either HTTP endpoint failing to bind stops the start.

@@ -171,7 +171,7 @@ async fn a_silent_session_expires_while_the_inbox_never_empties() {
         ..CoreConfig::default()
     };
     let tasks = Pipeline::new(cfg, ServerInfo::default())
-        .start(Box::new(MemTxnLog::new()), 0)
+        .start(Box::new(MemTxnLog::new()), 0, None)
         .expect("start pipeline");
     let core = tasks.core_tx.clone();
 

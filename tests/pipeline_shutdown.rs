@@ -98,7 +98,7 @@ async fn shutdown_waits_for_txns_in_flight_and_keeps_sessions() {
         go: Arc::new(Mutex::new(go_rx)),
     };
     let tasks = Pipeline::new(CoreConfig::default(), ServerInfo::default())
-        .start(Box::new(log), 0)
+        .start(Box::new(log), 0, None)
         .expect("start pipeline");
     let core = tasks.core_tx.clone();
 
@@ -151,7 +151,7 @@ async fn shutdown_waits_for_txns_in_flight_and_keeps_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_txn_log_stops_the_core_with_nothing_acknowledged() {
     let tasks = Pipeline::new(CoreConfig::default(), ServerInfo::default())
-        .start(Box::new(FailingLog), 0)
+        .start(Box::new(FailingLog), 0, None)
         .expect("start pipeline");
     let (msg, out, established) = connect(1);
     tasks.core_tx.send(msg).await.expect("core alive");

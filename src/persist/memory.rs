@@ -2,6 +2,8 @@
 
 use super::{TxnLog, TxnLogStats};
 use crate::txn::LoggedTxn;
+use jute::txn::TxnHeader;
+use jute::Record;
 
 /// Counts what it is given and forgets it. Used until the on-disk log exists,
 /// and by tests that do not care about durability.
@@ -23,21 +25,36 @@ impl MemTxnLog {
     }
 }
 
-impl TxnLog for MemTxnLog {
-    fn append(&mut self, txn: &LoggedTxn) -> std::io::Result<()> {
-        if txn.zxid() <= self.last_zxid {
+impl MemTxnLog {
+    fn take(&mut self, zxid: i64) -> std::io::Result<()> {
+        if zxid <= self.last_zxid {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
-                    "txn log append out of order: zxid 0x{:x} after 0x{:x}",
-                    txn.zxid(),
+                    "txn log append out of order: zxid 0x{zxid:x} after 0x{:x}",
                     self.last_zxid
                 ),
             ));
         }
-        self.last_zxid = txn.zxid();
+        self.last_zxid = zxid;
         self.appended += 1;
         Ok(())
+    }
+}
+
+impl TxnLog for MemTxnLog {
+    fn append(&mut self, txn: &LoggedTxn) -> std::io::Result<()> {
+        self.take(txn.zxid())
+    }
+
+    fn append_marshalled(&mut self, txn_bytes: &[u8]) -> std::io::Result<()> {
+        let header = TxnHeader::deserialize(&mut &txn_bytes[..]).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("marshalled txn without a readable TxnHeader: {e}"),
+            )
+        })?;
+        self.take(header.zxid)
     }
 
     fn commit(&mut self) -> std::io::Result<()> {

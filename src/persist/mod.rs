@@ -28,6 +28,20 @@ use crate::txn::LoggedTxn;
 pub trait TxnLog: Send + 'static {
     /// Appends one txn; zxids must be strictly increasing.
     fn append(&mut self, txn: &LoggedTxn) -> std::io::Result<()>;
+    /// Appends one txn already encoded as `Util.marshallTxnEntry` encodes
+    /// it (header, body, optional digest: the bytes a PROPOSAL carries),
+    /// without decoding its body; its zxid is the header's and must be above
+    /// [`Self::last_zxid`]. The default refuses, so a log that cannot take
+    /// raw bytes never silently drops them.
+    fn append_marshalled(&mut self, txn_bytes: &[u8]) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!(
+                "this txn log cannot append marshalled txns ({} bytes)",
+                txn_bytes.len()
+            ),
+        ))
+    }
     /// Makes everything appended so far durable (fsync for a disk log).
     fn commit(&mut self) -> std::io::Result<()>;
     /// The zxid of the last appended txn, 0 when empty.

@@ -122,6 +122,12 @@ pub enum CoreMsg {
     AdminQuery(AdminQuery),
     /// From sync: these txns are durable, in zxid order.
     Durable(Vec<LoggedTxn>, SyncReport),
+    /// From sync: every ensemble persistence command (`SyncCmd::Zab`) with
+    /// an id up to `through` is done (for `zab::Node::persisted`).
+    Persisted {
+        through: u64,
+        report: SyncReport,
+    },
     LogFailed(String),
     /// From sync: snapCount txns were logged and the log rolled; take a
     /// snapshot now.
@@ -131,9 +137,6 @@ pub enum CoreMsg {
         zxid: i64,
         result: Result<std::path::PathBuf, String>,
     },
-    /// From sync: every ensemble persistence command (`SyncCmd::Zab`) with
-    /// an id up to `through` is durable.
-    Persisted { through: u64, report: SyncReport },
     /// From the ensemble's sockets (election and quorum ports).
     Member(super::ensemble::MemberEvent),
     /// Stop for a restart: see [`Core::begin_shutdown`]. The reply is sent
@@ -272,6 +275,8 @@ pub struct Core {
     pub(super) durable: VecDeque<LoggedTxn>,
     pub(super) to_sync: Vec<LoggedTxn>,
     pub(super) sync_tx: super::sync::SyncSender,
+    /// Where the sync stage leaves its reports (ahead of the inbox).
+    pub(super) sync_reports: Arc<super::sync_reports::SyncReports>,
     pub(super) started: Instant,
     pub(super) stats: ServerStats,
     pub(super) next_container_check_ms: u64,
@@ -391,6 +396,7 @@ impl Core {
             durable: VecDeque::new(),
             to_sync: Vec::new(),
             sync_tx,
+            sync_reports: Arc::new(super::sync_reports::SyncReports::new()),
             started: Instant::now(),
             clock: PassClock {
                 instant: Instant::now(),
@@ -413,6 +419,12 @@ impl Core {
             passes: 0,
             ensemble: None,
         }
+    }
+
+    /// The mailbox the sync stage reports to; the core takes from it
+    /// before its inbox on every pass.
+    pub fn sync_reports(&self) -> Arc<super::sync_reports::SyncReports> {
+        self.sync_reports.clone()
     }
 
     /// Whether the tree keeps ZooKeeper's digest.
@@ -550,11 +562,14 @@ impl Core {
         let mut member_tick = tokio::time::interval(tick_every);
         member_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let is_member = self.ensemble.is_some();
+        let sync_reports = self.sync_reports.clone();
         loop {
             let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
             let snapshot = self.snapshot_progress();
             tokio::select! {
                 biased;
+                // The sync stage's reports are taken below, every pass.
+                _ = sync_reports.wait() => {}
                 msg = rx.recv() => {
                     let Some(msg) = msg else {
                         self.exit.get_or_insert(CoreExit::InboxClosed);
@@ -583,6 +598,9 @@ impl Core {
                     self.tick_clock();
                     self.member_tick();
                 }
+            }
+            for msg in sync_reports.take() {
+                self.handle(msg, rx.len());
             }
             if self.exit.is_some() {
                 break;

@@ -372,6 +372,20 @@ pub struct SyncReport {
     pub fsync_ms: Option<u64>,
 }
 
+impl SyncReport {
+    /// Folds a later report into this one, for reports the core takes as
+    /// one: every batch is kept, and the slower flush and fsync stand for
+    /// both (a sample of the worst rather than a sum no commit took).
+    pub fn absorb(&mut self, later: SyncReport) {
+        self.queued.extend(later.queued);
+        self.flush_ms = self.flush_ms.max(later.flush_ms);
+        self.fsync_ms = match (self.fsync_ms, later.fsync_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 /// The `ServerMetrics` FerroKeeper measures; `srst` resets them all.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
@@ -458,14 +472,16 @@ impl Metrics {
 
     /// Folds in one group commit's report.
     pub fn sync_done(&mut self, report: &SyncReport) {
+        // An fsync counts even when no hand-over it covered was timed (an
+        // ensemble's persistence commands carry no hand-over instant).
+        if let Some(ms) = report.fsync_ms {
+            self.fsynctime.add(ms);
+        }
         let txns: usize = report.queued.iter().map(|(_, n)| n).sum();
         if txns == 0 {
             return;
         }
         self.sync_processor_batch_size.add(txns as u64);
-        if let Some(ms) = report.fsync_ms {
-            self.fsynctime.add(ms);
-        }
         self.sync_processor_queue_flush_time_ms.add(report.flush_ms);
         let mut behind = txns;
         for &(queued_ms, n) in &report.queued {

@@ -26,6 +26,7 @@ pub mod request;
 pub mod snapshot_job;
 mod stats;
 mod sync;
+mod sync_reports;
 
 pub use self::core::{
     AdminQuery, AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreExit, CoreMsg, Drained,
@@ -33,7 +34,8 @@ pub use self::core::{
 pub use self::mntr::{FlatValue, MetricsView, SummaryView, Value as MetricValue};
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
-pub use sync::SyncStage;
+pub use sync::{StorageOp, SyncCmd, SyncPaths, SyncStage};
+pub use sync_reports::SyncReports;
 
 use tokio::sync::mpsc;
 
@@ -99,16 +101,23 @@ impl Pipeline {
 
     /// Starts the core task and the sync stage's thread and keeps hold of
     /// them, for a server that must know when they end (shutdown, a failed
-    /// txn log). `snap_count` is ZooKeeper's snapCount (0: never snapshot).
+    /// txn log). `snap_count` is ZooKeeper's snapCount (0: never snapshot);
+    /// `paths` is where the sync stage writes snapshots and epoch files for
+    /// an ensemble member (`None`: nothing but the log is persisted).
     /// Fails only if the sync thread cannot be started.
-    pub fn start(self, log: Box<dyn TxnLog>, snap_count: u64) -> std::io::Result<PipelineTasks> {
+    pub fn start(
+        self,
+        log: Box<dyn TxnLog>,
+        snap_count: u64,
+        paths: Option<SyncPaths>,
+    ) -> std::io::Result<PipelineTasks> {
         let Pipeline {
             core,
             core_tx,
             core_rx,
             sync_rx,
         } = self;
-        let sync = SyncStage::spawn(log, sync_rx, core_tx.clone(), snap_count)?;
+        let sync = SyncStage::spawn(log, sync_rx, core.sync_reports(), snap_count, paths)?;
         let core = tokio::spawn(core.run(core_rx, core_tx.clone()));
         Ok(PipelineTasks {
             core_tx,

@@ -43,7 +43,8 @@
 //!   [`AclCache`](crate::acl::AclCache)), [`write_snapshot_from`] (whole tree at once).
 //! * [`sync_stream`]: the same body as a leader streams it to a learner in a SNAP sync
 //!   (no header, seals or compression; a `BenWasHere` signature), over any `Write` /
-//!   `BufRead`: [`SnapSyncWriter`], [`write_snap_sync`], [`load_snap_sync`].
+//!   `BufRead`: [`SnapSyncWriter`], [`write_snap_sync`], [`load_snap_sync`];
+//!   [`write_snapshot_from_snap_stream`] turns such a stream into a snapshot file.
 
 mod error;
 mod load;
@@ -67,7 +68,10 @@ pub use scan::{
     remove_stale_temp_files, zxid_from_name, NewestValid, Rejected, SnapshotFile, SnapshotScan,
 };
 pub use sink::sink_factory;
-pub use sync_stream::{load_snap_sync, write_snap_sync, SnapSyncLoaded, SnapSyncWriter};
+pub use sync_stream::{
+    load_snap_sync, write_snap_sync, write_snapshot_from_snap_stream, SnapSyncLoaded,
+    SnapSyncWriter,
+};
 pub use writer::SnapshotWriter;
 
 use std::path::{Path, PathBuf};

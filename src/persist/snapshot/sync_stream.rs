@@ -20,16 +20,17 @@
 //! at most what the peer sends (and `max_len`, `jute.maxbuffer`, stops it).
 
 use std::io::{self, BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jute::codec::{write_buffer, write_int, write_long, write_ustring};
 use jute::data::ACL;
 use jute::Record;
 
-use super::error::Result;
+use super::error::{Result, SnapshotError, SnapshotErrorKind};
 use super::load::load_body;
 use super::reader::SnapshotReader;
-use super::writer::write_stat;
+use super::writer::{write_stat, SnapshotWriter};
+use super::{SnapshotCompression, SnapshotDigest};
 use crate::acl::AclCache;
 use crate::tree::{DataTree, StatPersisted};
 
@@ -259,4 +260,75 @@ pub fn load_snap_sync<R: BufRead>(
         },
         rest,
     ))
+}
+
+/// Bytes of the end-of-nodes marker, ustring "/".
+const END_MARKER_LEN: usize = 4 + 1;
+
+/// Writes a SNAP stream (as [`write_snap_sync`] makes it, or as a leader sends it; the
+/// `BenWasHere` signature may be there or not) as the snapshot file
+/// `snapshot.<zxid hex>[.ext]` in `dir`, in ZooKeeper's file format: file header, the
+/// stream's sessions, ACL cache and nodes, end marker, seal, and `digest` with the second
+/// seal when given. Temporary file, fsync, rename, fsync of the directory, as every
+/// snapshot ([`SnapshotWriter`]).
+///
+/// The stream is parsed to its end first: the seals vouch for whatever bytes they
+/// cover, so garbage must not get that far. It must hold the root (path `""`) first.
+pub fn write_snapshot_from_snap_stream(
+    dir: &Path,
+    zxid: i64,
+    compression: SnapshotCompression,
+    stream: &[u8],
+    digest: Option<SnapshotDigest>,
+) -> Result<PathBuf> {
+    let label = dir.join(format!("<SNAP stream for snapshot 0x{zxid:x}>"));
+    let malformed = |offset: u64, reading: &'static str, detail: String| {
+        SnapshotError::new(
+            &label,
+            Some(offset),
+            SnapshotErrorKind::Malformed { reading, detail },
+        )
+    };
+    let mut reader = SnapshotReader::snap_sync(stream, &label, None);
+    reader.sessions()?;
+    reader.acl_cache()?;
+    let mut nodes = 0u64;
+    loop {
+        let at = reader.offset();
+        let Some(node) = reader.next_node()? else {
+            break;
+        };
+        if nodes == 0 && !node.path.is_empty() {
+            return Err(malformed(
+                at,
+                "path",
+                format!("the first node must be the root, \"\", not {:?}", node.path),
+            ));
+        }
+        nodes += 1;
+    }
+    if nodes == 0 {
+        return Err(malformed(reader.offset(), "path", "no root node".into()));
+    }
+    let end = usize::try_from(reader.offset()).unwrap_or(usize::MAX);
+    if end < END_MARKER_LEN || end > stream.len() {
+        return Err(malformed(
+            reader.offset(),
+            "path",
+            "end marker out of place".into(),
+        ));
+    }
+    if end < stream.len() {
+        let rest = reader.finish_snap_sync()?;
+        if !rest.is_empty() {
+            return Err(malformed(
+                (stream.len() - rest.len()) as u64,
+                "signature",
+                format!("{} bytes after the signature", rest.len()),
+            ));
+        }
+    }
+    let mut writer = SnapshotWriter::create(dir, zxid, compression)?;
+    writer.write_encoded_body(&stream[..end - END_MARKER_LEN], nodes)?;
+    writer.finish(digest)
 }

@@ -1025,3 +1025,86 @@ fn snap_sync_writer_refuses_calls_out_of_order() {
     assert_eq!(bytes.len() as u64, n);
     assert!(SnapSyncWriter::new(Vec::new()).finish().is_err());
 }
+
+/// What an ensemble member writes after a SNAP sync: the stream made into a
+/// snapshot file. From the SNAP form of Java 3.8.0's own snapshot, with
+/// Java's zxid digest, the file comes out byte for byte as Java wrote it:
+/// header, body, seals and digest all framed as `FileSnap.serialize` does.
+#[test]
+fn a_snapshot_written_from_the_snap_stream_of_javas_is_javas_file() {
+    let java = find_valid_snapshots(&fixture_dir("none"), 1)
+        .unwrap()
+        .candidates
+        .remove(0);
+    let mut r = SnapshotReader::open(&java.path).unwrap();
+    let sessions = r.sessions().unwrap();
+    let acls = r.acl_cache().unwrap();
+    let nodes: Vec<SnapshotNode> = r.nodes().collect::<Result<_>>().unwrap();
+    let digest = r.verify_checksum_and_digest().unwrap().digest;
+    let mut w = SnapSyncWriter::new(Vec::new());
+    w.write_sessions(sessions.iter().copied()).unwrap();
+    w.write_acl_cache(acls.iter().map(|(i, l)| (*i, l.as_slice())))
+        .unwrap();
+    for n in &nodes {
+        w.write_node(&n.path, n.data.as_deref(), n.acl, &n.stat)
+            .unwrap();
+    }
+    let (stream, _) = w.finish().unwrap();
+
+    let out = TempDir::new("from-stream");
+    // With the signature, as write_snap_sync makes it, and without, as the
+    // body alone: the same file.
+    let without = &stream[..stream.len() - (4 + "BenWasHere".len())];
+    for (i, s) in [stream.as_slice(), without].into_iter().enumerate() {
+        let dir = out.0.join(format!("v{i}"));
+        let path =
+            write_snapshot_from_snap_stream(&dir, java.zxid, SnapshotCompression::None, s, digest)
+                .unwrap();
+        assert_eq!(path.file_name(), java.path.file_name());
+        assert_eq!(fs::read(&path).unwrap(), fs::read(&java.path).unwrap());
+    }
+}
+
+/// The seals would vouch for whatever they cover, so a stream that does not
+/// parse to its end, lacks the root or carries bytes after the signature
+/// is refused before any file is made.
+#[test]
+fn a_bad_snap_stream_makes_no_snapshot_file() {
+    let (tree, acls, sessions) = sample();
+    let (stream, _) = write_snap_sync(Vec::new(), &tree, &acls, sessions).unwrap();
+    let mut trailing = stream.clone();
+    trailing.push(0);
+    let mut no_root = Vec::new();
+    jute::codec::write_int(&mut no_root, 0);
+    jute::codec::write_int(&mut no_root, 0);
+    jute::codec::write_ustring(&mut no_root, "/");
+    let cases: [(&str, &[u8]); 4] = [
+        ("cut short", &stream[..stream.len() - 20]),
+        ("trailing byte", &trailing),
+        ("no root", &no_root),
+        ("empty", &[]),
+    ];
+    let out = TempDir::new("bad-stream");
+    for (what, bytes) in cases {
+        let err =
+            write_snapshot_from_snap_stream(&out.0, 5, SnapshotCompression::None, bytes, None)
+                .expect_err(what);
+        assert!(!err.to_string().is_empty());
+        assert_eq!(
+            fs::read_dir(&out.0).map(|d| d.count()).unwrap_or(0),
+            0,
+            "{what}: no file, not even a temporary one"
+        );
+    }
+    // The good stream does make one, which loads as the tree it came from.
+    let path = write_snapshot_from_snap_stream(&out.0, 5, SnapshotCompression::Gzip, &stream, None)
+        .unwrap();
+    let mut loaded = DataTree::new(config(), AclRef(-1));
+    let mut cache = AclCache::new();
+    let mut got = Vec::new();
+    let l = load_into(&path, &mut loaded, &mut cache, &mut got).unwrap();
+    assert_eq!(l.zxid, 5);
+    assert_eq!(l.digest_check, DigestCheck::Absent);
+    assert_eq!(tree_nodes(&loaded), tree_nodes(&tree));
+    assert_eq!(acl_map(&cache), acl_map(&acls));
+}

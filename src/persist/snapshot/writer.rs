@@ -219,6 +219,19 @@ impl SnapshotWriter {
         Ok(())
     }
 
+    /// Sessions, ACL cache and `nodes` nodes at once, already encoded as a snapshot holds
+    /// them (a SNAP stream up to, not including, its end marker: see
+    /// [`super::sync_stream::write_snapshot_from_snap_stream`], which checks them first).
+    /// Only [`finish`](Self::finish) may follow.
+    pub(super) fn write_encoded_body(&mut self, body: &[u8], nodes: u64) -> Result<()> {
+        self.expect(Stage::Sessions, "write_encoded_body")?;
+        self.scratch.extend_from_slice(body);
+        self.flush_scratch()?;
+        self.stage = Stage::Nodes;
+        self.nodes = nodes;
+        Ok(())
+    }
+
     /// `SnapStream.sealStream`: the running Adler-32 as a long, then "/".
     fn seal(&mut self) -> Result<()> {
         let checksum = self.out.as_ref().map_or(0, CheckedOutput::checksum);

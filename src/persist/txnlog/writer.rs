@@ -430,6 +430,10 @@ impl TxnLog for FileTxnLog {
         self.append_with_digest(&txn.header, &txn.body, txn.digest.as_ref())
     }
 
+    fn append_marshalled(&mut self, txn_bytes: &[u8]) -> io::Result<()> {
+        FileTxnLog::append_marshalled(self, txn_bytes)
+    }
+
     fn commit(&mut self) -> io::Result<()> {
         self.check_usable()?;
         let result = self.write_pending().and_then(|()| self.sync_all_pending());
