@@ -56,6 +56,12 @@ pub const ACTED_ON_KEYS: &[&str] = &[
     "metricsProvider.httpHost",
     "metricsProvider.httpPort",
     "metricsProvider.exportJvmInfo",
+    // The ensemble (src/quorum/settings.rs, src/zab/).
+    "server.*",
+    "initLimit",
+    "syncLimit",
+    "quorumListenOnAllIPs",
+    "standaloneEnabled",
 ];
 
 /// Whether `key` is acted on according to [`ACTED_ON_KEYS`].
@@ -76,7 +82,8 @@ mod tests {
     fn exact_and_prefix() {
         assert!(is_acted_on("tickTime"));
         assert!(!is_acted_on("ticktime"));
-        assert!(!is_acted_on("initLimit"));
+        assert!(is_acted_on("server.12"));
+        assert!(!is_acted_on("peerType"));
         assert!(ACTED_ON_KEYS.iter().all(|k| is_acted_on(k)));
     }
 }

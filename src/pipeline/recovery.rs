@@ -156,7 +156,11 @@ impl Core {
         self.metrics
             .dbinittime
             .add(t_start.elapsed().as_millis() as u64);
-        if !startup_snapshot {
+        // A member writes a snapshot only on a fresh start (no snapshot, no
+        // log), as FileTxnSnapLog.restore does, so a later restart with
+        // logs finds the snapshot they follow.
+        let fresh = found.snapshot.is_none() && found.replayed == 0;
+        if !startup_snapshot && !fresh {
             let log = FileTxnLog::open(&log_dir, last_zxid, p.log.clone())?;
             self.set_snapshot_sink(snapshot::sink_factory(snap_dir, p.compression));
             return Ok((log, found));
