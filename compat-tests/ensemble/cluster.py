@@ -206,6 +206,10 @@ class Cluster:
         exactly one says leader. Returns {sid: mode}."""
         def probe():
             modes = self.modes()
+            alone = [s for s, v in modes.items() if v == "standalone"]
+            if alone:
+                raise ClusterError("server.%s runs standalone, not as an ensemble member\n%s"
+                                   % (alone, self.log_tails()))
             if modes and all(v in ("leader", "follower") for v in modes.values()) and \
                     list(modes.values()).count("leader") == 1:
                 return modes

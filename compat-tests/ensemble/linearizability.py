@@ -100,7 +100,7 @@ class Result:
         for op in self.best[-5:]:
             lines.append("    " + _fmt(op))
         if self.stuck is not None:
-            lines.append("  then no order places: " + _fmt(self.stuck))
+            lines.append("  the first operation left out of it: " + _fmt(self.stuck))
         return "\n".join(lines)
 
 
@@ -182,7 +182,7 @@ def check_key(key, ops, initial=INITIAL, max_steps=5_000_000):
                     linearized = new_lin
                     _lift(entry)
                     if len(stack) > len(best):
-                        best = [ops[c.op_id] for c, _ in stack]
+                        best = [c.op_id for c, _ in stack]
                     entry = head.next
                     continue
             entry = entry.next
@@ -192,12 +192,21 @@ def check_key(key, ops, initial=INITIAL, max_steps=5_000_000):
             # Only unknown writes' returns are left: the ones not chosen never took effect.
             return Result(key, True, ops)
         if not stack:
-            return Result(key, False, ops, stuck=ops[entry.op_id], best=best)
+            return _failure(key, ops, best)
         call, state = stack.pop()
         linearized &= ~(1 << call.op_id)
         _unlift(call)
         entry = call.next
     return Result(key, True, ops)
+
+
+def _failure(key, ops, best):
+    """The verdict "not linearizable", with the longest linearized prefix found and the
+    operation that stopped it: the earliest-completing one not in that prefix."""
+    done = set(best)
+    left = [op for i, op in enumerate(ops) if i not in done]
+    stuck = min(left, key=lambda op: math.inf if op.outcome == "unknown" else op.complete)
+    return Result(key, False, ops, stuck=stuck, best=[ops[i] for i in best])
 
 
 def check(ops, initial=None):

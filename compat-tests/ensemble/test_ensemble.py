@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""The ensemble stage: an N-member ensemble of the given kinds, real clients, real failures.
+
+    test_ensemble.py [--members java,java,java] [--tick 200] [--fk-bin BIN] [--run-dir DIR]
+
+Every fact is printed as "ok ..." or "FAIL ..."; the last line is "N passed, M failed" (what
+test.sh counts). See README.md for the phases and the numbers Java 3.8.0 gave.
+
+Phases (each bounded by a timeout; the awaited things are events — srvr modes polled with a
+deadline, operations recorded in the history):
+  0. linearizability.py's own unit tests;
+  a. the ensemble forms: exactly one leader, every other member a follower;
+  b. a write through every member is visible on every member after sync;
+  c. under load (one client per member, each connected only to it), kill -9 the leader: a new
+     leader is elected (failover = kill until the next write invoked after it succeeds); the
+     old leader restarts and rejoins as a follower and serves its client again;
+  d. kill -9 a follower under load: writes go on; it restarts and rejoins as a follower;
+  s. SIGSTOP the leader past syncLimit x tickTime: a new leader is elected meanwhile; SIGCONT:
+     the old leader rejoins as a follower;
+  e. the end: every acknowledged create on every member, the trees (/lin, /ack: data, mzxid,
+     version) identical on every member, and the whole history (with a final sync+read of each
+     key through every member) linearizable.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster as clusterlib  # noqa: E402
+import history as hist  # noqa: E402
+import linearizability  # noqa: E402
+
+INIT = b"init"
+# Acknowledged writes every member's client makes between two faults (see Stage.settle).
+SETTLE_OPS = 150
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   " + what, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL %s%s" % (what, (": " + str(detail)) if detail else ""), flush=True)
+        return ok
+
+
+def run_checker_unit_tests(tally):
+    """linearizability.py's unit tests, each counted, so a broken checker fails this stage."""
+    import test_linearizability
+
+    suite = unittest.defaultTestLoader.loadTestsFromModule(test_linearizability)
+    tests = list(_flatten(suite))  # before run(): a suite drops its tests as it runs them
+    result = unittest.TestResult()
+    suite.run(result)
+    bad = {t.id(): tb for t, tb in result.failures + result.errors}
+    for t in tests:
+        tally.check(t.id() not in bad, "checker unit test %s" % t.id().split(".")[-1],
+                    bad.get(t.id(), "").strip().splitlines()[-1:] if t.id() in bad else "")
+
+
+def _flatten(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _flatten(t)
+        else:
+            yield t
+
+
+def connect(address, timeout=30):
+    zk = hist.kazoo_client(address)
+    zk.start(timeout=timeout)
+    return zk
+
+
+def close(zk):
+    try:
+        zk.stop()
+        zk.close()
+    except Exception:  # noqa: BLE001 - a client of a member that went away
+        pass
+
+
+def tree(zk, root):
+    """{path: (data, mzxid, version)} of root and everything below it."""
+    out = {}
+    todo = [root]
+    for _ in range(100_000):  # bounded: the test creates a few thousand nodes at most
+        if not todo:
+            break
+        path = todo.pop()
+        data, stat = zk.get(path)
+        out[path] = (data, stat.mzxid, stat.version)
+        todo.extend(path.rstrip("/") + "/" + c for c in zk.get_children(path))
+    return out
+
+
+def wait_ok_ops(history, since, n, timeout, op="write", process=None):
+    """Awaits n ok operations invoked at or after `since`; returns them (sorted by completion)
+    or the ones seen when the timeout passed."""
+    history.wait_for(lambda ops: len([o for o in ops if o.op == op and o.outcome == "ok"
+                                      and o.invoke >= since
+                                      and (process is None or o.process == process)]) >= n,
+                     timeout)
+    return sorted(history.ok_after(since, op, process), key=lambda o: o.complete)
+
+
+def wait_any_ok(history, since, process, timeout):
+    """Awaits any ok operation (read or write) of `process` invoked after `since`."""
+    def done(ops):
+        return any(o.process == process and o.outcome == "ok" and o.invoke >= since
+                   and o.op in ("read", "write") for o in ops)
+    return history.wait_for(done, timeout)
+
+
+class Stage:
+    def __init__(self, args, tally):
+        self.args = args
+        self.tally = tally
+        self.c = clusterlib.Cluster(args.members, args.run_dir, tick=args.tick,
+                                    fk_bin=args.fk_bin)
+        self.history = hist.History()
+        self.stop = threading.Event()
+        self.workers = []
+        self.numbers = {}
+        # (sid, SIGSTOP time, time it was seen as follower again): while a resumed leader has
+        # not yet noticed it was deposed, it answers sync+read from its own stale state (see
+        # phase_final and README.md).
+        self.deposed = []
+        # Every wait is bounded by this; a longer tick makes elections and syncLimit longer.
+        self.timeout = 30.0 + 10 * args.tick / 1000.0
+
+    def phase_form(self):
+        t0 = time.monotonic()
+        self.c.start()
+        modes = self.c.wait_formed(60)
+        print("formed in %.2f s: %s" % (time.monotonic() - t0, modes), flush=True)
+        self.tally.check(list(modes.values()).count("leader") == 1,
+                         "(a) exactly one member says Mode: leader", modes)
+        self.tally.check(list(modes.values()).count("follower") == len(self.c.members) - 1,
+                         "(a) every other member says Mode: follower", modes)
+        self.tally.check(len(modes) == len(self.c.members), "(a) every member answers srvr",
+                         modes)
+
+    def phase_setup(self):
+        zk = connect(self.c.address(1))
+        try:
+            zk.ensure_path("/lin")
+            for k in hist.KEYS:
+                zk.create(k, INIT)
+            zk.create(hist.ACK_ROOT, b"")
+            zk.create("/vis", b"")
+        finally:
+            close(zk)
+
+    def phase_visible(self):
+        clients = {sid: connect(self.c.address(sid)) for sid in self.c.members}
+        try:
+            for sid, zk in clients.items():
+                zk.create("/vis/m%d" % sid, b"via-%d" % sid)
+            for reader, zk in clients.items():
+                zk.sync("/vis")
+                seen = {sid: zk.get("/vis/m%d" % sid)[0] for sid in self.c.members}
+                want = {sid: b"via-%d" % sid for sid in self.c.members}
+                self.tally.check(seen == want, "(b) server.%d sees the write through every "
+                                 "member after sync" % reader, seen)
+        finally:
+            for zk in clients.values():
+                close(zk)
+
+    def start_load(self):
+        for sid in self.c.members:
+            w = hist.Worker(sid, self.c.address(sid), self.history, self.stop, seed=sid)
+            w.start()
+            self.workers.append(w)
+        t = time.monotonic()
+        for sid in self.c.members:
+            ok = wait_any_ok(self.history, t, sid, 30)
+            self.tally.check(ok, "load: the client of server.%d completes operations" % sid)
+
+    def settle(self, what):
+        """Awaits SETTLE_OPS acknowledged writes from every member's client: load runs
+        through the whole ensemble before (and after) each fault, and the history has
+        something to check."""
+        t = time.monotonic()
+        for sid in self.c.members:
+            ok = wait_ok_ops(self.history, t, SETTLE_OPS, self.timeout, process=sid)
+            self.tally.check(len(ok) >= SETTLE_OPS, "%s: %d writes through server.%d"
+                             % (what, SETTLE_OPS, sid), len(ok))
+
+    def phase_kill_leader(self):
+        leader = self.c.leader()
+        if not self.tally.check(leader is not None, "(c) a leader before the kill"):
+            return
+        t_kill = self.c.kill(leader)
+        new, t_seen = self.c.wait_leader(self.timeout, exclude=[leader])
+        writes = wait_ok_ops(self.history, t_kill, 1, self.timeout)
+        failover = (writes[0].complete - t_kill) if writes else None
+        self.tally.check(new != leader, "(c) kill -9 of leader server.%d: server.%d is elected"
+                         % (leader, new))
+        self.tally.check(failover is not None, "(c) a write succeeds after the leader's kill")
+        if failover is not None:
+            print("     failover (kill -9 of the leader until the next write succeeds): %.3f s;"
+                  " srvr showed the new leader after %.3f s" % (failover, t_seen - t_kill),
+                  flush=True)
+            self.numbers["failover_kill_s"] = round(failover, 3)
+            self.numbers["election_seen_kill_s"] = round(t_seen - t_kill, 3)
+        self.rejoin(leader, "(c) the killed leader")
+
+    def rejoin(self, sid, what, resumed_at=None):
+        if resumed_at is None:
+            t = time.monotonic()
+            self.c.restart(sid)
+        else:
+            t = resumed_at
+        t_follow = self.c.wait_mode(sid, "follower", 2 * self.timeout)
+        self.tally.check(True, "%s server.%d rejoins as follower (%.2f s)"
+                         % (what, sid, t_follow - t))
+        self.tally.check(wait_any_ok(self.history, t_follow, sid, self.timeout),
+                         "%s server.%d serves its client again" % (what, sid))
+        self.tally.check(self.c.leader() is not None and self.c.leader() != sid,
+                         "%s: one leader, not server.%d" % (what, sid), self.c.modes())
+        return t_follow
+
+    def phase_kill_follower(self):
+        leader = self.c.leader()
+        followers = [s for s in self.c.members if s != leader]
+        if not self.tally.check(leader is not None and followers, "(d) a leader and followers"):
+            return
+        victim = followers[-1]
+        t_kill = self.c.kill(victim)
+        others = [s for s in self.c.members if s != victim]
+        # Writes through every remaining member go on (a quorum is still up).
+        for s in others:
+            ok = wait_ok_ops(self.history, t_kill, 3, self.timeout, process=s)
+            self.tally.check(len(ok) >= 3, "(d) with follower server.%d killed, server.%d's "
+                             "client still writes" % (victim, s), len(ok))
+        self.tally.check(self.c.leader() == leader, "(d) the leader stays server.%d" % leader,
+                         self.c.modes())
+        self.rejoin(victim, "(d) the killed follower")
+
+    def phase_pause_leader(self):
+        leader = self.c.leader()
+        if not self.tally.check(leader is not None, "(s) a leader before SIGSTOP"):
+            return
+        limit = self.c.sync_limit * self.c.tick / 1000.0
+        t_stop = self.c.pause(leader)
+        try:
+            new, t_seen = self.c.wait_leader(self.timeout, exclude=[leader])
+            writes = wait_ok_ops(self.history, t_stop, 1, self.timeout)
+        finally:
+            t_cont = self.c.resume(leader)
+        self.tally.check(new != leader, "(s) SIGSTOP of leader server.%d: server.%d is elected "
+                         "while it is stopped" % (leader, new))
+        self.tally.check(t_cont - t_stop > limit, "(s) it stayed stopped past syncLimit x "
+                         "tickTime (%.2f s > %.2f s)" % (t_cont - t_stop, limit))
+        if writes:
+            print("     failover (SIGSTOP of the leader until the next write succeeds): %.3f s;"
+                  " srvr showed the new leader after %.3f s"
+                  % (writes[0].complete - t_stop, t_seen - t_stop), flush=True)
+            self.numbers["failover_stop_s"] = round(writes[0].complete - t_stop, 3)
+        self.tally.check(bool(writes), "(s) a write succeeds while the old leader is stopped")
+        t_follow = self.rejoin(leader, "(s) the stopped leader", resumed_at=t_cont)
+        self.deposed.append((leader, t_stop, t_follow))
+
+    def stop_load(self):
+        self.stop.set()
+        for w in self.workers:
+            w.join(30)
+            self.tally.check(not w.is_alive() and w.error is None,
+                             "load: client of server.%s ended cleanly" % w.process,
+                             w.error or ("still running" if w.is_alive() else ""))
+
+    def phase_final(self):
+        modes = self.c.wait_formed(60)
+        self.tally.check(len(modes) == len(self.c.members), "(e) every member is back", modes)
+        ops = self.history.ops()
+        trees = {}
+        for sid in self.c.members:
+            zk = connect(self.c.address(sid))
+            try:
+                for k in hist.KEYS:
+                    op = hist.Op("final-%d" % sid, "read", k, None, time.monotonic())
+                    zk.sync(k)
+                    op.value = zk.get(k)[0]
+                    op.complete, op.outcome = time.monotonic(), "ok"
+                    ops.append(op)
+                zk.sync("/")
+                trees[sid] = {**tree(zk, "/lin"), **tree(zk, hist.ACK_ROOT)}
+            finally:
+                close(zk)
+        first = trees[1]
+        for sid, t in trees.items():
+            diff = sorted(set(t.items()) ^ set(first.items()))[:5]
+            self.tally.check(t == first, "(e) server.%d's tree (/lin, /ack: data, mzxid, "
+                             "version) equals server.1's (%d nodes)" % (sid, len(t)), diff)
+        acked = [o.key for o in ops if o.op == "create" and o.outcome == "ok"]
+        for sid, t in trees.items():
+            lost = [p for p in acked if p not in t]
+            self.tally.check(not lost, "(e) all %d acknowledged creates are on server.%d"
+                             % (len(acked), sid), lost[:5])
+        unknown_creates = [o.key for o in ops if o.op == "create" and o.outcome == "unknown"]
+        writes = [o for o in ops if o.op == "write"]
+        reads = [o for o in ops if o.op == "read" and not str(o.process).startswith("final")]
+        count = {x: sum(1 for o in writes + reads if o.outcome == x)
+                 for x in ("ok", "fail", "unknown")}
+        print("history: %d writes, %d reads, %d creates (%d acknowledged, %d unknown); "
+              "outcomes %s" % (len(writes), len(reads), len(acked) + len(unknown_creates),
+                               len(acked), len(unknown_creates), count), flush=True)
+        self.tally.check(len([o for o in writes if o.outcome == "ok"]) >= 100,
+                         "(e) the history has at least 100 acknowledged writes")
+        with open(os.path.join(self.args.run_dir, "history.jsonl"), "w") as f:
+            for o in ops:
+                f.write(json.dumps({"process": o.process, "op": o.op, "key": o.key,
+                                    "value": o.value.decode() if o.value is not None else None,
+                                    "invoke": o.invoke, "complete": o.complete,
+                                    "outcome": o.outcome, "error": o.error}) + "\n")
+        self.check_linearizable([o for o in ops if o.op in ("read", "write")])
+
+    def check_linearizable(self, ops):
+        """The whole history, strictly; then (unless --strict-sync) without the reads that a
+        deposed leader served between its SIGSTOP and its rejoining as follower.
+
+        Java ZooKeeper 3.8 answers such reads: a leader acknowledges `sync` at once when it
+        has no proposal outstanding (Leader.processSync), with no quorum round, so after
+        SIGCONT the old leader still serves its own state until it notices it lost its
+        followers. Linearizable sync+read through every member is then not a ZooKeeper
+        guarantee; --strict-sync holds a server to it anyway."""
+        initial = {k: INIT for k in hist.KEYS}
+        t0 = time.monotonic()
+        strict = linearizability.check(ops, initial)
+        took = time.monotonic() - t0
+        bad = [r for r in strict if not r.ok]
+        self.numbers["strictly_linearizable"] = not bad
+        print("linearizability check took %.2f s; strictly: %s" % (
+            took, "every key linearizable" if not bad else
+            "NOT linearizable: %s" % ", ".join(r.key for r in bad)), flush=True)
+        for r in bad:
+            print(r.describe(), flush=True)
+        if self.args.strict_sync or not self.deposed:
+            results, how = strict, ""
+        else:
+            def deposed_read(o):
+                return o.op == "read" and any(o.process == sid and o.complete > t_stop
+                                              and o.invoke < t_back
+                                              for sid, t_stop, t_back in self.deposed)
+            left_out = [o for o in ops if deposed_read(o)]
+            print("%d sync+reads through a stopped-and-resumed leader left out (%s)"
+                  % (len(left_out), ", ".join("server.%d, SIGSTOP to follower again: %.2f s"
+                                              % (d[0], d[2] - d[1]) for d in self.deposed)),
+                  flush=True)
+            self.numbers["deposed_reads_left_out"] = len(left_out)
+            results = linearizability.check([o for o in ops if not deposed_read(o)], initial)
+            how = ", reads of a deposed leader aside"
+        for r in results:
+            self.tally.check(r.ok, "(e) history of %s is linearizable (%d operations%s)"
+                             % (r.key, len(r.ops), how), "" if r.ok else "\n" + r.describe())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--members", type=clusterlib.parse_kinds,
+                    default=clusterlib.parse_kinds("java,java,java"))
+    ap.add_argument("--tick", type=int, default=200)
+    ap.add_argument("--fk-bin", default=clusterlib.DEFAULT_FK_BIN)
+    ap.add_argument("--run-dir")
+    ap.add_argument("--strict-sync", action="store_true",
+                    help="sync+reads through a resumed, deposed leader must be linearizable too")
+    args = ap.parse_args()
+    args.run_dir = os.path.abspath(args.run_dir or tempfile.mkdtemp(prefix="ensemble."))
+    os.makedirs(args.run_dir, exist_ok=True)
+    print("members %s, tickTime %d, run dir %s" % (",".join(args.members), args.tick,
+                                                    args.run_dir), flush=True)
+    # Kazoo logs every dropped connection (dozens per fault): into the run dir, not the output.
+    logging.basicConfig(filename=os.path.join(args.run_dir, "clients.log"), level=logging.INFO,
+                        format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s")
+    tally = Tally()
+    t0 = time.monotonic()
+    stage = None
+    try:
+        run_checker_unit_tests(tally)
+        stage = Stage(args, tally)
+        steps = [("form", stage.phase_form), ("setup", stage.phase_setup),
+                 ("visible", stage.phase_visible), ("start load", stage.start_load),
+                 ("settle", lambda: stage.settle("before the leader's kill")),
+                 ("kill leader", stage.phase_kill_leader),
+                 ("settle", lambda: stage.settle("after the leader rejoined")),
+                 ("kill follower", stage.phase_kill_follower),
+                 ("settle", lambda: stage.settle("after the follower rejoined")),
+                 ("stop leader", stage.phase_pause_leader),
+                 ("settle", lambda: stage.settle("after the stopped leader rejoined")),
+                 ("stop load", stage.stop_load), ("final", stage.phase_final)]
+        for name, step in steps:
+            t = time.monotonic()
+            step()
+            print("  [%s: %.1f s]" % (name, time.monotonic() - t), flush=True)
+    except Exception as e:  # a crash is one more failure; the result line is still printed
+        tally.check(False, "the stage ran to the end", "%s: %s" % (type(e).__name__, e))
+    finally:
+        if stage is not None:
+            stage.stop.set()
+            if tally.failed:
+                print(stage.c.log_tails(40))
+            stage.c.stop_all()
+            if stage.numbers:
+                print("numbers: %s" % json.dumps(stage.numbers))
+    print("stage took %.1f s" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    return 0 if tally.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
