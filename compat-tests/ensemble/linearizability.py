@@ -96,11 +96,14 @@ class Result:
         if self.ok:
             return "key %s: linearizable (%d operations)" % (self.key, len(self.ops))
         lines = ["key %s: NOT linearizable (%d operations)" % (self.key, len(self.ops))]
-        lines.append("  longest linearized prefix (%d ops) ends with:" % len(self.best))
-        for op in self.best[-5:]:
-            lines.append("    " + _fmt(op))
-        if self.stuck is not None:
-            lines.append("  the first operation left out of it: " + _fmt(self.stuck))
+        if self.best:
+            lines.append("  longest linearized prefix (%d ops) ends with:" % len(self.best))
+            for op in self.best[-5:]:
+                lines.append("    " + _fmt(op))
+            if self.stuck is not None:
+                lines.append("  the first operation left out of it: " + _fmt(self.stuck))
+        elif self.stuck is not None:
+            lines.append("  no order places: " + _fmt(self.stuck))
         return "\n".join(lines)
 
 
@@ -129,6 +132,13 @@ def check_key(key, ops, initial=INITIAL, max_steps=5_000_000):
     "anything", and the first read linearized before any write fixes it.
     max_steps bounds the search; running out raises RuntimeError (never a silent pass)."""
     ops = relevant_ops(ops)
+    # A read of a value no write wrote (nor the initial value) fails every order: say so
+    # without a search, which on many concurrent writes would be exponential before failing.
+    written = {op.value for op in ops if op.op == "write"}
+    for op in ops:
+        if op.op == "read" and op.value not in written and initial is not INITIAL \
+                and op.value != initial:
+            return Result(key, False, ops, stuck=op)
     # Build the call/return list: calls before returns at equal times (the generous reading:
     # an operation invoked the instant another completed may be concurrent with it).
     events = []
@@ -209,11 +219,19 @@ def _failure(key, ops, best):
     return Result(key, False, ops, stuck=stuck, best=[ops[i] for i in best])
 
 
-def check(ops, initial=None):
+def check(ops, initial=None, max_steps=5_000_000):
     """Checks a whole history, key by key. `initial`: {key: value} of values the registers
     held before the history (keys not in it start unknown). Returns [Result] (sorted by key)."""
     by_key = defaultdict(list)
     for op in ops:
         by_key[op.key].append(op)
     initial = initial or {}
-    return [check_key(k, by_key[k], initial.get(k, INITIAL)) for k in sorted(by_key)]
+    out = []
+    for k in sorted(by_key):
+        try:
+            out.append(check_key(k, by_key[k], initial.get(k, INITIAL), max_steps))
+        except RuntimeError as e:  # the search's step bound: no verdict is a failure
+            res = Result(k, False, by_key[k])
+            res.describe = lambda e=e: str(e)
+            out.append(res)
+    return out

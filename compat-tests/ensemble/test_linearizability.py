@@ -91,6 +91,14 @@ class Linearizable(unittest.TestCase):
         self.assertNotLin([w(1, "x", 0, 1, "unknown"), r(2, "x", 2, 3), w(3, "y", 4, 5),
                            r(2, "y", 6, 7), r(2, "x", 8, 9)])
 
+    def test_a_search_that_gives_up_is_a_failure(self):
+        # 16 overlapping writes, then a read of the initial value after all of them: no
+        # order exists, and proving it takes more than 1,000 steps.
+        ops = [w(i, "v%d" % i, i * 0.01, 100 + i) for i in range(16)] + [r(99, "init", 200, 201)]
+        res = check(ops, {"k": "init"}, max_steps=1000)
+        self.assertFalse(res[0].ok)
+        self.assertIn("gave up", res[0].describe())
+
     def test_keys_are_independent(self):
         ops = [w(1, "a", 0, 1, key="k1"), r(2, "a", 2, 3, key="k1"),
                w(1, "b", 0, 1, key="k2"), r(2, "init", 2, 3, key="k2")]
