@@ -13,7 +13,8 @@ Library:
     c = Cluster(["java", "fk", "fk"], run_dir, tick=200, fk_bin=...)
     c.start(); c.wait_formed(60)          -> {sid: "leader"|"follower"}
     c.leader(), c.modes(), c.address(sid), c.connect_string()
-    c.kill(sid) (kill -9), c.restart(sid), c.pause(sid) (SIGSTOP), c.resume(sid) (SIGCONT)
+    c.kill(sid) (kill -9), c.restart(sid), c.pause(sid) (SIGSTOP), c.resume(sid) (SIGCONT),
+    c.stop(sid) (SIGTERM), c.replace(sid, kind) (back as another kind, same dataDir)
     c.wait_leader(timeout, exclude=()), c.wait_mode(sid, "follower", timeout)
     c.stop_all(); c.log_tails(n)
 CLI:
@@ -98,27 +99,33 @@ class Cluster:
                "syncLimit": str(self.sync_limit)}
         cfg.update(extra_cfg or {})
         self.members = {}
+        self.fk_bin = fk_bin
+        self.java_heap = java_heap
+        self.java_log_level = java_log_level
         for sid, kind in zip(sids, kinds):
             d = os.path.join(self.run_dir, "m%d" % sid)
-            cfg_path = javazk.write_quorum_member(d, sid, self.ports, cfg)
-            log = os.path.join(d, "member.log")
-            name = "server.%d (%s)" % (sid, kind)
-            if kind == "java":
-                # Serial GC and the C1 compiler only: a JVM that starts quickly and leaves CPU
-                # to the others on a small shared machine. Logs at info: the election and sync
-                # lines are what one needs when a phase fails.
-                proc = javazk.JavaZooKeeper(cfg_path, self.ports[sid][0], log, cwd=d,
-                                            heap=java_heap, log_level=java_log_level,
-                                            jvm_opts=["-XX:+UseSerialGC",
-                                                      "-XX:TieredStopAtLevel=1"],
-                                            log_mode="ab", name=name, stop_timeout=5.0)
-            else:
-                if not os.access(fk_bin, os.X_OK):
-                    raise ClusterError("no FerroKeeper binary at %s (cargo build --release)"
-                                       % fk_bin)
-                proc = javazk.ServerProcess([fk_bin, cfg_path], self.ports[sid][0], log, cwd=d,
-                                            log_mode="ab", name=name, stop_timeout=5.0)
-            self.members[sid] = Member(sid, kind, d, self.ports[sid], proc)
+            javazk.write_quorum_member(d, sid, self.ports, cfg)
+            self.members[sid] = Member(sid, kind, d, self.ports[sid], self._process(sid, kind, d))
+
+    def _process(self, sid, kind, d):
+        """The process of member sid as `kind`, on d/zoo.cfg, logging to d/member.log (each
+        start appends, so a member replaced by another kind keeps one log)."""
+        cfg_path = os.path.join(d, "zoo.cfg")
+        log = os.path.join(d, "member.log")
+        name = "server.%d (%s)" % (sid, kind)
+        if kind == "java":
+            # Serial GC and the C1 compiler only: a JVM that starts quickly and leaves CPU
+            # to the others on a small shared machine. Logs at info: the election and sync
+            # lines are what one needs when a phase fails.
+            return javazk.JavaZooKeeper(cfg_path, self.ports[sid][0], log, cwd=d,
+                                        heap=self.java_heap, log_level=self.java_log_level,
+                                        jvm_opts=["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"],
+                                        log_mode="ab", name=name, stop_timeout=5.0)
+        if not os.access(self.fk_bin, os.X_OK):
+            raise ClusterError("no FerroKeeper binary at %s (cargo build --release)"
+                               % self.fk_bin)
+        return javazk.ServerProcess([self.fk_bin, cfg_path], self.ports[sid][0], log, cwd=d,
+                                    log_mode="ab", name=name, stop_timeout=5.0)
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -140,6 +147,22 @@ class Cluster:
     def restart(self, sid):
         """Starts a stopped or killed member again on the same dataDir and ports."""
         self.members[sid].spawn()
+
+    def stop(self, sid, timeout=10.0):
+        """Graceful stop (SIGTERM, SIGKILL after `timeout`); returns the exit status."""
+        return self.members[sid].proc.stop(timeout=timeout)
+
+    def replace(self, sid, kind):
+        """Member sid, stopped, comes back as `kind` on the same zoo.cfg, dataDir and ports
+        (a step of a rolling replacement, e.g. Java -> FerroKeeper). Spawned, not awaited."""
+        m = self.members[sid]
+        if m.running:
+            raise ClusterError("server.%d is still running; stop it first" % sid)
+        if kind not in KINDS:
+            raise ValueError("member kind %r is not one of %s" % (kind, ", ".join(KINDS)))
+        m.kind = kind
+        m.proc = self._process(sid, kind, m.dir)
+        m.spawn()
 
     def pause(self, sid):
         """SIGSTOP; returns the time of the signal."""

@@ -2,6 +2,7 @@
 """The ensemble stage: an N-member ensemble of the given kinds, real clients, real failures.
 
     test_ensemble.py [--members java,java,java] [--tick 200] [--fk-bin BIN] [--run-dir DIR]
+                     [--rolling-to KINDS] [--strict-sync]
 
 Every fact is printed as "ok ..." or "FAIL ..."; the last line is "N passed, M failed" (what
 test.sh counts). See README.md for the phases and the numbers Java 3.8.0 gave.
@@ -17,6 +18,8 @@ deadline, operations recorded in the history):
   d. kill -9 a follower under load: writes go on; it restarts and rejoins as a follower;
   s. SIGSTOP the leader past syncLimit x tickTime: a new leader is elected meanwhile; SIGCONT:
      the old leader rejoins as a follower;
+  r. rolling restart (or, with --rolling-to, replacement by another kind) of every member,
+     followers first, under load;
   e. the end: every acknowledged create on every member, the trees (/lin, /ack: data, mzxid,
      version) identical on every member, and the whole history (with a final sync+read of each
      key through every member) linearizable.
@@ -276,6 +279,47 @@ class Stage:
         t_follow = self.rejoin(leader, "(s) the stopped leader", resumed_at=t_cont)
         self.deposed.append((leader, t_stop, t_follow))
 
+    def phase_rolling(self):
+        """Every member in turn, followers first and the leader last (as an operator does
+        it): SIGTERM, then started again on its dataDir — as the kind --rolling-to names
+        (a rolling replacement, e.g. java -> fk) or as itself (a rolling restart) — and awaited
+        as a follower serving its client, with writes through every member after each step."""
+        targets = self.args.rolling_to or self.args.members
+        if len(targets) != len(self.c.members):
+            self.tally.check(False, "(r) --rolling-to names one kind per member", targets)
+            return
+        leader = self.c.leader()
+        if not self.tally.check(leader is not None, "(r) a leader before the rolling restart"):
+            return
+        for sid in [s for s in self.c.members if s != leader] + [leader]:
+            old, new = self.c.members[sid].kind, targets[sid - 1]
+            t = time.monotonic()
+            status = self.c.stop(sid)
+            if sid == leader:
+                # The leader's graceful stop: from its exit (a JVM serves on for a moment
+                # after SIGTERM) until the next write invoked after it is acknowledged.
+                t_exit = time.monotonic()
+                writes = wait_ok_ops(self.history, t_exit, 1, self.timeout)
+                if self.tally.check(bool(writes), "(r) a write succeeds after the leader's "
+                                    "SIGTERM, before it is back"):
+                    took = writes[0].complete - t_exit
+                    print("     failover (the leader's exit after SIGTERM until the next write "
+                          "succeeds): %.3f s" % took, flush=True)
+                    self.numbers["failover_term_s"] = round(took, 3)
+            self.c.replace(sid, new)
+            t_follow = self.c.wait_mode(sid, "follower", 2 * self.timeout)
+            self.tally.check(True, "(r) server.%d %s -> %s%s: stopped (exit %s), follower "
+                             "again after %.2f s" % (sid, old, new,
+                                                     " (the leader)" if sid == leader else "",
+                                                     status, t_follow - t))
+            self.tally.check(wait_any_ok(self.history, t_follow, sid, self.timeout),
+                             "(r) server.%d serves its client again" % sid)
+            self.settle("(r) after server.%d" % sid)
+        kinds = [self.c.members[s].kind for s in sorted(self.c.members)]
+        self.tally.check(kinds == list(targets) and self.c.leader() is not None,
+                         "(r) the ensemble is now %s, with one leader" % ",".join(targets),
+                         (kinds, self.c.modes()))
+
     def stop_load(self):
         self.stop.set()
         for w in self.workers:
@@ -377,6 +421,9 @@ def main():
     ap.add_argument("--tick", type=int, default=200)
     ap.add_argument("--fk-bin", default=clusterlib.DEFAULT_FK_BIN)
     ap.add_argument("--run-dir")
+    ap.add_argument("--rolling-to", type=clusterlib.parse_kinds,
+                    help="kinds the rolling phase brings each member back as (default: the "
+                    "same), e.g. fk,fk,fk for a rolling replacement of Java by FerroKeeper")
     ap.add_argument("--strict-sync", action="store_true",
                     help="sync+reads through a resumed, deposed leader must be linearizable too")
     args = ap.parse_args()
@@ -402,6 +449,7 @@ def main():
                  ("settle", lambda: stage.settle("after the follower rejoined")),
                  ("stop leader", stage.phase_pause_leader),
                  ("settle", lambda: stage.settle("after the stopped leader rejoined")),
+                 ("rolling restart", stage.phase_rolling),
                  ("stop load", stage.stop_load), ("final", stage.phase_final)]
         for name, step in steps:
             t = time.monotonic()
