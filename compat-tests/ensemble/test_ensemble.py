@@ -42,6 +42,10 @@ import history as hist  # noqa: E402
 import linearizability  # noqa: E402
 
 INIT = b"init"
+# What a client of a member that was killed, stopped or deposed may see. Anything else (NoNode,
+# BadVersion, NodeExists from a create of a new name, a marshalling error…) is a server bug.
+CONNECTION_ERRORS = {"ConnectionLoss", "SessionExpiredError", "ConnectionClosedError",
+                     "KazooTimeoutError", "OperationTimeoutError"}
 # Acknowledged writes every member's client makes between two faults (see Stage.settle).
 SETTLE_OPS = 150
 
@@ -366,6 +370,14 @@ class Stage:
                                len(acked), len(unknown_creates), count), flush=True)
         self.tally.check(len([o for o in writes if o.outcome == "ok"]) >= 100,
                          "(e) the history has at least 100 acknowledged writes")
+        errors = {}
+        for o in ops:
+            if o.error:
+                errors[o.error] = errors.get(o.error, 0) + 1
+        other = {e: n for e, n in errors.items() if e not in CONNECTION_ERRORS}
+        print("errors the clients saw: %s" % (errors or "none"), flush=True)
+        self.tally.check(not other, "(e) the clients saw no error but lost connections and "
+                         "sessions (%s)" % ", ".join(sorted(CONNECTION_ERRORS)), other)
         with open(os.path.join(self.args.run_dir, "history.jsonl"), "w") as f:
             for o in ops:
                 f.write(json.dumps({"process": o.process, "op": o.op, "key": o.key,
