@@ -18,6 +18,7 @@ by Kazoo's state listener): while its member is down it records nothing rather t
 of instant failures, and the first operation after a reconnect is timed from its own invoke.
 """
 
+import bisect
 import itertools
 import threading
 import time
@@ -48,12 +49,21 @@ class History:
 
     def __init__(self):
         self._ops = []
+        self._added = []  # time.monotonic() of each add, non-decreasing
         self._cond = threading.Condition()
 
     def add(self, op):
         with self._cond:
             self._ops.append(op)
+            self._added.append(time.monotonic())
             self._cond.notify_all()
+
+    def _tail(self, since):
+        """The ops added at or after `since`: a superset of those invoked at or after it (an
+        op is added once complete), without scanning the whole history on every wake-up."""
+        if since is None:
+            return self._ops
+        return self._ops[bisect.bisect_left(self._added, since):]
 
     def ops(self):
         with self._cond:
@@ -62,21 +72,22 @@ class History:
     def ok_after(self, t, op="write", process=None):
         """Ops of kind `op` invoked at or after t that completed ok (optionally of one process)."""
         with self._cond:
-            return [o for o in self._ops if o.op == op and o.outcome == "ok" and o.invoke >= t
+            return [o for o in self._tail(t) if o.op == op and o.outcome == "ok" and o.invoke >= t
                     and (process is None or o.process == process)]
 
-    def wait_for(self, predicate, timeout):
+    def wait_for(self, predicate, timeout, since=None):
         """Blocks until predicate(ops) is true (re-checked on every new op) or timeout; returns
-        the last value of predicate."""
+        the last value of predicate. since: predicate sees only the ops added from then on
+        (enough for one that looks at ops invoked from then on)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             for _ in range(1_000_000):  # bounded by the deadline
-                got = predicate(self._ops)
+                got = predicate(self._tail(since))
                 left = deadline - time.monotonic()
                 if got or left <= 0:
                     return got
                 self._cond.wait(left)
-            return predicate(self._ops)
+            return predicate(self._tail(since))
 
 
 def kazoo_client(address, session_timeout=4.0):

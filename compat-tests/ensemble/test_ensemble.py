@@ -50,6 +50,10 @@ CONNECTION_ERRORS = {"ConnectionLoss", "SessionExpiredError", "ConnectionClosedE
 SETTLE_OPS = 150
 
 
+class Abort(Exception):
+    """A wait the rest of the stage depends on failed (already counted): stop the phases."""
+
+
 class Tally:
     def __init__(self):
         self.passed = 0
@@ -121,7 +125,7 @@ def wait_ok_ops(history, since, n, timeout, op="write", process=None):
     history.wait_for(lambda ops: len([o for o in ops if o.op == op and o.outcome == "ok"
                                       and o.invoke >= since
                                       and (process is None or o.process == process)]) >= n,
-                     timeout)
+                     timeout, since)
     return sorted(history.ok_after(since, op, process), key=lambda o: o.complete)
 
 
@@ -130,7 +134,7 @@ def wait_any_ok(history, since, process, timeout):
     def done(ops):
         return any(o.process == process and o.outcome == "ok" and o.invoke >= since
                    and o.op in ("read", "write") for o in ops)
-    return history.wait_for(done, timeout)
+    return history.wait_for(done, timeout, since)
 
 
 class Stage:
@@ -150,11 +154,23 @@ class Stage:
         # Every wait is bounded by this; a longer tick makes elections and syncLimit longer.
         self.timeout = 30.0 + 10 * args.tick / 1000.0
 
+    def expect(self, what, wait, detail=lambda got: ""):
+        """One check whose evidence is a Cluster wait: ok (with detail(result)) if it returns,
+        FAIL with its ClusterError (modes and every log tail) if it times out — and then the
+        stage stops, since every later phase needs what it awaited."""
+        try:
+            got = wait()
+        except clusterlib.ClusterError as e:
+            self.tally.check(False, what, e)
+            raise Abort() from e
+        self.tally.check(True, what + detail(got))
+        return got
+
     def phase_form(self):
         t0 = time.monotonic()
         self.c.start()
-        modes = self.c.wait_formed(60)
-        print("formed in %.2f s: %s" % (time.monotonic() - t0, modes), flush=True)
+        modes = self.expect("(a) the ensemble forms", lambda: self.c.wait_formed(60),
+                            lambda m: " in %.2f s: %s" % (time.monotonic() - t0, m))
         self.tally.check(list(modes.values()).count("leader") == 1,
                          "(a) exactly one member says Mode: leader", modes)
         self.tally.check(list(modes.values()).count("follower") == len(self.c.members) - 1,
@@ -213,11 +229,11 @@ class Stage:
         if not self.tally.check(leader is not None, "(c) a leader before the kill"):
             return
         t_kill = self.c.kill(leader)
-        new, t_seen = self.c.wait_leader(self.timeout, exclude=[leader])
+        _, t_seen = self.expect("(c) kill -9 of leader server.%d: another is elected" % leader,
+                                  lambda: self.c.wait_leader(self.timeout, exclude=[leader]),
+                                  lambda got: " (server.%d)" % got[0])
         writes = wait_ok_ops(self.history, t_kill, 1, self.timeout)
         failover = (writes[0].complete - t_kill) if writes else None
-        self.tally.check(new != leader, "(c) kill -9 of leader server.%d: server.%d is elected"
-                         % (leader, new))
         self.tally.check(failover is not None, "(c) a write succeeds after the leader's kill")
         if failover is not None:
             print("     failover (kill -9 of the leader until the next write succeeds): %.3f s;"
@@ -233,9 +249,9 @@ class Stage:
             self.c.restart(sid)
         else:
             t = resumed_at
-        t_follow = self.c.wait_mode(sid, "follower", 2 * self.timeout)
-        self.tally.check(True, "%s server.%d rejoins as follower (%.2f s)"
-                         % (what, sid, t_follow - t))
+        t_follow = self.expect("%s server.%d rejoins as follower" % (what, sid),
+                               lambda: self.c.wait_mode(sid, "follower", 2 * self.timeout),
+                               lambda got: " (%.2f s)" % (got - t))
         self.tally.check(wait_any_ok(self.history, t_follow, sid, self.timeout),
                          "%s server.%d serves its client again" % (what, sid))
         self.tally.check(self.c.leader() is not None and self.c.leader() != sid,
@@ -266,12 +282,13 @@ class Stage:
         limit = self.c.sync_limit * self.c.tick / 1000.0
         t_stop = self.c.pause(leader)
         try:
-            new, t_seen = self.c.wait_leader(self.timeout, exclude=[leader])
+            _, t_seen = self.expect(
+                "(s) SIGSTOP of leader server.%d: another is elected while it is stopped"
+                % leader, lambda: self.c.wait_leader(self.timeout, exclude=[leader]),
+                lambda got: " (server.%d)" % got[0])
             writes = wait_ok_ops(self.history, t_stop, 1, self.timeout)
         finally:
             t_cont = self.c.resume(leader)
-        self.tally.check(new != leader, "(s) SIGSTOP of leader server.%d: server.%d is elected "
-                         "while it is stopped" % (leader, new))
         self.tally.check(t_cont - t_stop > limit, "(s) it stayed stopped past syncLimit x "
                          "tickTime (%.2f s > %.2f s)" % (t_cont - t_stop, limit))
         if writes:
@@ -311,11 +328,11 @@ class Stage:
                           "succeeds): %.3f s" % took, flush=True)
                     self.numbers["failover_term_s"] = round(took, 3)
             self.c.replace(sid, new)
-            t_follow = self.c.wait_mode(sid, "follower", 2 * self.timeout)
-            self.tally.check(True, "(r) server.%d %s -> %s%s: stopped (exit %s), follower "
-                             "again after %.2f s" % (sid, old, new,
-                                                     " (the leader)" if sid == leader else "",
-                                                     status, t_follow - t))
+            t_follow = self.expect(
+                "(r) server.%d %s -> %s%s: stopped (exit %s), back as follower"
+                % (sid, old, new, " (the leader)" if sid == leader else "", status),
+                lambda: self.c.wait_mode(sid, "follower", 2 * self.timeout),
+                lambda got: " after %.2f s" % (got - t))
             self.tally.check(wait_any_ok(self.history, t_follow, sid, self.timeout),
                              "(r) server.%d serves its client again" % sid)
             self.settle("(r) after server.%d" % sid)
@@ -333,8 +350,9 @@ class Stage:
                              w.error or ("still running" if w.is_alive() else ""))
 
     def phase_final(self):
-        modes = self.c.wait_formed(60)
-        self.tally.check(len(modes) == len(self.c.members), "(e) every member is back", modes)
+        modes = self.expect("(e) every member is back", lambda: self.c.wait_formed(60))
+        self.tally.check(len(modes) == len(self.c.members), "(e) every member answers srvr",
+                         modes)
         ops = self.history.ops()
         trees = {}
         for sid in self.c.members:
@@ -467,6 +485,8 @@ def main():
             t = time.monotonic()
             step()
             print("  [%s: %.1f s]" % (name, time.monotonic() - t), flush=True)
+    except Abort:
+        pass  # counted where it happened
     except Exception as e:  # a crash is one more failure; the result line is still printed
         tally.check(False, "the stage ran to the end", "%s: %s" % (type(e).__name__, e))
     finally:
