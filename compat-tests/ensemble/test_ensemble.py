@@ -18,6 +18,8 @@ deadline, operations recorded in the history):
   d. kill -9 a follower under load: writes go on; it restarts and rejoins as a follower;
   s. SIGSTOP the leader past syncLimit x tickTime: a new leader is elected meanwhile; SIGCONT:
      the old leader rejoins as a follower;
+  l. the lowest-sid member of each kind present is made leader (laggers killed, writes, the
+     rest killed, laggers back: the member with the newest history must win);
   r. rolling restart (or, with --rolling-to, replacement by another kind) of every member,
      followers first, under load;
   e. the end: every acknowledged create on every member, the trees (/lin, /ack: data, mzxid,
@@ -151,6 +153,7 @@ class Stage:
         # not yet noticed it was deposed, it answers sync+read from its own stale state (see
         # phase_final and README.md).
         self.deposed = []
+        self.leaders_seen = []  # every sid seen as leader after an election
         # Every wait is bounded by this; a longer tick makes elections and syncLimit longer.
         self.timeout = 30.0 + 10 * args.tick / 1000.0
 
@@ -173,6 +176,7 @@ class Stage:
                             lambda m: " in %.2f s: %s" % (time.monotonic() - t0, m))
         self.tally.check(list(modes.values()).count("leader") == 1,
                          "(a) exactly one member says Mode: leader", modes)
+        self.leaders_seen += [s for s, m in modes.items() if m == "leader"]
         self.tally.check(list(modes.values()).count("follower") == len(self.c.members) - 1,
                          "(a) every other member says Mode: follower", modes)
         self.tally.check(len(modes) == len(self.c.members), "(a) every member answers srvr",
@@ -229,9 +233,10 @@ class Stage:
         if not self.tally.check(leader is not None, "(c) a leader before the kill"):
             return
         t_kill = self.c.kill(leader)
-        _, t_seen = self.expect("(c) kill -9 of leader server.%d: another is elected" % leader,
+        new, t_seen = self.expect("(c) kill -9 of leader server.%d: another is elected" % leader,
                                   lambda: self.c.wait_leader(self.timeout, exclude=[leader]),
                                   lambda got: " (server.%d)" % got[0])
+        self.leaders_seen.append(new)
         writes = wait_ok_ops(self.history, t_kill, 1, self.timeout)
         failover = (writes[0].complete - t_kill) if writes else None
         self.tally.check(failover is not None, "(c) a write succeeds after the leader's kill")
@@ -282,10 +287,11 @@ class Stage:
         limit = self.c.sync_limit * self.c.tick / 1000.0
         t_stop = self.c.pause(leader)
         try:
-            _, t_seen = self.expect(
+            new, t_seen = self.expect(
                 "(s) SIGSTOP of leader server.%d: another is elected while it is stopped"
                 % leader, lambda: self.c.wait_leader(self.timeout, exclude=[leader]),
                 lambda got: " (server.%d)" % got[0])
+            self.leaders_seen.append(new)
             writes = wait_ok_ops(self.history, t_stop, 1, self.timeout)
         finally:
             t_cont = self.c.resume(leader)
@@ -299,6 +305,51 @@ class Stage:
         self.tally.check(bool(writes), "(s) a write succeeds while the old leader is stopped")
         t_follow = self.rejoin(leader, "(s) the stopped leader", resumed_at=t_cont)
         self.deposed.append((leader, t_stop, t_follow))
+
+    def phase_each_kind_leads(self):
+        """The lowest-sid member of every kind present is made leader in turn. With equal
+        histories FastLeaderElection picks the largest sid, so server.1 would never lead; a
+        member with the newest history wins whatever its sid. So: floor(N/2) "laggers" are
+        killed and writes go on through the target; then every other member is killed (the
+        target alone, no quorum); the laggers restart: the target's history is the newest of
+        the quorum they form with it, it must win; the rest restart as followers. On the way
+        the laggers catch up from the new leader (a DIFF), and in a mixed ensemble a member of
+        each kind leads and syncs the other kind."""
+        targets = []
+        for kind in dict.fromkeys(self.c.members[s].kind for s in sorted(self.c.members)):
+            targets.append(min(s for s in self.c.members if self.c.members[s].kind == kind))
+        for target in targets:
+            self.make_leader(target)
+        led = {self.c.members[s].kind for s in self.leaders_seen}
+        kinds = {m.kind for m in self.c.members.values()}
+        self.tally.check(led >= kinds, "(l) every kind in the ensemble has led (%s)"
+                         % ", ".join(sorted(kinds)), sorted(led))
+
+    def make_leader(self, target):
+        what = "(l) server.%d (%s) made leader" % (target, self.c.members[target].kind)
+        others = [s for s in sorted(self.c.members) if s != target]
+        laggers, rest = others[:len(self.c.members) // 2], others[len(self.c.members) // 2:]
+        t = time.monotonic()
+        for s in laggers:
+            self.c.kill(s)
+        ok = wait_ok_ops(self.history, t, 20, self.timeout, process=target)
+        self.tally.check(len(ok) >= 20, "%s: with server.%s killed, writes go on through it"
+                         % (what, laggers), len(ok))
+        for s in rest:
+            self.c.kill(s)
+        t_back = time.monotonic()
+        for s in laggers:
+            self.c.restart(s)
+        self.expect("%s: elected by the laggers server.%s, whose history is older" % (what, laggers),
+                    lambda: self.c.wait_mode(target, "leader", 2 * self.timeout),
+                    lambda got: " (%.2f s)" % (got - t_back))
+        self.leaders_seen.append(target)
+        for s in rest:
+            self.c.restart(s)
+        for s in laggers + rest:
+            self.expect("%s: server.%d is a follower" % (what, s),
+                        lambda s=s: self.c.wait_mode(s, "follower", 2 * self.timeout))
+        self.settle(what)
 
     def phase_rolling(self):
         """Every member in turn, followers first and the leader last (as an operator does
@@ -403,6 +454,22 @@ class Stage:
                                     "invoke": o.invoke, "complete": o.complete,
                                     "outcome": o.outcome, "error": o.error}) + "\n")
         self.check_linearizable([o for o in ops if o.op in ("read", "write")])
+        self.report_java_sync_modes()
+
+    def report_java_sync_modes(self):
+        """How the Java members were synced as learners during the stage (Learner's info
+        lines; the leader side logs TRUNC only at debug): which of DIFF, TRUNC and SNAP the
+        faults exercised. Printed, not checked."""
+        markers = (("DIFF", "Getting a diff from the leader"),
+                   ("TRUNC", "Truncating log to get in sync with the leader"),
+                   ("SNAP", "Getting a snapshot from leader"))
+        java = [m for m in self.c.members.values() if m.kind == "java"]
+        if java:
+            modes = {mode: sum(m.proc.log_text().count(marker) for m in java)
+                     for mode, marker in markers}
+            print("learner syncs of the Java members: %s" % modes, flush=True)
+            self.numbers["java_learner_syncs"] = modes
+
 
     def check_linearizable(self, ops):
         """The whole history, strictly; then (unless --strict-sync) without the reads that a
@@ -479,6 +546,7 @@ def main():
                  ("settle", lambda: stage.settle("after the follower rejoined")),
                  ("stop leader", stage.phase_pause_leader),
                  ("settle", lambda: stage.settle("after the stopped leader rejoined")),
+                 ("each kind leads", stage.phase_each_kind_leads),
                  ("rolling restart", stage.phase_rolling),
                  ("stop load", stage.stop_load), ("final", stage.phase_final)]
         for name, step in steps:
