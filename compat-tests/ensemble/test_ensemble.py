@@ -340,7 +340,8 @@ class Stage:
         t_back = time.monotonic()
         for s in laggers:
             self.c.restart(s)
-        self.expect("%s: elected by the laggers server.%s, whose history is older" % (what, laggers),
+        self.expect("%s: elected by the laggers server.%s, whose history is older"
+                    % (what, laggers),
                     lambda: self.c.wait_mode(target, "leader", 2 * self.timeout),
                     lambda got: " (%.2f s)" % (got - t_back))
         self.leaders_seen.append(target)
