@@ -15,7 +15,8 @@ Library:
     c.leader(), c.modes(), c.address(sid), c.connect_string()
     c.kill(sid) (kill -9), c.restart(sid), c.pause(sid) (SIGSTOP), c.resume(sid) (SIGCONT),
     c.stop(sid) (SIGTERM), c.replace(sid, kind) (back as another kind, same dataDir)
-    c.wait_leader(timeout, exclude=()), c.wait_mode(sid, "follower", timeout)
+    c.wait_leader(timeout, exclude=()), c.wait_mode(sid, "follower", timeout),
+    c.wait_not_leader(sid, timeout)
     c.stop_all(); c.log_tails(n)
 CLI:
     cluster.py --members java,java,java [--tick 200] [--run-dir DIR] [--fk-bin BIN] [--hold S]
@@ -258,6 +259,14 @@ class Cluster:
         port = self.members[sid].client_port
         return self._poll("server.%d to be %s" % (sid, mode),
                           lambda: time.monotonic() if srvr_mode(port) == mode else None,
+                          timeout)
+
+    def wait_not_leader(self, sid, timeout=30.0):
+        """Until member sid no longer says Mode: leader (it stepped down: LOOKING members
+        answer srvr with "not currently serving requests"); returns the time it was seen."""
+        port = self.members[sid].client_port
+        return self._poll("server.%d to stop leading" % sid,
+                          lambda: time.monotonic() if srvr_mode(port) != "leader" else None,
                           timeout)
 
     def log_tails(self, n=25):

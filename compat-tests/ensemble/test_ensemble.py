@@ -22,6 +22,9 @@ deadline, operations recorded in the history):
      rest killed, laggers back: the member with the newest history must win);
   r. rolling restart (or, with --rolling-to, replacement by another kind) of every member,
      followers first, under load;
+  t. with the load stopped, a leader logs a txn no one else has (its followers killed) and is
+     replaced by a successor that writes nothing before it returns: it rejoins (Java: by
+     TRUNC) and the txn is on no member;
   e. the end: every acknowledged create on every member, the trees (/lin, /ack: data, mzxid,
      version) identical on every member, and the whole history (with a final sync+read of each
      key through every member) linearizable.
@@ -48,6 +51,8 @@ INIT = b"init"
 # BadVersion, NodeExists from a create of a new name, a marshalling error…) is a server bug.
 CONNECTION_ERRORS = {"ConnectionLoss", "SessionExpiredError", "ConnectionClosedError",
                      "KazooTimeoutError", "OperationTimeoutError"}
+# What a Java learner logs (at info) when its leader sends TRUNC.
+TRUNC_LINE = "Truncating log to get in sync with the leader"
 # Acknowledged writes every member's client makes between two faults (see Stage.settle).
 SETTLE_OPS = 150
 
@@ -401,6 +406,62 @@ class Stage:
                              "load: client of server.%s ended cleanly" % w.process,
                              w.error or ("still running" if w.is_alive() else ""))
 
+    def phase_trunc(self):
+        """A leader with a txn no one else logged, and a successor that commits nothing before
+        it comes back: it must drop that txn (Java: TRUNC). With the load stopped: kill -9
+        every follower (SIGSTOP would not do: the kernel still takes the PROPOSAL into a
+        stopped follower's socket buffer, and it logs it on SIGCONT — Java then commits it);
+        a create through the leader, which logs it and gets no ACK; the leader steps down
+        (awaited); kill -9 it; the followers restart and elect one of themselves; the old
+        leader restarts and must rejoin as follower, and the create must be on no member.
+        Nothing is written before it is back: the probe client's session expires only after
+        its 4 s timeout."""
+        leader = self.c.leader()
+        if not self.tally.check(leader is not None, "(t) a leader before the TRUNC phase"):
+            return
+        followers = [s for s in self.c.members if s != leader]
+        truncs_before = self.c.members[leader].proc.log_text().count(TRUNC_LINE)
+        zk = connect(self.c.address(leader))
+        try:
+            for f in followers:
+                self.c.kill(f)
+            op = hist.Op("trunc", "create", hist.ACK_ROOT + "/trunc-probe", b"",
+                         time.monotonic())
+            pending = zk.create_async(op.key, b"")
+            self.expect("(t) leader server.%d, its followers killed, steps down" % leader,
+                        lambda: self.c.wait_not_leader(leader, self.timeout))
+            self.c.kill(leader)
+            op.complete = time.monotonic()
+            op.outcome = "ok" if pending.ready() and pending.successful() else "unknown"
+            self.history.add(op)
+            self.tally.check(op.outcome == "unknown", "(t) the create through the leader "
+                             "without a quorum was not acknowledged", op.outcome)
+        finally:
+            close(zk)
+        for f in followers:
+            self.c.restart(f)
+        new, _ = self.expect("(t) the restarted followers elect one of themselves",
+                             lambda: self.c.wait_leader(2 * self.timeout, exclude=[leader]),
+                             lambda got: " (server.%d)" % got[0])
+        self.leaders_seen.append(new)
+        t = time.monotonic()
+        self.c.restart(leader)
+        self.expect("(t) server.%d, with a txn no one else has, rejoins as follower" % leader,
+                    lambda: self.c.wait_mode(leader, "follower", 2 * self.timeout),
+                    lambda got: " (%.2f s)" % (got - t))
+        for sid in self.c.members:
+            zk = connect(self.c.address(sid))
+            try:
+                zk.sync(op.key)
+                self.tally.check(zk.exists(op.key) is None, "(t) the create only the old "
+                                 "leader logged is not on server.%d" % sid)
+            finally:
+                close(zk)
+        if self.c.members[leader].kind == "java":
+            truncs = self.c.members[leader].proc.log_text().count(TRUNC_LINE) - truncs_before
+            self.tally.check(truncs > 0, "(t) Java server.%d was synced by TRUNC" % leader,
+                             "no new '%s' line in its log" % TRUNC_LINE)
+
     def phase_final(self):
         modes = self.expect("(e) every member is back", lambda: self.c.wait_formed(60))
         self.tally.check(len(modes) == len(self.c.members), "(e) every member answers srvr",
@@ -462,7 +523,7 @@ class Stage:
         lines; the leader side logs TRUNC only at debug): which of DIFF, TRUNC and SNAP the
         faults exercised. Printed, not checked."""
         markers = (("DIFF", "Getting a diff from the leader"),
-                   ("TRUNC", "Truncating log to get in sync with the leader"),
+                   ("TRUNC", TRUNC_LINE),
                    ("SNAP", "Getting a snapshot from leader"))
         java = [m for m in self.c.members.values() if m.kind == "java"]
         if java:
@@ -549,7 +610,8 @@ def main():
                  ("settle", lambda: stage.settle("after the stopped leader rejoined")),
                  ("each kind leads", stage.phase_each_kind_leads),
                  ("rolling restart", stage.phase_rolling),
-                 ("stop load", stage.stop_load), ("final", stage.phase_final)]
+                 ("stop load", stage.stop_load), ("trunc", stage.phase_trunc),
+                 ("final", stage.phase_final)]
         for name, step in steps:
             t = time.monotonic()
             step()
