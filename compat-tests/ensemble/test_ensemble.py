@@ -51,6 +51,9 @@ INIT = b"init"
 # BadVersion, NodeExists from a create of a new name, a marshalling error…) is a server bug.
 CONNECTION_ERRORS = {"ConnectionLoss", "SessionExpiredError", "ConnectionClosedError",
                      "KazooTimeoutError", "OperationTimeoutError"}
+# Phase (t)'s probe session: it must not expire (a closeSession txn) before the old leader is
+# back, or the new leader's history moves on and TRUNC becomes SNAP (seen with 5 members).
+PROBE_SESSION_MS = 60_000
 # What a Java learner logs (at info) when its leader sends TRUNC.
 TRUNC_LINE = "Truncating log to get in sync with the leader"
 # Acknowledged writes every member's client makes between two faults (see Stage.settle).
@@ -148,8 +151,11 @@ class Stage:
     def __init__(self, args, tally):
         self.args = args
         self.tally = tally
+        # maxSessionTimeout: phase (t)'s probe client asks for a session that outlives the
+        # phase (the workers keep asking for 4 s, within the default 20 ticks at tickTime=200).
         self.c = clusterlib.Cluster(args.members, args.run_dir, tick=args.tick,
-                                    fk_bin=args.fk_bin)
+                                    fk_bin=args.fk_bin,
+                                    extra_cfg={"maxSessionTimeout": str(PROBE_SESSION_MS)})
         self.history = hist.History()
         self.stop = threading.Event()
         self.workers = []
@@ -414,14 +420,15 @@ class Stage:
         a create through the leader, which logs it and gets no ACK; the leader steps down
         (awaited); kill -9 it; the followers restart and elect one of themselves; the old
         leader restarts and must rejoin as follower, and the create must be on no member.
-        Nothing is written before it is back: the probe client's session expires only after
-        its 4 s timeout."""
+        Nothing is written before it is back: the probe client's session would expire (a
+        closeSession txn, and the old leader would get SNAP) only after PROBE_SESSION_MS."""
         leader = self.c.leader()
         if not self.tally.check(leader is not None, "(t) a leader before the TRUNC phase"):
             return
         followers = [s for s in self.c.members if s != leader]
         truncs_before = self.c.members[leader].proc.log_text().count(TRUNC_LINE)
-        zk = connect(self.c.address(leader))
+        zk = hist.kazoo_client(self.c.address(leader), session_timeout=PROBE_SESSION_MS / 1000)
+        zk.start(timeout=30)
         try:
             for f in followers:
                 self.c.kill(f)
