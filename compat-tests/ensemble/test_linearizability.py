@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Unit tests of linearizability.py: histories whose verdict is known by hand.
 
-Run: python3 -m pytest -q compat-tests/ensemble/test_linearizability.py
+Run: python3 compat-tests/ensemble/test_linearizability.py, or
+     python3 -m pytest -q --confcutdir=compat-tests/ensemble compat-tests/ensemble/test_linearizability.py
+(--confcutdir: compat-tests/conftest.py wants a server these tests do not need.)
 (test_ensemble.py runs them too, first, and counts them in its result line.)
 """
 
