@@ -276,6 +276,10 @@ pub struct Core {
     pub(super) last_snapshot: Option<(i64, std::path::PathBuf)>,
     /// Passes of the loop so far: lets tests see that an idle core waits.
     pub(super) passes: u64,
+    /// What this ensemble member reports about the ensemble (`srvr`'s
+    /// Mode, `mntr`'s quorum keys, `leader`, `voting_view`, ...); `None`
+    /// on a standalone server. Set by the member runner.
+    pub(super) quorum: Option<super::quorum_status::QuorumStatus>,
 }
 
 /// What the core does when the database changes: the session tracker's
@@ -387,7 +391,14 @@ impl Core {
             exit: None,
             last_snapshot: None,
             passes: 0,
+            quorum: None,
         }
+    }
+
+    /// Replaces what the admin surfaces report about the ensemble (`None`:
+    /// standalone).
+    pub fn set_quorum_status(&mut self, status: Option<super::quorum_status::QuorumStatus>) {
+        self.quorum = status;
     }
 
     /// Whether the tree keeps ZooKeeper's digest.
