@@ -437,9 +437,18 @@ async fn join_ensemble(
     let io = crate::quorum::member_io::start(m, pipeline.core_sender(), shutdown)
         .await
         .map_err(StartError::Bind)?;
-    pipeline
-        .core
-        .set_ensemble(crate::pipeline::ensemble::Ensemble::new(node, Box::new(io)));
+    let view = crate::pipeline::ensemble::MemberView {
+        my_id: m.my_sid,
+        config: m.quorum.clone(),
+        init_limit: u32::try_from(m.init_limit).unwrap_or(u32::MAX),
+        sync_limit: u32::try_from(m.sync_limit).unwrap_or(u32::MAX),
+        quorum_addrs: m.voters.iter().map(|(sid, a)| (*sid, a.quorum)).collect(),
+    };
+    pipeline.core.set_ensemble(crate::pipeline::ensemble::Ensemble::new(
+        node,
+        Box::new(io),
+        view,
+    ));
     Ok(())
 }
 

@@ -230,15 +230,12 @@ pub fn families(view: &MetricsView, process: bool) -> Vec<Family> {
         f.summary(&[], s);
         out.push(f);
     }
-    for (name, values) in &view.basic_summary_sets {
+    for (name, values) in view.basic_summary_sets.iter().chain(&view.summary_sets) {
         let mut f = Family::new(name, name, "summary");
         for (key, s) in values {
             f.summary(&[("key", key)], s);
         }
         out.push(f);
-    }
-    for name in &view.summary_sets {
-        out.push(Family::new(name, name, "summary"));
     }
     if process {
         out.extend(process_families(view));
@@ -442,7 +439,7 @@ mod tests {
                 "write_per_namespace",
                 vec![("ns".into(), summary(1, 9, vec![(0.5, f64::NAN)]))],
             )],
-            summary_sets: vec!["ack_latency"],
+            summary_sets: vec![("ack_latency", Vec::new())],
             ..Default::default()
         };
         let fams = families(&view, false);

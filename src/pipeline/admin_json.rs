@@ -79,10 +79,13 @@ impl Core {
                 d.insert("read_only".into(), json!(false));
             }
             "last_snapshot" => self.json_last_snapshot(&mut d),
-            "leader" => {
+            "leader" => match &self.quorum {
+                Some(q) => super::admin_quorum::leader_json(q, &mut d),
                 // Only a quorum server has a leader.
-                d.insert("error".into(), json!("server is not initialized"));
-            }
+                None => {
+                    d.insert("error".into(), json!("server is not initialized"));
+                }
+            },
             "monitor" => {
                 for (k, v) in self.mntr_entries(0) {
                     d.insert(k, flat_json(v));
@@ -119,12 +122,20 @@ impl Core {
             }
             "stat_reset" => self.reset_server_stats(),
             "observers" => {
-                d.insert("synced_observers".into(), json!(0));
+                let synced = self
+                    .quorum
+                    .as_ref()
+                    .and_then(|q| q.leader.as_ref())
+                    .map_or(0, |l| l.synced_observers());
+                d.insert("synced_observers".into(), json!(synced));
                 d.insert("observers".into(), json!([]));
             }
-            "voting_view" => {
-                d.insert("current_config".into(), json!({}));
-            }
+            "voting_view" => match &self.quorum {
+                Some(q) => super::admin_quorum::voting_view_json(q, &mut d),
+                None => {
+                    d.insert("current_config".into(), json!({}));
+                }
+            },
             "watches" => {
                 let mut m = Data::new();
                 for (w, paths) in self.watches.watches_by_watcher().0 {
@@ -146,10 +157,15 @@ impl Core {
                 d.insert("num_paths".into(), json!(s.num_paths));
                 d.insert("num_total_watches".into(), json!(s.total_watches));
             }
-            "zabstate" => {
-                d.insert("voting".into(), json!(false));
-                d.insert("zabstate".into(), json!(""));
-            }
+            "zabstate" => match &self.quorum {
+                Some(q) => {
+                    super::admin_quorum::zabstate_json(q, self.db.last_processed_zxid, &mut d)
+                }
+                None => {
+                    d.insert("voting".into(), json!(false));
+                    d.insert("zabstate".into(), json!(""));
+                }
+            },
             // observer_connection_stat_reset, ruok: nothing to report.
             _ => {}
         }
@@ -181,7 +197,10 @@ impl Core {
             "max_session_timeout".into(),
             json!(i.max_session_timeout_ms),
         );
-        d.insert("server_id".into(), json!(0));
+        d.insert(
+            "server_id".into(),
+            json!(self.quorum.as_ref().map_or(0, |q| q.my_id)),
+        );
         d.insert(
             "client_port_listen_backlog".into(),
             json!(i.client_port_listen_backlog),
@@ -287,7 +306,7 @@ impl Core {
         st.insert("data_dir_size".into(), json!(data_dir_size));
         st.insert("log_dir_size".into(), json!(log_dir_size));
         st.insert("provider_null".into(), json!(false));
-        st.insert("server_state".into(), json!("standalone"));
+        st.insert("server_state".into(), json!(self.server_state()));
         st.insert(
             "last_processed_zxid".into(),
             json!(self.db.last_processed_zxid),
@@ -311,6 +330,13 @@ impl Core {
         d.insert("read_only".into(), json!(false));
         d.insert("server_stats".into(), Value::Object(st));
         d.insert("client_response".into(), buffer);
+        if let Some(l) = self.quorum.as_ref().and_then(|q| q.leader.as_ref()) {
+            let p = l.proposal_sizes;
+            d.insert(
+                "proposal_stats".into(),
+                json!({"last_buffer_size": p.last, "min_buffer_size": p.min, "max_buffer_size": p.max}),
+            );
+        }
         d.insert("node_count".into(), json!(self.db.tree.node_count()));
     }
 }

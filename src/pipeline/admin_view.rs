@@ -53,8 +53,15 @@ impl Core {
         let _ = writeln!(s, "Connections: {}", self.conns.len() + 1);
         let _ = writeln!(s, "Outstanding: {}", self.fifo.len());
         let _ = writeln!(s, "Zxid: 0x{:x}", self.db.last_processed_zxid);
-        let _ = writeln!(s, "Mode: standalone");
+        let _ = writeln!(s, "Mode: {}", self.server_state());
         s
+    }
+
+    /// `ZooKeeperServer.getState()`: `standalone`, or the member's role.
+    pub(super) fn server_state(&self) -> &'static str {
+        self.quorum
+            .as_ref()
+            .map_or("standalone", |q| q.server_state())
     }
 
     /// Requests of each connection not answered yet (`queued=`).
@@ -175,6 +182,14 @@ impl Core {
                 }
                 s.push_str(&self.stats_block());
                 let _ = writeln!(s, "Node count: {}", self.db.tree.node_count());
+                if let Some(p) = self.quorum.as_ref().and_then(|q| q.leader.as_ref()) {
+                    let p = p.proposal_sizes;
+                    let _ = writeln!(
+                        s,
+                        "Proposal sizes last/min/max: {}/{}/{}",
+                        p.last, p.min, p.max
+                    );
+                }
             }
             "cons" => {
                 s.push_str(&self.conn_lines(false, peer));
@@ -250,7 +265,12 @@ impl Core {
             "clientPortListenBacklog={}",
             i.client_port_listen_backlog
         );
-        let _ = writeln!(s, "serverId=0");
+        let Some(q) = &self.quorum else {
+            let _ = writeln!(s, "serverId=0");
+            return;
+        };
+        let _ = writeln!(s, "serverId={}", q.my_id);
+        super::admin_quorum::render_conf(q, s);
     }
 
     /// `DumpCommand`: session expiry buckets, ephemerals, and connections

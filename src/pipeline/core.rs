@@ -305,6 +305,10 @@ pub struct Core {
     pub(super) passes: u64,
     /// Set when this server is an ensemble member (`server.N` lines).
     pub(super) ensemble: Option<Box<super::ensemble::Ensemble>>,
+    /// What this ensemble member reports about the ensemble (`srvr`'s
+    /// Mode, `mntr`'s quorum keys, `leader`, `voting_view`, ...); `None`
+    /// on a standalone server. Set by the member runner.
+    pub(super) quorum: Option<super::quorum_status::QuorumStatus>,
 }
 
 /// What the core does when the database changes: the session tracker's
@@ -418,6 +422,7 @@ impl Core {
             last_snapshot: None,
             passes: 0,
             ensemble: None,
+            quorum: None,
         }
     }
 
@@ -425,6 +430,12 @@ impl Core {
     /// before its inbox on every pass.
     pub fn sync_reports(&self) -> Arc<super::sync_reports::SyncReports> {
         self.sync_reports.clone()
+    }
+
+    /// Replaces what the admin surfaces report about the ensemble (`None`:
+    /// standalone).
+    pub fn set_quorum_status(&mut self, status: Option<super::quorum_status::QuorumStatus>) {
+        self.quorum = status;
     }
 
     /// Whether the tree keeps ZooKeeper's digest.

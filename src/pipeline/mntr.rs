@@ -113,6 +113,49 @@ const GAUGES: [&str; 24] = [
     "min_client_response_size",
     "non_mtls_local_conn_count",
 ];
+/// `ZooKeeperServer.registerMetrics`' gauges in registration order; the
+/// map's order of them is [`GAUGES`].
+const GAUGE_REGISTRATION: [&str; 24] = [
+    "avg_latency",
+    "max_latency",
+    "min_latency",
+    "packets_received",
+    "packets_sent",
+    "num_alive_connections",
+    "outstanding_requests",
+    "uptime",
+    "znode_count",
+    "watch_count",
+    "ephemerals_count",
+    "approximate_data_size",
+    "global_sessions",
+    "local_sessions",
+    "open_file_descriptor_count",
+    "max_file_descriptor_count",
+    "connection_drop_probability",
+    "last_client_response_size",
+    "max_client_response_size",
+    "min_client_response_size",
+    "outstanding_tls_handshake",
+    "auth_failed_count",
+    "non_mtls_remote_conn_count",
+    "non_mtls_local_conn_count",
+];
+/// `QuorumZooKeeperServer.registerMetrics` adds this gauge on every member...
+const QUORUM_GAUGES: [&str; 1] = ["quorum_size"];
+/// ... and `LeaderZooKeeperServer.registerMetrics` these on the leader, in
+/// this order (both after [`GAUGE_REGISTRATION`]).
+const LEADER_GAUGES: [&str; 9] = [
+    "learners",
+    "synced_followers",
+    "synced_non_voting_followers",
+    "synced_observers",
+    "pending_syncs",
+    "leader_uptime",
+    "last_proposal_size",
+    "max_proposal_size",
+    "min_proposal_size",
+];
 const COUNTERS: [&str; 47] = [
     "proposal_count",
     "watch_bytes",
@@ -265,6 +308,23 @@ pub struct SummaryView {
 }
 
 impl SummaryView {
+    /// A summary with no sample yet.
+    pub fn empty(with_percentiles: bool) -> SummaryView {
+        SummaryView {
+            avg: 0.0,
+            min: 0,
+            max: 0,
+            count: 0,
+            sum: 0,
+            percentiles: with_percentiles.then_some([0; 4]),
+            quantiles: if with_percentiles {
+                vec![(0.5, f64::NAN), (0.9, f64::NAN), (0.99, f64::NAN)]
+            } else {
+                vec![(0.5, f64::NAN)]
+            },
+        }
+    }
+
     fn of_basic<const CAP: usize>(s: &PercentileSummary<CAP>) -> SummaryView {
         let [q50] = s.quantiles([0.5]);
         SummaryView {
@@ -315,6 +375,10 @@ impl SummaryView {
 pub struct MetricsView {
     pub version: &'static str,
     pub server_state: &'static str,
+    /// An ensemble member's `QuorumPeer.getDetailedPeerState`, which
+    /// `QuorumZooKeeperServer.dumpMonitorValues` adds after server_state
+    /// (`mntr` and `monitor` only: it is no metric).
+    pub peer_state: Option<String>,
     pub gauges: Vec<(&'static str, Value)>,
     /// Per-namespace gauges (label `key`).
     pub gauge_sets: Vec<(&'static str, Vec<(String, i64)>)>,
@@ -326,8 +390,9 @@ pub struct MetricsView {
     pub summaries: Vec<(&'static str, SummaryView)>,
     /// Basic summary sets, per key, in map order.
     pub basic_summary_sets: Vec<(&'static str, Vec<(String, SummaryView)>)>,
-    /// Summary sets with percentiles; none has a key here (quorum only).
-    pub summary_sets: Vec<&'static str>,
+    /// Summary sets with percentiles, per key, in map order (the leader's
+    /// `learner_handler_qp_time_ms`, by learner sid).
+    pub summary_sets: Vec<(&'static str, Vec<(String, SummaryView)>)>,
     /// FerroKeeper's own counters, which Java ZooKeeper has no key for.
     /// The rule for them: each is named `ferrokeeper_*` (so `zk_ferrokeeper_*`
     /// in `mntr`), and is listed after every key Java prints, in `mntr`,
@@ -347,8 +412,14 @@ impl MetricsView {
     /// The flat (key, value) list of `mntr` (without `zk_`) and `monitor`.
     pub fn flatten(&self) -> Vec<(String, FlatValue)> {
         let mut out = Vec::with_capacity(512);
-        out.push(("version".into(), FlatValue::Str(self.version)));
-        out.push(("server_state".into(), FlatValue::Str(self.server_state)));
+        out.push(("version".into(), FlatValue::Str(self.version.into())));
+        out.push((
+            "server_state".into(),
+            FlatValue::Str(self.server_state.into()),
+        ));
+        if let Some(p) = &self.peer_state {
+            out.push(("peer_state".into(), FlatValue::Str(p.clone().into())));
+        }
         for (k, v) in &self.gauges {
             out.push((k.to_string(), FlatValue::Num(*v)));
         }
@@ -368,9 +439,15 @@ impl MetricsView {
                 }
             }
         }
-        for (set, values) in &self.basic_summary_sets {
+        for (set, values) in self.basic_summary_sets.iter().chain(&self.summary_sets) {
             for (ns, s) in values {
-                flat_summary(&mut out, &format!("{ns}_{set}"), s);
+                let key = format!("{ns}_{set}");
+                flat_summary(&mut out, &key, s);
+                if let Some(p) = s.percentiles {
+                    for (name, v) in ["p50", "p95", "p99", "p999"].into_iter().zip(p) {
+                        out.push((format!("{name}_{key}"), FlatValue::Num(Value::Int(v))));
+                    }
+                }
             }
         }
         for (k, v) in &self.own_counters {
@@ -381,10 +458,10 @@ impl MetricsView {
 }
 
 /// A value of the flat `mntr` list.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FlatValue {
     Num(Value),
-    Str(&'static str),
+    Str(std::borrow::Cow<'static, str>),
 }
 
 impl std::fmt::Display for FlatValue {
@@ -429,8 +506,14 @@ impl Core {
         let families = crate::admin::prometheus::families(&view, process);
         let samples = crate::admin::prometheus::dump(&families);
         let mut out = Vec::with_capacity(samples.len() + 2);
-        out.push(("version".into(), FlatValue::Str(view.version)));
-        out.push(("server_state".into(), FlatValue::Str(view.server_state)));
+        out.push(("version".into(), FlatValue::Str(view.version.into())));
+        out.push((
+            "server_state".into(),
+            FlatValue::Str(view.server_state.into()),
+        ));
+        if let Some(p) = view.peer_state {
+            out.push(("peer_state".into(), FlatValue::Str(p.into())));
+        }
         out.extend(
             samples
                 .into_iter()
@@ -457,41 +540,119 @@ impl Core {
                 })
                 .collect::<Vec<_>>()
         };
+        let quorum = self.quorum.as_ref();
         MetricsView {
             version: VERSION_LINE,
-            server_state: "standalone",
-            gauges: GAUGES.iter().map(|k| (*k, self.gauge(k, asking))).collect(),
+            server_state: self.server_state(),
+            peer_state: quorum.map(|q| q.detailed_peer_state()),
+            gauges: self
+                .gauge_names()
+                .into_iter()
+                .map(|k| (k, self.gauge(k, asking)))
+                .collect(),
             gauge_sets: quota_gauge_sets(&self.db.tree).into_iter().collect(),
             counters: COUNTERS.iter().map(|k| (*k, self.counter(k))).collect(),
             counter_sets: vec!["quota_exceeded_error_per_namespace"],
             basic_summaries: BASIC_SUMMARIES
                 .iter()
-                .map(|k| {
-                    let s = self.basic_summary(k).unwrap_or(&empty);
-                    (*k, SummaryView::of_basic(s))
+                .map(|k| match quorum.and_then(|q| q.summary(k)) {
+                    Some(v) => (*k, v.clone()),
+                    None => (
+                        *k,
+                        SummaryView::of_basic(self.basic_summary(k).unwrap_or(&empty)),
+                    ),
                 })
                 .collect(),
             summaries: SUMMARIES
                 .iter()
-                .map(|k| {
-                    let s = self.summary(k).unwrap_or(&empty);
-                    (*k, SummaryView::of_advanced(s))
+                .map(|k| match quorum.and_then(|q| q.summary(k)) {
+                    Some(v) => (*k, v.clone()),
+                    None => (
+                        *k,
+                        SummaryView::of_advanced(self.summary(k).unwrap_or(&empty)),
+                    ),
                 })
                 .collect(),
+            // In the registry's map order (see the test below).
             basic_summary_sets: vec![
+                (
+                    "learner_handler_qp_size",
+                    self.per_learner(|l| l.queued_packets.clone()),
+                ),
                 ("read_per_namespace", sets(&self.metrics.read_per_namespace)),
                 (
                     "write_per_namespace",
                     sets(&self.metrics.write_per_namespace),
                 ),
-                ("learner_handler_qp_size", Vec::new()),
             ],
-            summary_sets: vec!["learner_handler_qp_time_ms", "ack_latency"],
+            summary_sets: vec![
+                ("ack_latency", Vec::new()),
+                (
+                    "learner_handler_qp_time_ms",
+                    self.per_learner(|l| l.queued_packet_time_ms.clone()),
+                ),
+            ],
             own_counters: OWN_COUNTERS
                 .iter()
                 .map(|k| (*k, self.own_counter(k)))
                 .collect(),
         }
+    }
+
+    /// The gauges registered: ZooKeeperServer's, then on an ensemble
+    /// member `quorum_size`, then on the leader its nine; in the order the
+    /// registry's `ConcurrentHashMap` lists them.
+    fn gauge_names(&self) -> Vec<&'static str> {
+        let Some(q) = &self.quorum else {
+            return GAUGES.to_vec();
+        };
+        let mut names = GAUGE_REGISTRATION.to_vec();
+        names.extend(QUORUM_GAUGES);
+        if q.leader.is_some() {
+            names.extend(LEADER_GAUGES);
+        }
+        concurrent_hash_map_order(&mut names);
+        names
+    }
+
+    /// One summary per learner of the leader, keyed by sid in map order.
+    fn per_learner(
+        &self,
+        pick: impl Fn(&super::quorum_status::LearnerStatus) -> SummaryView,
+    ) -> Vec<(String, SummaryView)> {
+        let Some(leader) = self.quorum.as_ref().and_then(|q| q.leader.as_ref()) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = leader.learners.iter().map(|l| l.sid.to_string()).collect();
+        concurrent_hash_map_order(&mut keys);
+        keys.into_iter()
+            .filter_map(|k| {
+                let l = leader.learners.iter().find(|l| l.sid.to_string() == k)?;
+                Some((k, pick(l)))
+            })
+            .collect()
+    }
+
+    /// `quorum_size` and the leader's gauges (0 where this member has no
+    /// such gauge, which `gauge_names` then does not list).
+    fn quorum_gauge(&self, key: &str) -> Option<i64> {
+        let q = self.quorum.as_ref()?;
+        if key == "quorum_size" {
+            return Some(q.quorum_size() as i64);
+        }
+        let l = q.leader.as_ref()?;
+        Some(match key {
+            "learners" => l.learners.len() as i64,
+            "synced_followers" => l.synced_followers(&q.config) as i64,
+            "synced_non_voting_followers" => l.synced_non_voting_followers(&q.config) as i64,
+            "synced_observers" => l.synced_observers() as i64,
+            "pending_syncs" => l.pending_syncs as i64,
+            "leader_uptime" => l.uptime_ms as i64,
+            "last_proposal_size" => l.proposal_sizes.last,
+            "max_proposal_size" => l.proposal_sizes.max,
+            "min_proposal_size" => l.proposal_sizes.min,
+            _ => return None,
+        })
     }
 
     fn own_counter(&self, key: &str) -> u64 {
@@ -502,6 +663,9 @@ impl Core {
     }
 
     fn gauge(&self, key: &str, asking: usize) -> Value {
+        if let Some(v) = self.quorum_gauge(key) {
+            return Value::Int(v);
+        }
         let s = &self.stats;
         let v = match key {
             "ephemerals_count" => self.db.tree.ephemerals_count() as i64,
@@ -533,6 +697,9 @@ impl Core {
     }
 
     fn counter(&self, key: &str) -> u64 {
+        if let Some(v) = self.quorum.as_ref().and_then(|q| q.counter(key)) {
+            return v;
+        }
         let m = &self.metrics;
         match key {
             "watch_bytes" => m.watch_bytes,
@@ -814,33 +981,7 @@ mod tests {
 
     #[test]
     fn hash_map_order_reproduces_the_java_gauge_order() {
-        // registration order of ZooKeeperServer.registerMetrics
-        let mut keys = vec![
-            "avg_latency",
-            "max_latency",
-            "min_latency",
-            "packets_received",
-            "packets_sent",
-            "num_alive_connections",
-            "outstanding_requests",
-            "uptime",
-            "znode_count",
-            "watch_count",
-            "ephemerals_count",
-            "approximate_data_size",
-            "global_sessions",
-            "local_sessions",
-            "open_file_descriptor_count",
-            "max_file_descriptor_count",
-            "connection_drop_probability",
-            "last_client_response_size",
-            "max_client_response_size",
-            "min_client_response_size",
-            "outstanding_tls_handshake",
-            "auth_failed_count",
-            "non_mtls_remote_conn_count",
-            "non_mtls_local_conn_count",
-        ];
+        let mut keys = GAUGE_REGISTRATION.to_vec();
         concurrent_hash_map_order(&mut keys);
         assert_eq!(keys, GAUGES);
         let mut sets = vec![
@@ -852,5 +993,20 @@ mod tests {
         concurrent_hash_map_order(&mut sets);
         let printed = quota_gauge_sets(&core().db.tree).map(|(name, _)| name);
         assert_eq!(sets, printed);
+        // The summary sets' maps (a leader's learner_handler_qp_size keys
+        // come before the namespaces' in Java's mntr).
+        let view = core().metrics_view(1);
+        let mut basic = vec![
+            "read_per_namespace",
+            "write_per_namespace",
+            "learner_handler_qp_size",
+        ];
+        concurrent_hash_map_order(&mut basic);
+        let printed: Vec<&str> = view.basic_summary_sets.iter().map(|(n, _)| *n).collect();
+        assert_eq!(basic, printed);
+        let mut advanced = vec!["learner_handler_qp_time_ms", "ack_latency"];
+        concurrent_hash_map_order(&mut advanced);
+        let printed: Vec<&str> = view.summary_sets.iter().map(|(n, _)| *n).collect();
+        assert_eq!(advanced, printed);
     }
 }

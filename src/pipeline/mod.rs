@@ -11,6 +11,7 @@
 //! `core.rs` is the task that owns the state and drives prep and final.
 
 mod admin_json;
+mod admin_quorum;
 mod admin_view;
 mod changes;
 mod core;
@@ -20,6 +21,9 @@ mod final_stage;
 mod metrics;
 mod mntr;
 mod prep;
+#[cfg(test)]
+mod quorum_admin_tests;
+pub mod quorum_status;
 mod reads;
 mod recovery;
 pub mod request;
@@ -32,6 +36,7 @@ pub use self::core::{
     AdminQuery, AdminRequest, ConnId, ConnectMsg, Core, CoreConfig, CoreExit, CoreMsg, Drained,
 };
 pub use self::mntr::{FlatValue, MetricsView, SummaryView, Value as MetricValue};
+pub use quorum_status::QuorumStatus;
 pub use recovery::{PersistSettings, Recovered};
 pub use request::ClientOp;
 pub use sync::{StorageOp, SyncCmd, SyncPaths, SyncStage};

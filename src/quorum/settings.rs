@@ -29,6 +29,8 @@ pub struct MemberSettings {
     /// The config text a leader sends in NEWLEADER (QuorumMaj.toString).
     pub config_text: String,
     pub config_version: i64,
+    /// The configuration as parsed, for the admin surfaces.
+    pub quorum: std::sync::Arc<crate::config::QuorumConfig>,
 }
 
 impl MemberSettings {
@@ -80,6 +82,7 @@ impl MemberSettings {
             listen_on_all_ips: cfg.quorum_listen_on_all_ips,
             config_text,
             config_version: cfg.quorum.version,
+            quorum: std::sync::Arc::new(cfg.quorum.clone()),
         }))
     }
 

@@ -96,6 +96,17 @@ impl Leader {
         self.last_proposed = zxid;
     }
 
+    /// Every connected learner and whether it is past UPTODATE.
+    pub fn learners(&self) -> Vec<(Sid, bool)> {
+        let mut v: Vec<(Sid, bool)> = self
+            .handlers
+            .iter()
+            .map(|(sid, h)| (*sid, h.state == HandlerState::Synced))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     pub fn is_established(&self) -> bool {
         self.phase == Phase::Broadcast
     }

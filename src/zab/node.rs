@@ -228,6 +228,14 @@ impl Node {
         }
     }
 
+    /// Leading: every connected learner and whether it is synced.
+    pub fn learners(&self) -> Option<Vec<(Sid, bool)>> {
+        match &self.role {
+            Role::Leading(l) => Some(l.learners()),
+            _ => None,
+        }
+    }
+
     /// The leader this node follows or is.
     pub fn leader(&self) -> Option<Sid> {
         match &self.role {

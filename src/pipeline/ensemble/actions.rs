@@ -97,6 +97,7 @@ impl Core {
             m.ticks += 1;
             m.node.tick();
             self.run_member_actions();
+            self.refresh_quorum_status();
         }
     }
 
@@ -287,6 +288,8 @@ impl Core {
         let was_serving = m.serving;
         m.state = state;
         m.serving = broadcast;
+        m.leading_since = (broadcast && state == ServerState::Leading)
+            .then(std::time::Instant::now);
         if broadcast {
             if state == ServerState::Leading {
                 // The machine proposes from epoch << 32 on; prep numbers txns
@@ -312,6 +315,7 @@ impl Core {
             }
             self.stop_serving();
         }
+        self.refresh_quorum_status();
     }
 
     /// ZooKeeper shuts its ZooKeeperServer down on a role change: clients

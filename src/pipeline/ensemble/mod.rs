@@ -20,6 +20,7 @@
 mod actions;
 mod apply;
 mod forward;
+mod status;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -90,11 +91,30 @@ pub struct Ensemble {
     pub(super) sync_replies: usize,
     /// Ticks of the machine so far (for logs).
     pub(super) ticks: u64,
+    /// What the admin surfaces need beside the machine's state.
+    pub(super) view: MemberView,
+    /// When this member last became an established leader.
+    pub(super) leading_since: Option<std::time::Instant>,
+    pub(super) proposal_sizes: crate::pipeline::quorum_status::ProposalSizes,
+}
+
+/// The ensemble's configuration as the admin surfaces print it.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub my_id: u64,
+    pub config: std::sync::Arc<crate::config::QuorumConfig>,
+    pub init_limit: u32,
+    pub sync_limit: u32,
+    /// Each voter's quorum address (a learner's shown address).
+    pub quorum_addrs: std::collections::BTreeMap<Sid, std::net::SocketAddr>,
 }
 
 impl Ensemble {
-    pub fn new(node: Node, io: Box<dyn QuorumIo>) -> Ensemble {
+    pub fn new(node: Node, io: Box<dyn QuorumIo>, view: MemberView) -> Ensemble {
         Ensemble {
+            view,
+            leading_since: None,
+            proposal_sizes: Default::default(),
             state: node.state(),
             node,
             io,
@@ -149,6 +169,7 @@ impl crate::pipeline::core::Core {
         let Some(m) = self.ensemble.as_deref_mut() else {
             return;
         };
+        m.proposal_sizes.record(bytes.len() as i64);
         match m.node.propose(bytes) {
             Ok(Some(z)) if z.0 == zxid => {}
             Ok(other) => {

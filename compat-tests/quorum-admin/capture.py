@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""(Re)makes java-3.8.0/: what Debian's Java ZooKeeper 3.8.0 prints about the ensemble, from
+the leader and from a follower of a 3-member ensemble on free loopback ports, each with its
+Jetty AdminServer on (servlet-api.jar added to the class path, as compat-tests/admin does).
+
+    python3 compat-tests/quorum-admin/capture.py [OUTDIR]   (default: java-3.8.0 next to this)
+
+Writes OUTDIR/{leader,follower}/<word>.txt (the exact bytes of each four-letter word's reply)
+and <command>.json (the AdminServer's body), OUTDIR/members.json (each member's sid and the
+ports it had, so a test can tell port numbers from other numbers), then stops all three.
+Before the captures, Kazoo makes a few znodes through the follower (forwarded writes) and
+the leader, so the proposal-size gauges have samples. About 15 s."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import javazk  # noqa: E402
+
+WORDS = ["srvr", "stat", "mntr", "conf", "isro", "ruok"]
+COMMANDS = ["leader", "voting_view", "server_stats", "stats", "monitor", "configuration",
+            "zabstate", "observers", "is_read_only"]
+SIDS = (1, 2, 3)
+
+
+def mode(port):
+    for line in javazk.four_letter(port, "srvr").splitlines():
+        if line.startswith("Mode: "):
+            return line[len("Mode: "):]
+    return None
+
+
+def admin_get(port, cmd):
+    with urllib.request.urlopen("http://127.0.0.1:%d/commands/%s" % (port, cmd), timeout=5) as r:
+        return r.read().decode("utf-8")
+
+
+def capture(out, role, client, admin):
+    d = os.path.join(out, role)
+    os.makedirs(d, exist_ok=True)
+    for w in WORDS:
+        with open(os.path.join(d, w + ".txt"), "w", encoding="utf-8", newline="") as f:
+            f.write(javazk.four_letter(client, w))
+    for c in COMMANDS:
+        with open(os.path.join(d, c + ".json"), "w", encoding="utf-8", newline="") as f:
+            f.write(admin_get(admin, c))
+
+
+def main():
+    out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "java-3.8.0"))
+    work = tempfile.mkdtemp(prefix="quorum-admin-capture.")
+    ports = javazk.quorum_ports(SIDS)
+    taken = [p for trio in ports.values() for p in trio]
+    admin = {}
+    for sid in SIDS:
+        admin[sid] = javazk.free_port(avoid=taken)
+        taken.append(admin[sid])
+    members = {}
+    try:
+        for sid in SIDS:
+            cfg = {"admin.enableServer": None, "admin.serverAddress": "127.0.0.1",
+                   "admin.serverPort": str(admin[sid])}
+            members[sid] = javazk.quorum_member(os.path.join(work, "m%d" % sid), sid, ports, cfg,
+                                                admin_server=True,
+                                                extra_jars=("servlet-api.jar",))
+            members[sid].spawn()
+        for m in members.values():
+            m.wait_serving(60)
+        roles = {sid: mode(ports[sid][0]) for sid in SIDS}
+        leader = next(s for s, r in roles.items() if r == "leader")
+        follower = next(s for s, r in roles.items() if r == "follower")
+        from kazoo.client import KazooClient
+        for sid, n in ((follower, 3), (leader, 2)):
+            zk = KazooClient(hosts="127.0.0.1:%d" % ports[sid][0], timeout=10)
+            zk.start(timeout=15)
+            try:
+                for i in range(n):
+                    zk.create("/qa-%d-%d" % (sid, i), b"x" * (10 * (i + 1)))
+            finally:
+                zk.stop()
+                zk.close()
+        time.sleep(0.5)  # the closeSession txns reach every member
+        if os.path.exists(out):
+            shutil.rmtree(out)
+        os.makedirs(out)
+        capture(out, "leader", ports[leader][0], admin[leader])
+        capture(out, "follower", ports[follower][0], admin[follower])
+        with open(os.path.join(out, "members.json"), "w") as f:
+            json.dump({"leader": leader, "follower": follower,
+                       "members": {str(s): {"client": ports[s][0], "quorum": ports[s][1],
+                                            "election": ports[s][2], "admin": admin[s]}
+                                   for s in SIDS}}, f, indent=1)
+            f.write("\n")
+        print("captured leader server.%d and follower server.%d into %s" % (leader, follower, out))
+    finally:
+        for m in members.values():
+            m.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
