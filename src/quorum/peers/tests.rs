@@ -453,3 +453,53 @@ async fn connect_leader_tries_then_gives_up_and_replaces_the_old_leader() {
     leader.peers.shutdown().await;
     two.peers.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_closes_every_connection_and_the_port() {
+    let mut leader = leader();
+    let mut two = join_sid(&mut leader, 2).await;
+    let mut three = join_sid(&mut leader, 3).await;
+    leader.peers.shutdown().await;
+    assert!(leader.peers.connected().is_empty());
+    assert_eq!(two.next().await, PeerEvent::Disconnected { sid: LEADER });
+    assert_eq!(three.next().await, PeerEvent::Disconnected { sid: LEADER });
+    // Nobody listens any more: a new dial fails after its tries.
+    two.peers.connect_leader(LEADER);
+    assert_eq!(two.next().await, PeerEvent::Disconnected { sid: LEADER });
+    two.peers.shutdown().await;
+    three.peers.shutdown().await;
+}
+
+/// A measurement, not a check (run with `-- --ignored --nocapture`):
+/// 200,000 PROPOSALs of 100 bytes leader → learner on two worker threads,
+/// in order; prints packets/s and how many writes carried them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput_of_a_long_burst() {
+    let mut leader = leader();
+    let mut two = join_sid(&mut leader, 2).await;
+    let n = 200_000i64;
+    let began = Instant::now();
+    let sender = leader.peers.clone();
+    let feed = tokio::spawn(async move {
+        for chunk in 0..n / 1000 {
+            for i in 0..1000 {
+                let p = packet(PacketType::Proposal, chunk * 1000 + i, Some(vec![7; 100]));
+                sender.send(2, p);
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    for i in 0..n {
+        let p = two.packet_from(LEADER).await;
+        assert_eq!(p.zxid, i);
+    }
+    feed.await.unwrap();
+    let el = began.elapsed();
+    let st = leader.peers.stats(2).unwrap();
+    println!(
+        "{n} packets in {el:?}: {:.0}/s, {} writes",
+        n as f64 / el.as_secs_f64(),
+        st.writes
+    );
+}
