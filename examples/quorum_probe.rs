@@ -16,6 +16,9 @@
 //!                                       proposals, answer PINGs until N commits were seen;
 //!                                       --forward: first run a session of our own through
 //!                                       the leader (REQUEST, REVALIDATE, sync, PING touches)
+//! quorum_probe peers ZOO_CFG LEADER_SID  a fresh learner through quorum::peers::Peers and
+//!                                       quorum::translate: sync (SNAP loaded with
+//!                                       load_snap_sync), a forwarded session, PINGs
 //! ```
 //!
 //! ZOO_CFG is this probe's own zoo.cfg (its `server.N` lines and a dataDir
@@ -28,10 +31,16 @@ use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use ferrokeeper::acl::AclCache;
 use ferrokeeper::config::{LearnerType, ServerConfig};
+use ferrokeeper::persist::snapshot::load_snap_sync;
 use ferrokeeper::persist::snapshot::{SnapshotReader, SNAP_MAGIC};
 use ferrokeeper::persist::txnlog::format::decode_txn;
 use ferrokeeper::quorum::cnx::{CnxManager, CnxSettings, Opened};
+use ferrokeeper::quorum::peers::{PeerEvent, PeerSettings, Peers};
+use ferrokeeper::quorum::translate::{
+    packet_from_wire_at_learner, packet_to_wire, ping_to_wire, request_to_wire, Inbound, WireCtx,
+};
 use ferrokeeper::quorum::wire::config_text::render_server;
 use ferrokeeper::quorum::wire::packet::packet;
 use ferrokeeper::quorum::wire::payload::{
@@ -43,10 +52,13 @@ use ferrokeeper::quorum::wire::{
     encode_quorum_packet, parse_config_text, render_config_text, InitialMessage, Notification,
     PacketLimit, PacketType, PeerState, QuorumPacket, SnapScanner,
 };
+use ferrokeeper::tree::{AclRef, DataTree, TreeConfig};
 use ferrokeeper::txn::TxnBody;
+use ferrokeeper::zab::{QuorumPacket as ZabPacket, Zxid};
 use jute::consts::OpCode;
 use jute::data::{Id, ACL};
 use jute::proto::{CreateRequest, SyncRequest};
+use tokio::sync::mpsc;
 
 type Res<T> = Result<T, String>;
 
@@ -1022,6 +1034,204 @@ fn compress(seq: &[String]) -> String {
     out.join(",")
 }
 
+// ---- peers: follow the Java leader through quorum::peers and quorum::translate ----------
+
+/// The next event from the transport, within 20 s.
+async fn next_event(events: &mut mpsc::Receiver<PeerEvent>) -> Res<PeerEvent> {
+    tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .map_err(|_| "no event from the leader within 20 s".to_owned())?
+        .ok_or_else(|| "the transport's event channel closed".to_owned())
+}
+
+/// The next packet from the leader, decoded as a learner decodes it.
+async fn next_inbound(events: &mut mpsc::Receiver<PeerEvent>) -> Res<Inbound> {
+    match next_event(events).await? {
+        PeerEvent::Packet { packet, .. } => {
+            println!("PEERS_PACKET {}", describe_packet(&packet));
+            packet_from_wire_at_learner(&packet).map_err(|e| e.to_string())
+        }
+        other => Err(format!("expected a packet, got {other:?}")),
+    }
+}
+
+impl Probe {
+    /// A fresh learner built from the member's pieces: `Peers` dials and
+    /// frames, `translate` builds and reads every packet. Syncs (SNAP: the
+    /// stream is loaded with `load_snap_sync`), runs a session of its own
+    /// through the leader (REQUEST with an empty auth list), answers PINGs
+    /// with the session's touch, closes the session.
+    async fn peers(&self, leader: u64, checks: &mut Checks) -> Res<()> {
+        let (host, qport, _) = self.election_address(leader)?;
+        let leader_addr: std::net::SocketAddr = format!("{host}:{qport}")
+            .parse()
+            .map_err(|e| format!("server.{leader} quorum address: {e}"))?;
+        let mut settings = PeerSettings::new(
+            self.sid,
+            None,
+            std::collections::BTreeMap::from([(leader, leader_addr)]),
+        );
+        settings.limit = self.limit;
+        let (tx, mut events) = mpsc::channel(256);
+        let peers = Peers::start(settings, tx).map_err(|e| e.to_string())?;
+        let ctx = WireCtx {
+            my_sid: self.sid,
+            config_text: self.config_text()?,
+            config_version: self.cfg.quorum.version,
+        };
+        let send = |p: ZabPacket| peers.send(leader, packet_to_wire(&p, &ctx));
+
+        peers.connect_leader(leader);
+        send(ZabPacket::FollowerInfo {
+            zxid: Zxid::ZERO,
+            sid: self.sid,
+            protocol_version: ZAB_PROTOCOL_VERSION,
+        });
+        let connected = next_event(&mut events).await?;
+        checks.check(
+            connected == PeerEvent::Connected { sid: leader },
+            "Peers dials the Java leader's quorum port",
+            format!("{connected:?}"),
+        );
+        let info = next_inbound(&mut events).await?;
+        let Inbound::Zab(ZabPacket::LeaderInfo {
+            zxid: new_leader_zxid,
+            protocol_version,
+        }) = info
+        else {
+            return Err(format!("expected LEADERINFO, got {info:?}"));
+        };
+        checks.check(
+            protocol_version == ZAB_PROTOCOL_VERSION,
+            "translate reads Java's LEADERINFO (protocol 0x10000)",
+            format!("0x{protocol_version:x}"),
+        );
+        send(ZabPacket::AckEpoch {
+            zxid: Zxid::ZERO,
+            current_epoch: 0,
+        });
+        let (snap_zxid, stream) = match next_event(&mut events).await? {
+            PeerEvent::Snapshot { zxid, stream, .. } => (zxid, stream),
+            other => {
+                return Err(format!(
+                    "expected a SNAP for a fresh learner, got {other:?}"
+                ))
+            }
+        };
+        let mut tree = DataTree::new(TreeConfig::default(), AclRef(-1));
+        let mut sessions = Vec::new();
+        let loaded = load_snap_sync(
+            &stream[..],
+            std::path::Path::new("SNAP stream from the Java leader"),
+            Some(self.limit.0),
+            &mut tree,
+            &mut AclCache::new(),
+            &mut sessions,
+        );
+        let (loaded, rest) = loaded.map_err(|e| e.to_string())?;
+        println!(
+            "PEERS_SNAPSHOT zxid=0x{snap_zxid:x} stream={} bytes nodes={} sessions={}",
+            stream.len(),
+            loaded.nodes,
+            loaded.sessions
+        );
+        checks.check(
+            rest.is_empty()
+                && loaded.bytes == stream.len() as u64
+                && tree.lookup("/zookeeper").is_some(),
+            "Peers delivers Java's SNAP stream whole (signature included) and load_snap_sync loads it",
+            format!("{} bytes, {} left", loaded.bytes, rest.len()),
+        );
+        let mut seen_new_leader = false;
+        loop {
+            match next_inbound(&mut events).await? {
+                Inbound::Zab(ZabPacket::NewLeader { zxid }) => {
+                    seen_new_leader = zxid == new_leader_zxid;
+                    send(ZabPacket::Ack { zxid });
+                }
+                Inbound::Zab(ZabPacket::UpToDate) => break,
+                Inbound::Zab(ZabPacket::Proposal { .. } | ZabPacket::Commit { .. }) => {}
+                other => return Err(format!("unexpected during sync: {other:?}")),
+            }
+        }
+        checks.check(
+            seen_new_leader,
+            "NEWLEADER (zxid newEpoch<<32) then UPTODATE through translate",
+            format!("0x{:x}", new_leader_zxid.0),
+        );
+        send(ZabPacket::Ack {
+            zxid: new_leader_zxid,
+        });
+
+        // A session of our own, forwarded as Java's learners forward it.
+        let session = ((self.sid as i64) << 56) | 0x00be_ef00_0001;
+        let timeout = 30_000;
+        let request = |cxid: i32, op: OpCode, body: Vec<u8>| {
+            let req = ForwardedRequest {
+                session_id: session,
+                cxid,
+                op: op as i32,
+                body,
+            };
+            peers.send(leader, request_to_wire(&req, &[]))
+        };
+        let mut pings = 0;
+        let mut committed = Vec::new();
+        let mut pending = Vec::new();
+        request(0, OpCode::CreateSession, int_payload(timeout));
+        let mut closing = false;
+        let began = Instant::now();
+        loop {
+            match next_inbound(&mut events).await? {
+                Inbound::Zab(ZabPacket::Proposal { txn }) => {
+                    let line = describe_txn(&txn.data);
+                    println!("PEERS_TXN zxid=0x{:x} {line}", txn.zxid.0);
+                    pending.push((txn.zxid, line));
+                    send(ZabPacket::Ack { zxid: txn.zxid });
+                }
+                Inbound::Zab(ZabPacket::Commit { zxid }) => {
+                    if let Some(i) = pending.iter().position(|(z, _)| *z == zxid) {
+                        committed.push(pending.remove(i).1);
+                    }
+                }
+                Inbound::Zab(ZabPacket::Ping { zxid }) => {
+                    pings += 1;
+                    let touches: &[(i64, i32)] = if closing { &[] } else { &[(session, timeout)] };
+                    peers.send(leader, ping_to_wire(zxid, touches));
+                }
+                other => return Err(format!("unexpected while broadcasting: {other:?}")),
+            }
+            let ours = |what: &str| {
+                committed
+                    .iter()
+                    .any(|t| t.contains(&format!("session=0x{session:x}")) && t.contains(what))
+            };
+            if !closing && ours("op=CreateSession") && pings >= 2 {
+                request(1, OpCode::CloseSession, Vec::new());
+                closing = true;
+            }
+            if closing && ours("op=CloseSession") {
+                break;
+            }
+            if began.elapsed() > Duration::from_secs(20) {
+                return Err(format!("no closeSession commit within 20 s: {committed:?}"));
+            }
+        }
+        checks.check(
+            true,
+            "a session forwarded through Peers (REQUEST, empty auth list) is created and closed, PINGs answered with its touch",
+            format!("{pings} pings"),
+        );
+        let stats = peers.stats(leader).unwrap_or_default();
+        println!(
+            "PEERS_STATS packets={} writes={} bytes={}",
+            stats.packets_queued, stats.writes, stats.bytes_written
+        );
+        peers.shutdown().await;
+        Ok(())
+    }
+}
+
 struct LearnOptions {
     leader: u64,
     /// After sync, act for a client of our own through the leader (REQUEST,
@@ -1044,7 +1254,7 @@ fn parse_num(s: &str) -> Res<i64> {
 
 fn run(args: &[String]) -> Res<usize> {
     let usage =
-        "usage: quorum_probe listen|elect|cnx|learn ZOO_CFG ... (see the source's doc comment)";
+        "usage: quorum_probe listen|elect|cnx|learn|peers ZOO_CFG ... (see the source's doc comment)";
     let (cmd, cfg) = match args {
         [cmd, cfg, ..] => (cmd.as_str(), cfg.as_str()),
         _ => return Err(usage.to_owned()),
@@ -1057,6 +1267,14 @@ fn run(args: &[String]) -> Res<usize> {
             probe.listen(secs.max(1) as u64, &mut checks)?;
         }
         "elect" => probe.elect(&mut checks)?,
+        "peers" => {
+            let leader = parse_num(args.get(2).ok_or(usage)?)? as u64;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("tokio runtime: {e}"))?;
+            rt.block_on(probe.peers(leader, &mut checks))?;
+        }
         "cnx" => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -217,6 +217,15 @@ def main(tally):
         tally.check(data == b"from-probe" and stat.ephemeralOwner == 0,
                     "the Java follower serves /qw-probe as created by the probe's REQUEST",
                     (data, stat))
+
+        # 7. The member's own transport and translation (quorum::peers, quorum::translate)
+        #    as a fresh learner: SNAP sync, a forwarded session, PINGs.
+        out, rc = run_probe(probe, ["peers", probe_cfg, str(leader)], timeout=60)
+        tally.probe_output("peers", out, rc)
+        snap = (lines(out, "PEERS_SNAPSHOT ") or [""])[0]
+        tally.check(int((re.search(r"nodes=(\d+)", snap) or [0, 0])[1]) >= 7,
+                    "the SNAP through Peers holds the earlier runs' nodes (/qw, /qw/a, /qw-probe)",
+                    snap)
     finally:
         if listener.poll() is None:
             listener.kill()

@@ -140,7 +140,7 @@ pub fn packet_to_wire(p: &zab::QuorumPacket, ctx: &WireCtx) -> QuorumPacket {
         ),
         Z::Diff { zxid } => packet(PacketType::Diff, zxid.0, None),
         Z::Trunc { zxid } => packet(PacketType::Trunc, zxid.0, None),
-        Z::Snap { zxid, .. } => packet(PacketType::Snap, zxid.0, None),
+        Z::Snap { zxid, .. } => snap_to_wire(*zxid),
         Z::NewLeader { zxid } => packet(
             PacketType::NewLeader,
             zxid.0,
@@ -153,6 +153,22 @@ pub fn packet_to_wire(p: &zab::QuorumPacket, ctx: &WireCtx) -> QuorumPacket {
         Z::Ping { zxid } => packet(PacketType::Ping, zxid.0, None),
         Z::Sync { zxid } => packet(PacketType::Sync, zxid.0, None),
         Z::Request { data } => packet(PacketType::Request, -1, Some(data.to_vec())),
+    }
+}
+
+/// The SNAP packet for `Action::SendSnapshot { zxid, .. }`; the stream
+/// (`persist::snapshot::write_snap_sync`) follows it (`Peers::send_snapshot`).
+pub fn snap_to_wire(zxid: Zxid) -> QuorumPacket {
+    packet(PacketType::Snap, zxid.0, None)
+}
+
+/// The machine's SNAP from what the learner's transport delivered: the
+/// packet's zxid and the whole stream after it (body and signature, as
+/// `persist::snapshot::load_snap_sync` reads it).
+pub fn snap_from_wire(zxid: i64, stream: Bytes) -> zab::QuorumPacket {
+    zab::QuorumPacket::Snap {
+        zxid: Zxid(zxid),
+        snapshot: stream,
     }
 }
 
@@ -594,6 +610,24 @@ mod tests {
         assert_eq!(
             bytes(&Z::Sync { zxid: Zxid::ZERO }),
             [0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        );
+        assert_eq!(
+            snap_to_wire(Zxid::new(1, 0)),
+            packet_to_wire(
+                &Z::Snap {
+                    zxid: Zxid::new(1, 0),
+                    snapshot: Bytes::from_static(b"not in the packet"),
+                },
+                &ctx()
+            )
+        );
+        let stream = Bytes::from_static(b"body+signature");
+        assert_eq!(
+            snap_from_wire(0x1_0000_0000, stream.clone()),
+            Z::Snap {
+                zxid: Zxid::new(1, 0),
+                snapshot: stream
+            }
         );
         // ← SNAP zxid 0x100000000, no data; the stream follows it.
         assert_eq!(

@@ -135,6 +135,8 @@ struct State {
     leader: Option<u64>,
     dial: Option<JoinHandle<()>>,
     acceptor: Option<JoinHandle<()>>,
+    /// Set by `shutdown`: a handshake still under way must not install a link.
+    stopped: bool,
 }
 
 struct Link {
@@ -197,6 +199,9 @@ impl Peers {
     /// `leader` from now on are queued and go out once connected.
     pub fn connect_leader(&self, leader: u64) {
         let mut st = lock(&self.inner.state);
+        if st.stopped {
+            return;
+        }
         if let Some(dial) = st.dial.take() {
             dial.abort();
         }
@@ -294,6 +299,7 @@ impl Peers {
     pub async fn shutdown(&self) {
         let tasks: Vec<JoinHandle<()>> = {
             let mut st = lock(&self.inner.state);
+            st.stopped = true;
             let mut tasks: Vec<_> = st.acceptor.take().into_iter().collect();
             tasks.extend(st.dial.take());
             st.leader = None;
@@ -529,6 +535,9 @@ async fn admit_learner(inner: Arc<Inner>, mut stream: TcpStream, from: SocketAdd
         return;
     };
     let mut st = lock(&inner.state);
+    if st.stopped {
+        return;
+    }
     let mut preamble = Vec::new();
     if let Some(old) = st.links.remove(&sid) {
         old.abort();

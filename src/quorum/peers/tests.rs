@@ -453,3 +453,138 @@ async fn connect_leader_tries_then_gives_up_and_replaces_the_old_leader() {
     leader.peers.shutdown().await;
     two.peers.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_closes_every_connection_and_the_port() {
+    let mut leader = leader();
+    let mut two = join_sid(&mut leader, 2).await;
+    let mut three = join_sid(&mut leader, 3).await;
+    leader.peers.shutdown().await;
+    assert!(leader.peers.connected().is_empty());
+    assert_eq!(two.next().await, PeerEvent::Disconnected { sid: LEADER });
+    assert_eq!(three.next().await, PeerEvent::Disconnected { sid: LEADER });
+    // Nobody listens any more: a new dial fails after its tries.
+    two.peers.connect_leader(LEADER);
+    assert_eq!(two.next().await, PeerEvent::Disconnected { sid: LEADER });
+    two.peers.shutdown().await;
+    three.peers.shutdown().await;
+}
+
+/// A measurement, not a check (run with `-- --ignored --nocapture`):
+/// 200,000 PROPOSALs of 100 bytes leader → learner on two worker threads,
+/// in order; prints packets/s and how many writes carried them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput_of_a_long_burst() {
+    let mut leader = leader();
+    let mut two = join_sid(&mut leader, 2).await;
+    let n = 200_000i64;
+    let began = Instant::now();
+    let sender = leader.peers.clone();
+    let feed = tokio::spawn(async move {
+        for chunk in 0..n / 1000 {
+            for i in 0..1000 {
+                let p = packet(PacketType::Proposal, chunk * 1000 + i, Some(vec![7; 100]));
+                sender.send(2, p);
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    for i in 0..n {
+        let p = two.packet_from(LEADER).await;
+        assert_eq!(p.zxid, i);
+    }
+    feed.await.unwrap();
+    let el = began.elapsed();
+    let st = leader.peers.stats(2).unwrap();
+    println!(
+        "{n} packets in {el:?}: {:.0}/s, {} writes",
+        n as f64 / el.as_secs_f64(),
+        st.writes
+    );
+}
+
+/// A learner of a hand-driven "leader" socket: returns it once the
+/// learner's FOLLOWERINFO has arrived.
+async fn learner_of_raw_leader(
+    tweak: impl FnOnce(&mut PeerSettings),
+) -> (Member, tokio::net::TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut settings = PeerSettings::new(2, None, BTreeMap::from([(LEADER, addr)]));
+    tweak(&mut settings);
+    let mut learner = start(settings);
+    learner.peers.connect_leader(LEADER);
+    assert!(learner.peers.send(LEADER, follower_info(2)));
+    let (mut raw, _) = listener.accept().await.unwrap();
+    let want = encode_quorum_packet(&follower_info(2));
+    let mut got = vec![0u8; want.len()];
+    raw.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, want);
+    assert_eq!(learner.next().await, PeerEvent::Connected { sid: LEADER });
+    (learner, raw)
+}
+
+#[tokio::test]
+async fn a_snap_stream_cut_short_or_garbled_is_not_delivered() {
+    let stream = snapshot_stream();
+    let mut snap = encode_quorum_packet(&packet(PacketType::Snap, 7, None));
+    // Cut: half the stream, then EOF.
+    let (mut learner, mut raw) = learner_of_raw_leader(|_| {}).await;
+    let mut bytes = snap.clone();
+    bytes.extend_from_slice(&stream[..stream.len() / 2]);
+    raw.write_all(&bytes).await.unwrap();
+    drop(raw);
+    assert_eq!(
+        learner.next().await,
+        PeerEvent::Disconnected { sid: LEADER }
+    );
+    learner.peers.shutdown().await;
+    // Garbled: a wrong signature.
+    let (mut learner, mut raw) = learner_of_raw_leader(|_| {}).await;
+    let mut garbled = stream.clone();
+    let n = garbled.len();
+    garbled[n - 1] ^= 0x20;
+    snap.extend_from_slice(&garbled);
+    raw.write_all(&snap).await.unwrap();
+    assert_eq!(
+        learner.next().await,
+        PeerEvent::Disconnected { sid: LEADER }
+    );
+    let mut b = [0u8; 1];
+    assert_eq!(
+        raw.read(&mut b).await.unwrap_or(0),
+        0,
+        "the learner hung up"
+    );
+    learner.peers.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_leader_is_dropped_after_the_read_timeout() {
+    let (mut learner, mut raw) = learner_of_raw_leader(|s| {
+        s.read_timeout = Some(Duration::from_millis(500));
+    })
+    .await;
+    // Packets 200 ms apart keep it alive for longer than the timeout …
+    for i in 0..5 {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        raw.write_all(&encode_quorum_packet(&packet(PacketType::Ping, i, None)))
+            .await
+            .unwrap();
+        assert_eq!(
+            learner.packet_from(LEADER).await,
+            packet(PacketType::Ping, i, None)
+        );
+    }
+    // … 500 ms of silence does not.
+    let began = Instant::now();
+    assert_eq!(
+        learner.next().await,
+        PeerEvent::Disconnected { sid: LEADER }
+    );
+    assert!(began.elapsed() >= Duration::from_millis(400));
+    learner.peers.shutdown().await;
+}
