@@ -579,7 +579,13 @@ impl Core {
             let snapshot = self.snapshot_progress();
             tokio::select! {
                 biased;
-                // The sync stage's reports are taken below, every pass.
+                // The sync stage's reports are taken below, every pass, so
+                // they wait for at most one pass of requests. This branch
+                // comes first so that a report wakes an idle core at once
+                // and goes ahead of a full inbox; it cannot starve the
+                // inbox: the stage reports at most once per run of
+                // commands, and its commands come from passes that read
+                // the inbox.
                 _ = sync_reports.wait() => {}
                 msg = rx.recv() => {
                     let Some(msg) = msg else {

@@ -10,9 +10,9 @@
 //! So the stage leaves its reports here and wakes the core, which takes
 //! them at the start of every pass, ahead of the inbox. Memory stays
 //! bounded without making the stage wait: an ensemble report only says
-//! "persisted through id", so a newer one replaces an older one not yet
-//! taken; standalone batches of durable txns are kept in order, and they
-//! are txns the core handed over itself and still tracks.
+//! "persisted through id", so a later one replaces one not yet taken;
+//! standalone batches of durable txns are kept in order, and they are txns
+//! the core handed over itself and still tracks.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -62,14 +62,15 @@ impl SyncReports {
     }
 
     /// Ensemble: every persistence command through `through` is done.
-    /// Replaces a report the core has not taken yet (ids only grow); the
-    /// measurements are merged.
+    /// Replaces a report the core has not taken yet: the stage reports in
+    /// command order, so the later one covers the earlier. The measurements
+    /// are merged.
     pub fn persisted(&self, through: u64, report: SyncReport) {
         self.update(|p| {
             p.persisted = Some(match p.persisted.take() {
-                Some((earlier, mut merged)) => {
+                Some((_, mut merged)) => {
                     merged.absorb(report);
-                    (earlier.max(through), merged)
+                    (through, merged)
                 }
                 None => (through, report),
             })
@@ -100,7 +101,7 @@ impl SyncReports {
     /// snapshot request.
     pub fn take(&self) -> Vec<CoreMsg> {
         let p = std::mem::take(&mut *self.lock());
-        let mut out = Vec::with_capacity(p.durable.len() + 3);
+        let mut out = Vec::new();
         out.extend(
             p.durable
                 .into_iter()
@@ -136,9 +137,9 @@ mod tests {
     }
 
     #[test]
-    fn persisted_reports_coalesce_to_the_highest_and_merge_their_measurements() {
+    fn persisted_reports_coalesce_to_the_latest_and_merge_their_measurements() {
         let r = SyncReports::new();
-        for (through, fsync) in [(3, 2), (7, 9), (5, 1)] {
+        for (through, fsync) in [(3, 2), (7, 9), (8, 1)] {
             let report = SyncReport {
                 fsync_ms: Some(fsync),
                 flush_ms: fsync,
@@ -147,7 +148,7 @@ mod tests {
             r.persisted(through, report);
         }
         let msgs = r.take();
-        assert_eq!(kinds(&msgs), ["persisted 7"]);
+        assert_eq!(kinds(&msgs), ["persisted 8"]);
         match &msgs[0] {
             CoreMsg::Persisted { report, .. } => {
                 assert_eq!(report.fsync_ms, Some(9), "the slowest fsync stands");

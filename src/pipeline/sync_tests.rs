@@ -530,3 +530,38 @@ fn sync_paths_are_the_snap_dir_as_zookeeper_has_it() {
     let p = SyncPaths::for_data_dir(Path::new("/data"), SnapshotCompression::Gzip);
     assert_eq!(p.snap_dir, Path::new("/data/version-2"));
 }
+
+/// A measurement, not run by default: `cargo test --release --lib
+/// pipeline::sync::tests::measure -- --ignored --nocapture`. 20,000
+/// appends sent one by one as fast as the test thread can, to a real
+/// dataDir with fsync: how many commits cover them and how long it takes.
+#[tokio::test]
+#[ignore]
+async fn measure_group_commit_of_ensemble_appends() {
+    const N: u64 = 20_000;
+    let mut h = Harness::new();
+    h.start();
+    let cmds: Vec<SyncCmd> = (1..=N)
+        .map(|i| append(i, E1 + i as i64, &format!("/m{i:06}")))
+        .collect();
+    let started = std::time::Instant::now();
+    for c in cmds {
+        h.send(c);
+    }
+    let said = h.until(N).await;
+    let took = started.elapsed();
+    let stats = *h.stats.lock().unwrap();
+    println!(
+        "{N} appends: {} reports taken, {} commits, {} fsyncs ({} ms in fsync), {:?} total, \
+         {:.0} appends/s",
+        said.len(),
+        stats.commits,
+        stats.fsyncs,
+        stats.fsync_nanos / 1_000_000,
+        took,
+        N as f64 / took.as_secs_f64()
+    );
+    assert_eq!(said.last(), Some(&Said::Persisted(N)));
+    assert!(stats.commits < N, "appends shared commits");
+    h.stop().await;
+}
