@@ -50,6 +50,11 @@ impl QuorumIo for SocketIo {
     fn send_ping(&mut self, to: Sid, zxid: Zxid, touches: &[(i64, i32)]) {
         let _ = self.peers.send(to, ping_to_wire(zxid, touches));
     }
+    fn send_revalidate_reply(&mut self, to: Sid, session: i64, valid: bool) {
+        let _ = self
+            .peers
+            .send(to, super::translate::revalidate_reply_to_wire(session, valid));
+    }
     fn send_snapshot(&mut self, to: Sid, zxid: Zxid, stream: Bytes) {
         let snap = packet_to_wire(
             &QuorumPacket::Snap {

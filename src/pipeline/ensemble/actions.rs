@@ -80,6 +80,18 @@ impl Core {
                     m.node.on_quorum(from, QuorumPacket::Ping { zxid });
                 }
             }
+            // LearnerHandler's REVALIDATE: a client moved to that learner
+            // with this session; it stays valid if it has not expired.
+            Ok(Inbound::Revalidate { session, timeout }) => {
+                let valid = m.is_leader() && {
+                    let now = self.now_ms();
+                    self.sessions.touch(session, now) == crate::session::TouchOutcome::Alive
+                };
+                if let Some(m) = self.member() {
+                    debug!(learner = from, session = format_args!("0x{session:x}"), timeout, valid, "revalidated");
+                    m.io.send_revalidate_reply(from, session, valid);
+                }
+            }
             // The stream follows as its own event.
             Ok(Inbound::Snap { .. }) => {}
             Ok(other) => debug!(peer = from, packet = ?other, "quorum packet not handled, ignored"),

@@ -185,7 +185,8 @@ impl Core {
                 break;
             }
             m.pending_syncs.pop_front();
-            m.io.send(learner, &QuorumPacket::Sync { zxid: Zxid(applied) });
+            // Java's leader sends SYNC with zxid 0.
+            m.io.send(learner, &QuorumPacket::Sync { zxid: Zxid::ZERO });
         }
     }
 }
