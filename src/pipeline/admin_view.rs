@@ -79,6 +79,7 @@ impl Core {
                 }
                 | Pending::Read { conn, .. }
                 | Pending::ForwardedSync { conn, .. }
+                | Pending::Revalidating { conn, .. }
                 | Pending::Error { conn, .. } => *conn,
                 Pending::Txn { .. } | Pending::Forwarded { .. } => continue,
             };

@@ -243,6 +243,13 @@ pub(super) enum Pending {
         origin: Origin,
         done: Option<Box<(LoggedTxn, ApplyOutcome)>>,
     },
+    /// Follower: a reconnect waiting for the leader's answer to REVALIDATE.
+    Revalidating {
+        session: SessionId,
+        conn: ConnId,
+        origin: Origin,
+        valid: Option<bool>,
+    },
     /// Follower: a sync forwarded to the leader, answered when the leader's
     /// SYNC comes back (they come back in order).
     ForwardedSync {
@@ -1011,15 +1018,21 @@ impl Core {
                 }
                 self.session_conns.insert(session, conn);
             }
+            let origin = Origin::Connect {
+                conn,
+                established,
+                at: None,
+            };
+            if valid && self.ensemble.as_deref().is_some_and(|m| m.is_follower()) {
+                // A learner asks the leader (REVALIDATE): the session may
+                // have expired there, and the leader must learn that the
+                // session now lives here (Java's leader answers requests of
+                // a session owned by another learner with SESSIONMOVED).
+                self.revalidate_with_leader(conn, session, timeout, origin);
+                return;
+            }
             // Revalidation answers in order with the rest of the pipeline.
-            self.fifo.push_back(Pending::Txn {
-                zxid: 0,
-                origin: Origin::Connect {
-                    conn,
-                    established,
-                    at: None,
-                },
-            });
+            self.fifo.push_back(Pending::Txn { zxid: 0, origin });
             if !valid {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.session = 0;

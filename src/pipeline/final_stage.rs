@@ -65,6 +65,7 @@ impl Core {
             Pending::ForwardedSync { conn, xid, op, at } => {
                 self.finish(Pending::Read { conn, xid, op, at })
             }
+            Pending::Revalidating { origin, .. } => self.finish_revalidation(origin),
         }
     }
 
@@ -172,7 +173,7 @@ impl Core {
 
     /// Answers a reconnect: ZooKeeper answers an invalid session or a wrong
     /// password with timeout 0, session 0 and a zeroed password, then closes.
-    fn finish_revalidation(&mut self, origin: Origin) {
+    pub(super) fn finish_revalidation(&mut self, origin: Origin) {
         if let Origin::Connect {
             conn, established, ..
         } = origin

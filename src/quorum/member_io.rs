@@ -50,6 +50,11 @@ impl QuorumIo for SocketIo {
     fn send_ping(&mut self, to: Sid, zxid: Zxid, touches: &[(i64, i32)]) {
         let _ = self.peers.send(to, ping_to_wire(zxid, touches));
     }
+    fn send_revalidate(&mut self, to: Sid, session: i64, timeout: i32) {
+        let _ = self
+            .peers
+            .send(to, super::translate::revalidate_to_wire(session, timeout));
+    }
     fn send_revalidate_reply(&mut self, to: Sid, session: i64, valid: bool) {
         let _ = self
             .peers

@@ -92,6 +92,9 @@ impl Core {
                     m.io.send_revalidate_reply(from, session, valid);
                 }
             }
+            Ok(Inbound::RevalidateReply { session, valid }) => {
+                self.on_revalidate_reply(session, valid)
+            }
             // The stream follows as its own event.
             Ok(Inbound::Snap { .. }) => {}
             Ok(other) => debug!(peer = from, packet = ?other, "quorum packet not handled, ignored"),

@@ -45,6 +45,7 @@ impl Core {
                 Some(Pending::Read { .. } | Pending::Error { .. }) => true,
                 Some(Pending::Txn { zxid: 0, .. }) => true,
                 Some(Pending::Forwarded { done, .. }) => done.is_some(),
+                Some(Pending::Revalidating { valid, .. }) => valid.is_some(),
                 Some(Pending::ForwardedSync { .. }) => self
                     .ensemble
                     .as_deref()

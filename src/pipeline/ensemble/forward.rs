@@ -82,6 +82,57 @@ impl Core {
         }
     }
 
+    /// Follower: a client reattached here with a session the leader must
+    /// confirm; answered when its REVALIDATE reply comes.
+    pub(in crate::pipeline) fn revalidate_with_leader(
+        &mut self,
+        conn: ConnId,
+        session: SessionId,
+        timeout_ms: i32,
+        origin: Origin,
+    ) {
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
+        let Some(leader) = m.node.leader() else {
+            return;
+        };
+        m.io.send_revalidate(leader, session, timeout_ms);
+        self.fifo.push_back(Pending::Revalidating {
+            session,
+            conn,
+            origin,
+            valid: None,
+        });
+    }
+
+    /// Follower: the leader's answer to REVALIDATE.
+    pub(in crate::pipeline) fn on_revalidate_reply(&mut self, session: SessionId, valid: bool) {
+        let slot = self.fifo.iter_mut().find_map(|p| match p {
+            Pending::Revalidating {
+                session: s,
+                conn,
+                valid: v @ None,
+                ..
+            } if *s == session => Some((v, *conn)),
+            _ => None,
+        });
+        let Some((v, conn)) = slot else {
+            debug!(session = format_args!("0x{session:x}"), "REVALIDATE reply nobody waits for");
+            return;
+        };
+        *v = Some(valid);
+        if !valid {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.session = 0;
+            }
+            if self.session_conns.get(&session) == Some(&conn) {
+                self.session_conns.remove(&session);
+            }
+            tracing::info!("Invalid session 0x{session:x}, probably expired (the leader says)");
+        }
+    }
+
     /// Follower: a new session is created by the leader's createSession
     /// txn; the client is answered when it commits here.
     pub(in crate::pipeline) fn forward_create_session(

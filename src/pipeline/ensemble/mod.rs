@@ -44,6 +44,8 @@ pub trait QuorumIo: Send {
     fn send_request(&mut self, to: Sid, req: &ForwardedRequest, auth: &[Id]);
     /// A learner's PING reply carrying the sessions its clients touched.
     fn send_ping(&mut self, to: Sid, zxid: Zxid, touches: &[(i64, i32)]);
+    /// A learner asks whether a session moving to it is still valid.
+    fn send_revalidate(&mut self, to: Sid, session: i64, timeout: i32);
     /// The leader's answer to a learner's REVALIDATE.
     fn send_revalidate_reply(&mut self, to: Sid, session: i64, valid: bool);
     /// SNAP then the serialized database.
