@@ -444,11 +444,13 @@ async fn join_ensemble(
         sync_limit: u32::try_from(m.sync_limit).unwrap_or(u32::MAX),
         quorum_addrs: m.voters.iter().map(|(sid, a)| (*sid, a.quorum)).collect(),
     };
-    pipeline.core.set_ensemble(crate::pipeline::ensemble::Ensemble::new(
-        node,
-        Box::new(io),
-        view,
-    ));
+    pipeline
+        .core
+        .set_ensemble(crate::pipeline::ensemble::Ensemble::new(
+            node,
+            Box::new(io),
+            view,
+        ));
     Ok(())
 }
 

@@ -143,7 +143,10 @@ async fn three_members_elect_replicate_and_fail_over() {
     let mut d = session_on(ens.addrs[other], limit).await;
     sync(&mut d, "/").await;
     for p in ["/via-1", "/via-2", "/via-3", "/after"] {
-        assert!(d.exists(p, false).await.is_ok(), "{p} survives the failover");
+        assert!(
+            d.exists(p, false).await.is_ok(),
+            "{p} survives the failover"
+        );
     }
 }
 

@@ -87,7 +87,12 @@ impl Core {
         }
     }
 
-    pub(super) fn answer_txn(&mut self, origin: Origin, txn: &crate::txn::LoggedTxn, out: ApplyOutcome) {
+    pub(super) fn answer_txn(
+        &mut self,
+        origin: Origin,
+        txn: &crate::txn::LoggedTxn,
+        out: ApplyOutcome,
+    ) {
         let zxid = self.db.last_processed_zxid;
         match origin {
             Origin::Internal => {

@@ -19,8 +19,8 @@ use super::cnx::{CnxManager, CnxSettings};
 use super::peers::{PeerEvent, PeerSettings, Peers};
 use super::settings::{MemberSettings, PeerAddrs};
 use super::translate::{
-    notification_from_frame, notification_to_frame, packet_to_wire, ping_to_wire,
-    request_to_wire, WireCtx,
+    notification_from_frame, notification_to_frame, packet_to_wire, ping_to_wire, request_to_wire,
+    WireCtx,
 };
 use super::wire::payload::ForwardedRequest;
 use crate::pipeline::ensemble::{MemberEvent, QuorumIo};
@@ -36,7 +36,8 @@ pub struct SocketIo {
 
 impl QuorumIo for SocketIo {
     fn elect(&mut self, to: Sid, msg: &Notification) {
-        self.election.send(to, notification_to_frame(msg, &self.ctx));
+        self.election
+            .send(to, notification_to_frame(msg, &self.ctx));
     }
     fn connect_leader(&mut self, leader: Sid) {
         self.peers.connect_leader(leader);
@@ -56,9 +57,10 @@ impl QuorumIo for SocketIo {
             .send(to, super::translate::revalidate_to_wire(session, timeout));
     }
     fn send_revalidate_reply(&mut self, to: Sid, session: i64, valid: bool) {
-        let _ = self
-            .peers
-            .send(to, super::translate::revalidate_reply_to_wire(session, valid));
+        let _ = self.peers.send(
+            to,
+            super::translate::revalidate_reply_to_wire(session, valid),
+        );
     }
     fn send_snapshot(&mut self, to: Sid, zxid: Zxid, stream: Bytes) {
         let snap = packet_to_wire(
@@ -86,14 +88,17 @@ pub async fn start(
         .ok_or_else(|| std::io::Error::other(format!("server.{} has no addresses", s.my_sid)))?;
     let bind = |a: SocketAddr| {
         if s.listen_on_all_ips {
-            SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), a.port())
+            SocketAddr::new(
+                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                a.port(),
+            )
         } else {
             a
         }
     };
-    let election_listener = TcpListener::bind(bind(me.election))
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("election port {}: {e}", me.election)))?;
+    let election_listener = TcpListener::bind(bind(me.election)).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("election port {}: {e}", me.election))
+    })?;
     let others = |f: fn(&PeerAddrs) -> SocketAddr| {
         s.voters
             .iter()

@@ -59,11 +59,17 @@ impl MemberSettings {
                 ));
             }
             let addr = s.addresses.first().ok_or_else(|| {
-                format!("{}: line {}: server.{} has no address", cfg.source, s.line, s.id)
+                format!(
+                    "{}: line {}: server.{} has no address",
+                    cfg.source, s.line, s.id
+                )
             })?;
-            voters.insert(s.id, resolve(addr).map_err(|e| {
-                format!("{}: line {}: server.{}: {e}", cfg.source, s.line, s.id)
-            })?);
+            voters.insert(
+                s.id,
+                resolve(addr).map_err(|e| {
+                    format!("{}: line {}: server.{}: {e}", cfg.source, s.line, s.id)
+                })?,
+            );
         }
         if !voters.contains_key(&my_sid) {
             return Err(format!(

@@ -88,7 +88,13 @@ impl Core {
                     self.sessions.touch(session, now) == crate::session::TouchOutcome::Alive
                 };
                 if let Some(m) = self.member() {
-                    debug!(learner = from, session = format_args!("0x{session:x}"), timeout, valid, "revalidated");
+                    debug!(
+                        learner = from,
+                        session = format_args!("0x{session:x}"),
+                        timeout,
+                        valid,
+                        "revalidated"
+                    );
                     m.io.send_revalidate_reply(from, session, valid);
                 }
             }
@@ -161,11 +167,18 @@ impl Core {
                 match snapshot_stream(&self.db) {
                     Ok(stream) => {
                         if let Some(m) = self.ensemble.as_deref_mut() {
-                            info!(learner = to, zxid = format_args!("0x{:x}", zxid.0), bytes = stream.len(), "Sending snapshot to learner");
+                            info!(
+                                learner = to,
+                                zxid = format_args!("0x{:x}", zxid.0),
+                                bytes = stream.len(),
+                                "Sending snapshot to learner"
+                            );
                             m.io.send_snapshot(to, zxid, stream);
                         }
                     }
-                    Err(e) => error!(learner = to, error = %e, "could not serialize the database for SNAP"),
+                    Err(e) => {
+                        error!(learner = to, error = %e, "could not serialize the database for SNAP")
+                    }
                 }
             }
             Action::Persist { id, op } => self.persist(id, op),
@@ -252,7 +265,10 @@ impl Core {
             watching: false,
         };
         match self.db.reload_through(zxid, &mut obs) {
-            Ok(_) => info!(zxid = format_args!("0x{zxid:x}"), "database truncated for the leader's TRUNC"),
+            Ok(_) => info!(
+                zxid = format_args!("0x{zxid:x}"),
+                "database truncated for the leader's TRUNC"
+            ),
             Err(e) => {
                 error!(error = %e, "could not roll the database back; stopping");
                 self.exit
@@ -275,7 +291,11 @@ impl Core {
             watching: false,
         };
         match self.db.load_snapshot_from(&snapshot[..], zxid, &mut obs) {
-            Ok(_) => info!(zxid = format_args!("0x{zxid:x}"), bytes = snapshot.len(), "database replaced by the leader's snapshot"),
+            Ok(_) => info!(
+                zxid = format_args!("0x{zxid:x}"),
+                bytes = snapshot.len(),
+                "database replaced by the leader's snapshot"
+            ),
             Err(e) => {
                 error!(error = %e, "the leader's snapshot does not load; stopping");
                 self.exit
@@ -303,8 +323,8 @@ impl Core {
         let was_serving = m.serving;
         m.state = state;
         m.serving = broadcast;
-        m.leading_since = (broadcast && state == ServerState::Leading)
-            .then(std::time::Instant::now);
+        m.leading_since =
+            (broadcast && state == ServerState::Leading).then(std::time::Instant::now);
         if broadcast {
             if state == ServerState::Leading {
                 // The machine proposes from epoch << 32 on; prep numbers txns

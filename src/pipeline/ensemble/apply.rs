@@ -46,10 +46,9 @@ impl Core {
                 Some(Pending::Txn { zxid: 0, .. }) => true,
                 Some(Pending::Forwarded { done, .. }) => done.is_some(),
                 Some(Pending::Revalidating { valid, .. }) => valid.is_some(),
-                Some(Pending::ForwardedSync { .. }) => self
-                    .ensemble
-                    .as_deref()
-                    .is_some_and(|m| m.sync_replies > 0),
+                Some(Pending::ForwardedSync { .. }) => {
+                    self.ensemble.as_deref().is_some_and(|m| m.sync_replies > 0)
+                }
                 _ => false,
             };
             if !ready {
@@ -87,9 +86,9 @@ impl Core {
             return;
         }
         let (session, cxid) = (txn.header.client_id, txn.header.cxid);
-        let slot = self.fifo.iter().position(|p| {
-            matches!(p, Pending::Forwarded { session: s, done: None, .. } if *s == session)
-        });
+        let slot = self.fifo.iter().position(
+            |p| matches!(p, Pending::Forwarded { session: s, done: None, .. } if *s == session),
+        );
         let mut txn = txn;
         let mut events = Vec::new();
         let outcome = self.apply_txn(&txn.header, &mut txn.body, &mut events);

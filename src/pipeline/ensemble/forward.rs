@@ -118,7 +118,10 @@ impl Core {
             _ => None,
         });
         let Some((v, conn)) = slot else {
-            debug!(session = format_args!("0x{session:x}"), "REVALIDATE reply nobody waits for");
+            debug!(
+                session = format_args!("0x{session:x}"),
+                "REVALIDATE reply nobody waits for"
+            );
             return;
         };
         *v = Some(valid);
@@ -170,7 +173,12 @@ impl Core {
 
     /// Leader: a learner's client request, prepped as if it were ours; the
     /// learner answers its client when the txn commits there.
-    pub(in crate::pipeline) fn on_forwarded(&mut self, from: Sid, req: ForwardedRequest, auth: Vec<Id>) {
+    pub(in crate::pipeline) fn on_forwarded(
+        &mut self,
+        from: Sid,
+        req: ForwardedRequest,
+        auth: Vec<Id>,
+    ) {
         if !self.ensemble.as_deref().is_some_and(|m| m.is_leader()) {
             debug!(learner = from, "REQUEST while not leading: dropped");
             return;
@@ -209,7 +217,11 @@ impl Core {
         }
         let mut op = ClientOp::decode(req.op, &req.body);
         if !op.is_write() && !matches!(op, ClientOp::Malformed(_)) {
-            warn!(learner = from, op = req.op, "forwarded request is not a write: dropped");
+            warn!(
+                learner = from,
+                op = req.op,
+                "forwarded request is not a write: dropped"
+            );
             return;
         }
         let zxid = self.next_zxid();
@@ -241,4 +253,3 @@ impl Core {
         }
     }
 }
-
