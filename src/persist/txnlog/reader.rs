@@ -388,6 +388,9 @@ pub struct TxnLogIterator {
     after_zxid: i64,
     mode: RecoveryMode,
     previous_zxid: Option<i64>,
+    /// Entries skipped because their zxid did not increase (see
+    /// [`Self::next_record`]), for the tools to report.
+    regressions: Vec<TxnLogError>,
     torn: Option<TornTail>,
     superseded: Vec<TornTail>,
     truncated: bool,
@@ -413,6 +416,7 @@ impl TxnLogIterator {
             after_zxid,
             mode,
             previous_zxid: None,
+            regressions: Vec::new(),
             torn: None,
             superseded: Vec::new(),
             truncated: false,
@@ -725,16 +729,25 @@ impl TxnLogIterator {
                     let zxid = entry.header.zxid;
                     if let Some(previous) = self.previous_zxid {
                         if zxid <= previous {
+                            // Java 3.8's FileTxnLog.append writes a txn at or
+                            // below the last one with only a warning (a learner
+                            // that re-receives proposals it logged before a
+                            // role change), and its replay logs an error and
+                            // goes on. Such an entry repeats history already
+                            // read: it is skipped, and said so.
                             let path = self
                                 .cursor
                                 .as_ref()
                                 .map(|c| c.path.clone())
                                 .unwrap_or_default();
-                            return Err(TxnLogError::new(
+                            let e = TxnLogError::new(
                                 &path,
                                 entry.offset,
                                 TxnLogErrorKind::ZxidOrder { previous, zxid },
-                            ));
+                            );
+                            tracing::warn!("{e}; skipped: it repeats a txn already read (Java writes such entries)");
+                            self.regressions.push(e);
+                            continue;
                         }
                     }
                     self.previous_zxid = Some(zxid);
@@ -742,6 +755,11 @@ impl TxnLogIterator {
                 }
             }
         }
+    }
+
+    /// Entries skipped because their zxid was not above the one before.
+    pub fn zxid_regressions(&self) -> &[TxnLogError] {
+        &self.regressions
     }
 
     /// The zxid entries must be above to be yielded.

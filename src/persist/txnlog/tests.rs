@@ -762,27 +762,18 @@ fn file_headers() {
     assert!(matches!(err.unwrap().kind, TxnLogErrorKind::Corrupt(_)));
 }
 
+/// Java 3.8 writes a txn at or below the last one with a warning, and its
+/// replay goes on past it; such entries repeat history and are skipped.
 #[test]
-fn zxids_must_increase_across_files() {
+fn entries_whose_zxid_does_not_increase_are_skipped() {
     let tmp = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
     write_creates(tmp.path(), 5, 2, small_opts());
     write_creates(other.path(), 1, 2, small_opts());
     fs::rename(other.path().join("log.1"), tmp.path().join("log.7")).unwrap();
     let (entries, err) = read_all(tmp.path(), 0, RecoveryMode::Strict);
+    assert!(err.is_none(), "{err:?}");
     assert_eq!(zxids(&entries), [5, 6]);
-    let err = err.unwrap();
-    assert!(
-        matches!(
-            err.kind,
-            TxnLogErrorKind::ZxidOrder {
-                previous: 6,
-                zxid: 1
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(err.file, tmp.path().join("log.7"));
 }
 
 #[test]
