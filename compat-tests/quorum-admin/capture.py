@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +31,12 @@ LOOKING_WORDS = WORDS + ["cons", "dump", "wchs", "wchc", "wchp", "dirs", "hash",
 COMMANDS = ["leader", "voting_view", "server_stats", "stats", "monitor", "configuration",
             "zabstate", "observers", "is_read_only"]
 SIDS = (1, 2, 3)
+# Every command of 3.8.0's AdminServer (primary names), for the looking member.
+ALL_COMMANDS = ["connection_stat_reset", "configuration", "connections", "hash", "dirs", "dump",
+                "environment", "get_trace_mask", "initial_configuration", "is_read_only",
+                "last_snapshot", "leader", "monitor", "observer_connection_stat_reset", "ruok",
+                "server_stats", "stats", "stat_reset", "observers", "system_properties",
+                "voting_view", "watches", "watches_by_path", "watch_summary", "zabstate"]
 
 
 def mode(port):
@@ -57,7 +64,7 @@ def capture(out, role, client, admin):
 
 def capture_looking(out, work):
     """One member of a 3-member ensemble whose peers never start: it stays looking. Its
-    four-letter words only: its AdminServer refused connections while it looked."""
+    four-letter words and every AdminServer command."""
     ports = javazk.quorum_ports(SIDS)
     taken = [p for trio in ports.values() for p in trio]
     admin = javazk.free_port(avoid=taken)
@@ -73,6 +80,23 @@ def capture_looking(out, work):
         for w in LOOKING_WORDS:
             with open(os.path.join(d, w + ".txt"), "w", encoding="utf-8", newline="") as f:
                 f.write(javazk.four_letter(ports[1][0], w))
+        # The AdminServer starts a moment after the client port.
+        deadline = time.monotonic() + 30
+        for _ in range(1000):  # bounded by the deadline
+            try:
+                admin_get(admin, "ruok")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        for c in ALL_COMMANDS:
+            try:
+                body = admin_get(admin, c)
+            except urllib.error.HTTPError as e:
+                body = e.read().decode("utf-8")
+            with open(os.path.join(d, c + ".json"), "w", encoding="utf-8", newline="") as f:
+                f.write(body)
     finally:
         m.stop()
 

@@ -489,3 +489,58 @@ fn a_looking_member_answers_as_java_s_looking_member() {
         "envi answers while looking:\n{envi}"
     );
 }
+
+#[test]
+fn a_looking_member_s_admin_server_answers_as_java_s() {
+    let (leader, _) = roles();
+    let mut core = member(&leader, leader.sid);
+    if let Some(q) = core.quorum.as_mut() {
+        q.state = PeerState::Looking;
+        q.zab_state = ZabState::Election;
+        q.leader = None;
+        q.leader_id = -1;
+    }
+    macro_rules! looking {
+        ($($cmd:literal),*) => {
+            [$(($cmd, capture!("looking", concat!($cmd, ".json")))),*]
+        };
+    }
+    // initial_configuration and system_properties are answered without the
+    // core (crate::admin::server); environment's values are this machine's.
+    for (cmd, java) in looking!(
+        "connection_stat_reset",
+        "configuration",
+        "connections",
+        "hash",
+        "dirs",
+        "dump",
+        "get_trace_mask",
+        "is_read_only",
+        "last_snapshot",
+        "leader",
+        "observer_connection_stat_reset",
+        "ruok",
+        "server_stats",
+        "stats",
+        "stat_reset",
+        "observers",
+        "voting_view",
+        "watches",
+        "watches_by_path",
+        "watch_summary",
+        "zabstate"
+    ) {
+        assert_eq!(
+            serde_json::to_string(&ours_json(&mut core, cmd)).expect("json"),
+            serde_json::to_string(&json(java)).expect("json"),
+            "{cmd}"
+        );
+    }
+    let env = ours_json(&mut core, "environment");
+    assert_eq!(env["error"], Value::Null);
+    let monitor = ours_json(&mut core, "monitor");
+    assert_eq!(
+        monitor["error"],
+        "This ZooKeeper instance is not currently serving requests"
+    );
+}
