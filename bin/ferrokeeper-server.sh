@@ -24,8 +24,9 @@
 #
 # Exit codes: as zkServer.sh — start 1 if already running or the server did
 # not come up; stop 0 (also when nothing runs), 1 only if the process outlived
-# ZOO_STOP_TIMEOUT; status 0 with "Mode: standalone", 1 if the server does not
-# answer. Unlike zkServer.sh, an unknown verb exits 2.
+# ZOO_STOP_TIMEOUT; status 0 with srvr's Mode line ("Mode: standalone", or an
+# ensemble member's "Mode: leader" / "Mode: follower"), 1 if the server does
+# not answer. Unlike zkServer.sh, an unknown verb exits 2.
 set -uo pipefail
 
 ZOOBIN="${BASH_SOURCE[0]:-$0}"

@@ -12,7 +12,8 @@
 #   4. packaging/systemd/ferrokeeper.service: `systemd-analyze verify`, and
 #      that its RestartPreventExitStatus is the binary's invalid-config code;
 #   5. bin/ferrokeeper-server.sh: every verb (start, start-foreground, stop,
-#      restart, status, print-cmd, version) on a free loopback port;
+#      restart, status, print-cmd, version) on a free loopback port; status
+#      against Java 3.8.0's srvr replies as leader and follower;
 #   6. a Kazoo client across SIGTERM and a restart: same session, ephemeral
 #      kept — for FerroKeeper and for Java ZooKeeper 3.8 (restart_session.py).
 #
@@ -322,6 +323,36 @@ check "bin stop: exit 0, STOPPED, process gone, pid file removed" \
   bash -c "[ $code = 0 ] && grep -q STOPPED <<<'$out' && ! kill -0 $newpid 2>/dev/null && [ ! -e '$PIDFILE' ]"
 check "bin stop: the server drained and exited normally (its log says so)" \
   grep -q "Exiting normally" "$C"/logs/zookeeper-*-server-*.out
+
+# status on an ensemble member: the srvr replies Java 3.8.0's leader and
+# follower gave (compat-tests/quorum-admin) from a stand-in that answers one
+# connection, so `status` must print their Mode line as zkServer.sh does.
+for role in leader follower; do
+  reply=$REPO/compat-tests/quorum-admin/java-3.8.0/$role/srvr.txt
+  rm -f "$WORK/fake.ready"
+  timeout 20 python3 - "$PORT" "$reply" "$WORK/fake.ready" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+open(sys.argv[3], "w").close()
+c, _ = s.accept()
+c.recv(4)
+c.sendall(open(sys.argv[2], "rb").read())
+c.close()
+PY
+  fake=$!
+  PIDS+=("$fake")
+  for ((i = 0; i < 100; i++)); do # until the stand-in listens (bounded, 10 s)
+    [ -e "$WORK/fake.ready" ] && break
+    sleep 0.1
+  done
+  run status
+  check "bin status on a $role: exit 0, 'Mode: $role' and nothing else after the port line" \
+    bash -c "[ $code = 0 ] && [ \"\$(tail -n +2 <<<'$out')\" = 'Mode: $role' ]"
+  wait "$fake" 2>/dev/null
+done
 
 # ZOOPIDFILE, --config DIR and a config named as the 2nd argument.
 mkdir -p "$C/other"

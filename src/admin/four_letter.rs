@@ -4,6 +4,11 @@ use std::net::SocketAddr;
 
 use crate::pipeline::Core;
 
+/// What the words that need a running server answer while an ensemble
+/// member is looking (no leader yet), as Java 3.8.0 does
+/// (`compat-tests/quorum-admin/java-3.8.0/looking/`).
+const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
+
 impl Core {
     /// The text answering `cmd` sent by `peer`, or ZooKeeper's refusal when
     /// it is not whitelisted. `trace_mask` is what followed `stmk`.
@@ -22,7 +27,13 @@ impl Core {
         } else {
             match cmd {
                 "ruok" => "imok".to_string(),
+                "isro" if !self.serving() => "null".to_string(),
                 "isro" => "rw".to_string(),
+                // Words that read no server state answer while looking too.
+                "gtmk" | "stmk" | "envi" => self.render_admin(cmd, peer, trace_mask),
+                // `hash` prints the sentence without its newline.
+                "hash" if !self.serving() => NOT_SERVING.to_string(),
+                _ if !self.serving() => format!("{NOT_SERVING}\n"),
                 _ => self.render_admin(cmd, peer, trace_mask),
             }
         };

@@ -15,6 +15,18 @@ use super::core::{AdminQuery, Core};
 use crate::admin::java_fmt::java_socket_addr;
 use crate::admin::VERSION_LINE;
 
+/// The commands an ensemble member answers while looking (no server runs):
+/// those Java 3.8.0's answered then (`compat-tests/quorum-admin/java-3.8.0/
+/// looking/`; `set_trace_mask` taken to be like `get_trace_mask`). Its
+/// `monitor` failed with an HTTP 500 (a NullPointerException in
+/// `MonitorCommand`); FerroKeeper answers the not-serving error instead.
+const ANSWERED_WHILE_LOOKING: [&str; 4] = [
+    "environment",
+    "get_trace_mask",
+    "set_trace_mask",
+    "zabstate",
+];
+
 /// The digest version of ZooKeeper 3.8's `DigestCalculator`.
 const DIGEST_VERSION: i64 = 2;
 
@@ -37,6 +49,16 @@ impl Core {
     /// the request's parameters, first value of each.
     pub fn admin_json(&mut self, cmd: &str, args: &[(String, String)]) -> Data {
         let mut d = Data::new();
+        if !self.serving() && !ANSWERED_WHILE_LOOKING.contains(&cmd) {
+            // `Commands.runCommand` for a server-required command with no
+            // server running: `command`, then the error.
+            d.insert("command".into(), json!(cmd));
+            d.insert(
+                "error".into(),
+                json!("This ZooKeeper instance is not currently serving requests"),
+            );
+            return d;
+        }
         match cmd {
             "connection_stat_reset" => self.reset_connection_stats(),
             "configuration" => self.json_conf(&mut d),
@@ -157,7 +179,7 @@ impl Core {
                 d.insert("num_paths".into(), json!(s.num_paths));
                 d.insert("num_total_watches".into(), json!(s.total_watches));
             }
-            "zabstate" => match &self.quorum {
+            "zabstate" => match self.quorum.as_ref().filter(|_| self.serving()) {
                 Some(q) => {
                     super::admin_quorum::zabstate_json(q, self.db.last_processed_zxid, &mut d)
                 }

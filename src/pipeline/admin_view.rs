@@ -57,6 +57,16 @@ impl Core {
         s
     }
 
+    /// Whether a server runs behind the words: always standalone; on an
+    /// ensemble member once it leads, follows or observes (Java's
+    /// `isZKServerRunning`, false while looking).
+    pub(crate) fn serving(&self) -> bool {
+        !self
+            .quorum
+            .as_ref()
+            .is_some_and(|q| q.state == super::quorum_status::PeerState::Looking)
+    }
+
     /// `ZooKeeperServer.getState()`: `standalone`, or the member's role.
     pub(super) fn server_state(&self) -> &'static str {
         self.quorum

@@ -17,7 +17,8 @@
 //!
 //! | key | | FerroKeeper's value |
 //! |---|---|---|
-//! | version, server_state | M | version line; always `standalone` |
+//! | version, server_state | M | version line; `standalone`, or an ensemble member's role from [`QuorumStatus`](super::quorum_status::QuorumStatus), which also brings `peer_state` after it |
+//! | quorum_size; the leader's learners, synced_followers, synced_non_voting_followers, synced_observers, pending_syncs, leader_uptime, last/min/max_proposal_size | M | gauges registered only on a member (the leader's only on the leader), from `QuorumStatus`; listed in the registry's map order among the others |
 //! | ephemerals_count, znode_count, watch_count, approximate_data_size, global_sessions | M | the tree, watch table and session tracker |
 //! | num_alive_connections | M | client connections, plus the one asking (ZooKeeper counts it too) |
 //! | avg/min/max_latency | M | every request's latency, from the read off the socket to the reply |
@@ -39,7 +40,7 @@
 //! | outstanding_changes_queued / _removed | M | change records added in prep / dropped once applied |
 //! | sync_processor_request_queued | M | txns handed to the sync stage (reads never go there, unlike ZooKeeper's SyncRequestProcessor) |
 //! | stale_sessions_expired | M | sessions expired by the session tracker |
-//! | proposal_count, commit_count, diff_count, snap_count, looking_count, revalidate_count, learner_proposal/commit_received_count, quit_leading_due_to_disloyal_voter, ensemble_auth_success/fail/skip, request_commit_queued, requests_not_forwarded_to_commit_processor, skip_learner_request_to_next_processor_count | C 0 | quorum only; FerroKeeper is standalone |
+//! | proposal_count, commit_count, diff_count, snap_count, looking_count, revalidate_count, learner_proposal/commit_received_count, quit_leading_due_to_disloyal_voter, ensemble_auth_success/fail/skip, request_commit_queued, requests_not_forwarded_to_commit_processor, skip_learner_request_to_next_processor_count | C 0 / M | quorum only: 0 standalone; on a member, what `QuorumStatus::counters` reports |
 //! | stale_requests_dropped, request_throttle_wait_count | M | requests dropped as stale by the request throttler; times a request waited there |
 //! | throttled_ops | M | requests answered THROTTLEDOP after waiting at the request throttler longer than `zookeeper.throttled_op_wait_time` |
 //! | stale_requests, stale_replies | C 0 | stale requests are either dropped or not counted |
@@ -64,13 +65,14 @@
 //! | request_throttle_queue_time_ms | M | ms each request waited in the core's inbox, which stands for RequestThrottler's queue as well as prep's |
 //! | connection_token_deficit | C no samples | no connection throttle |
 //! | session_queues_drained, requests_in_session_queue, pending_session_queue_size, reads_after_write_in_session_queue, reads_issued_from_session_queue, read/write/commit_commit_proc_req_queued, read/write_commit_proc_issued, concurrent_request_processing_in_commit_processor, time_waiting_empty_pool_in_commit_processor_read_ms, write_batch_time_in_commit_processor, commit_process_time, read/write_commitproc_time_ms, local/server_write_committed_time_ms, read/write_final_proc_time_ms | C no samples | CommitProcessor, which standalone servers do not run (ZooKeeper's are 0 too) |
-//! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, quorum_ack_latency, proposal_latency, proposal_ack_creation_latency, commit_propagation_latency, om_proposal/commit_process_time_ms | C no samples | quorum only |
+//! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, quorum_ack_latency, proposal_latency, proposal_ack_creation_latency, commit_propagation_latency, om_proposal/commit_process_time_ms | C no samples / M | quorum only: none standalone; on a member, what `QuorumStatus::summaries` reports |
 //! | netty_queued_buffer_capacity | C no samples | Netty only |
 //! | jvm_pause_time_ms | C no samples | no JVM, no GC pauses |
 //! | dead_watchers_cleaner_latency | C no samples | no dead-watcher cleaner |
 //! | read_per_namespace, write_per_namespace (summary sets) | M | bytes per read/write by top-level znode, as `DataTree.updateReadStat`/`updateWriteStat` count them |
 //! | quota_exceeded_error_per_namespace (counter set) | C no keys | hard quotas are not enforced, so none is ever exceeded |
-//! | learner_handler_qp_size/time_ms, ack_latency (summary sets) | C no keys | quorum only |
+//! | learner_handler_qp_size/time_ms (summary sets) | M | on the leader, one key per learner sid (`LearnerStatus`); none elsewhere |
+//! | ack_latency (summary set) | C no keys | Java 3.8.0's leader printed none either |
 //!
 //! After Java's keys come FerroKeeper's own, which Java has no key for, all
 //! named `zk_ferrokeeper_*` (see [`MetricsView::own_counters`]):

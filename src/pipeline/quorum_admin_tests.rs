@@ -19,7 +19,7 @@ use super::{Core, CoreConfig, ServerInfo};
 use crate::config::ListenAddress;
 
 macro_rules! capture {
-    ($role:literal, $file:literal) => {
+    ($role:literal, $file:expr) => {
         include_str!(concat!(
             "../../compat-tests/quorum-admin/java-3.8.0/",
             $role,
@@ -428,4 +428,119 @@ fn standalone_has_no_quorum_output() {
     assert!(!mntr.contains("zk_peer_state") && !mntr.contains("zk_quorum_size"));
     let leader = ours_json(&mut core, "leader");
     assert_eq!(leader["error"], "server is not initialized");
+}
+
+#[test]
+fn prometheus_exports_the_quorum_gauges_and_learner_summaries_under_mntr_s_names() {
+    let (leader, follower) = roles();
+    let view = member(&leader, leader.sid).metrics_view(0);
+    let text =
+        crate::admin::prometheus::render(&crate::admin::prometheus::families(&view, false), &[]);
+    for line in [
+        "# TYPE quorum_size gauge\nquorum_size 3.0\n",
+        "# TYPE learners gauge\nlearners 2.0\n",
+        "# TYPE synced_followers gauge\nsynced_followers 2.0\n",
+        "# TYPE last_proposal_size gauge\nlast_proposal_size 48.0\n",
+        "# TYPE min_proposal_size gauge\nmin_proposal_size 48.0\n",
+        "# TYPE max_proposal_size gauge\nmax_proposal_size 121.0\n",
+        "# TYPE pending_syncs gauge\npending_syncs 0.0\n",
+        "learner_handler_qp_size_count{key=\"1\",} 2.0\n",
+        "learner_handler_qp_time_ms_count{key=\"2\",} 2.0\n",
+        "proposal_count 9.0\n",
+    ] {
+        assert!(text.contains(line), "{line:?} missing");
+    }
+    // peer_state is no metric (dumpMonitorValues adds it to mntr only).
+    assert!(!text.contains("peer_state"));
+    let view = member(&follower, leader.sid).metrics_view(0);
+    let text =
+        crate::admin::prometheus::render(&crate::admin::prometheus::families(&view, false), &[]);
+    assert!(text.contains("quorum_size 3.0\n"));
+    assert!(!text.contains("synced_followers") && !text.contains("learner_handler_qp_size_count"));
+}
+
+#[test]
+fn a_looking_member_answers_as_java_s_looking_member() {
+    let (leader, _) = roles();
+    let mut core = member(&leader, leader.sid);
+    core.info.four_letter_words = vec!["*".to_string()];
+    if let Some(q) = core.quorum.as_mut() {
+        q.state = PeerState::Looking;
+        q.zab_state = ZabState::Election;
+        q.leader = None;
+        q.leader_id = -1;
+    }
+    macro_rules! looking {
+        ($($word:literal),*) => {
+            [$(($word, capture!("looking", concat!($word, ".txt")))),*]
+        };
+    }
+    for (word, java) in looking!(
+        "srvr", "stat", "mntr", "conf", "isro", "ruok", "cons", "dump", "wchs", "wchc", "wchp",
+        "dirs", "hash", "gtmk", "crst", "srst"
+    ) {
+        assert_eq!(core.admin_command(word, peer(), None), java, "{word}");
+    }
+    let envi = core.admin_command("envi", peer(), None);
+    let java = capture!("looking", "envi.txt");
+    assert_eq!(envi.lines().next(), java.lines().next());
+    assert!(
+        envi.lines().count() > 10,
+        "envi answers while looking:\n{envi}"
+    );
+}
+
+#[test]
+fn a_looking_member_s_admin_server_answers_as_java_s() {
+    let (leader, _) = roles();
+    let mut core = member(&leader, leader.sid);
+    if let Some(q) = core.quorum.as_mut() {
+        q.state = PeerState::Looking;
+        q.zab_state = ZabState::Election;
+        q.leader = None;
+        q.leader_id = -1;
+    }
+    macro_rules! looking {
+        ($($cmd:literal),*) => {
+            [$(($cmd, capture!("looking", concat!($cmd, ".json")))),*]
+        };
+    }
+    // initial_configuration and system_properties are answered without the
+    // core (crate::admin::server); environment's values are this machine's.
+    for (cmd, java) in looking!(
+        "connection_stat_reset",
+        "configuration",
+        "connections",
+        "hash",
+        "dirs",
+        "dump",
+        "get_trace_mask",
+        "is_read_only",
+        "last_snapshot",
+        "leader",
+        "observer_connection_stat_reset",
+        "ruok",
+        "server_stats",
+        "stats",
+        "stat_reset",
+        "observers",
+        "voting_view",
+        "watches",
+        "watches_by_path",
+        "watch_summary",
+        "zabstate"
+    ) {
+        assert_eq!(
+            serde_json::to_string(&ours_json(&mut core, cmd)).expect("json"),
+            serde_json::to_string(&json(java)).expect("json"),
+            "{cmd}"
+        );
+    }
+    let env = ours_json(&mut core, "environment");
+    assert_eq!(env["error"], Value::Null);
+    let monitor = ours_json(&mut core, "monitor");
+    assert_eq!(
+        monitor["error"],
+        "This ZooKeeper instance is not currently serving requests"
+    );
 }
