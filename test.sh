@@ -20,8 +20,9 @@
 #    limits side by side with Java (compat-tests/limits); session expiry under a
 #    saturating load, both servers (compat-tests/expiry-load); a closeSession pipelined
 #    behind another, dropped as Java drops it (compat-tests/close-session); the election and quorum
-#    ports' bytes against a live Java ensemble (compat-tests/quorum-wire); a 3-member Java
-#    ensemble under kill -9 and SIGSTOP with a linearizability check (compat-tests/ensemble);
+#    ports' bytes against a live Java ensemble (compat-tests/quorum-wire); 3-member Java
+#    ensemble, FerroKeeper ensembles, mixed ones and a rolling Java->FerroKeeper replacement
+#    under kill -9 and SIGSTOP with a linearizability check (compat-tests/ensemble);
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
 #    crash rounds (compat-tests/persistence);
 # 6. packaging: the Docker entrypoint, Dockerfile, systemd unit and bin/
@@ -153,15 +154,23 @@ cargo build --release --example quorum_probe 2>&1 | tail -n 1
 bash compat-tests/quorum-wire/run.sh "$REPO/target/release/examples/quorum_probe" 2>&1 | tee "$WORK/quorum-wire.log"
 count_line "$WORK/quorum-wire.log"
 
-stage "a replicated ensemble of three Java 3.8 members under kill -9 and SIGSTOP (compat-tests/ensemble)"
-# The harness FerroKeeper members will be held to: one Kazoo client per member writes and
-# sync+reads while the leader and a follower are killed -9 and restarted and the leader is
-# SIGSTOPped past syncLimit, server.1 made leader, every member restarted in turn, a leader's
-# lone txn truncated; then the trees on every member and the history's linearizability
-# (about 55 s). FerroKeeper and mixed ensembles: --members fk,fk,fk / java,fk,fk
-# (compat-tests/ensemble/README.md).
-bash compat-tests/ensemble/run.sh --members java,java,java --tick 200 2>&1 | tee "$WORK/ensemble.log"
-count_line "$WORK/ensemble.log"
+# Replicated ensembles under kill -9 and SIGSTOP (compat-tests/ensemble): one Kazoo client
+# per member writes and sync+reads while the leader and a follower are killed -9 and
+# restarted and the leader is SIGSTOPped past syncLimit, server.1 made leader (so each kind
+# leads in a mixed ensemble), every member restarted in turn, a leader's lone txn truncated;
+# then the trees on every member, every acknowledged create, and the history's
+# linearizability. Java alone first (the reference), then FerroKeeper alone, the two mixes,
+# and a rolling replacement of three Java members by FerroKeeper under load (25-80 s each).
+for kinds in java,java,java fk,fk,fk java,fk,fk java,java,fk; do
+  stage "a replicated ensemble of $kinds under kill -9 and SIGSTOP (compat-tests/ensemble)"
+  bash compat-tests/ensemble/run.sh --members "$kinds" --tick 200 \
+    --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/ensemble-$kinds.log"
+  count_line "$WORK/ensemble-$kinds.log"
+done
+stage "a rolling replacement of three Java members by FerroKeeper under load (compat-tests/ensemble)"
+bash compat-tests/ensemble/run.sh --members java,java,java --rolling-to fk,fk,fk --tick 200 \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/ensemble-rolling.log"
+count_line "$WORK/ensemble-rolling.log"
 
 stage "migration Java <-> FerroKeeper on one dataDir, and kill -9 crash rounds (compat-tests/persistence)"
 # Java's files served by FerroKeeper and back, with every Stat field equal;

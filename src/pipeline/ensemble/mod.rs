@@ -174,6 +174,13 @@ impl crate::pipeline::core::Core {
             return;
         };
         m.proposal_sizes.record(bytes.len() as i64);
+        let sizes = m.proposal_sizes;
+        if let Some(l) = self.quorum.as_mut().and_then(|q| q.leader.as_mut()) {
+            l.proposal_sizes = sizes;
+        }
+        let Some(m) = self.ensemble.as_deref_mut() else {
+            return;
+        };
         match m.node.propose(bytes) {
             Ok(Some(z)) if z.0 == zxid => {}
             Ok(other) => {
