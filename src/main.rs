@@ -142,10 +142,21 @@ fn main() -> ExitCode {
     };
     if args.check_config {
         let source = config.map_or("built-in defaults".to_string(), |p| p.display().to_string());
-        println!(
-            "{source}: valid; standalone server on {}, dataDir {}, dataLogDir {}",
-            settings.client_addr, settings.info.data_dir, settings.info.data_log_dir
-        );
+        match &settings.member {
+            Some(m) => println!(
+                "{source}: valid; ensemble member server.{} of {}, clients on {}, dataDir {}, \
+                 dataLogDir {}",
+                m.my_sid,
+                m.hosts.len(),
+                settings.client_addr,
+                settings.info.data_dir,
+                settings.info.data_log_dir
+            ),
+            None => println!(
+                "{source}: valid; standalone server on {}, dataDir {}, dataLogDir {}",
+                settings.client_addr, settings.info.data_dir, settings.info.data_log_dir
+            ),
+        }
         return ExitStatus::Finished.into();
     }
     if args.truncate_corrupt_log {

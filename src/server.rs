@@ -427,12 +427,32 @@ async fn join_ensemble(
     };
     info!(
         myid = m.my_sid,
-        voters = m.voters.len(),
+        voters = m.hosts.len(),
         zxid = format_args!("0x{last_zxid:x}"),
         accepted_epoch = accepted,
         current_epoch = current,
         "joining the ensemble"
     );
+    // Host names resolve now, not when zoo.cfg was read: a member may start
+    // before its peers' names exist (containers started together). Like
+    // Java, it keeps trying; after a minute it gives up.
+    let mut m = m.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match m.resolve() {
+            Ok(()) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                warn!("{e}; trying again in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(StartError::Bind(std::io::Error::other(format!(
+                    "{e}; gave up after 60 s"
+                ))))
+            }
+        }
+    }
+    let m = &m;
     let node = crate::zab::Node::new(m.zab_config(), restored);
     let io = crate::quorum::member_io::start(m, pipeline.core_sender(), shutdown)
         .await

@@ -165,7 +165,7 @@ else
 fi
 
 # The compose file's three nodes: each gets its myid and the 3-server list,
-# and each config is accepted (standalone, client port 2181 from its entry).
+# and each config is accepted (a member of 3; client port 2181 from its entry).
 if python3 -c 'import yaml' 2>/dev/null; then
   while IFS=$'\t' read -r name myid servers wl; do
     D=$WORK/compose-$name
@@ -173,8 +173,8 @@ if python3 -c 'import yaml' 2>/dev/null; then
     n=$(grep -c '^server\.[123]=zoo[123]:2888:3888;2181$' "$D/conf/zoo.cfg")
     check "compose $name: 3 server lines, myid $myid" test "$n:$(cat "$D/data/myid")" = "3:$myid"
     out=$("$BIN" --check-config "$D/conf/zoo.cfg" 2>&1)
-    check "compose $name: config accepted, served standalone on 0.0.0.0:2181" \
-      grep -q "valid; standalone server on 0.0.0.0:2181" <<<"$out"
+    check "compose $name: config accepted, an ensemble member with clients on 0.0.0.0:2181" \
+      grep -q "valid; ensemble member server.$myid of 3, clients on 0.0.0.0:2181" <<<"$out"
   done < <(python3 - "$REPO/docker/docker-compose.yml" <<'PY'
 import sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))

@@ -19,7 +19,11 @@ pub struct PeerAddrs {
 #[derive(Debug, Clone)]
 pub struct MemberSettings {
     pub my_sid: u64,
-    /// Every voter, this server included.
+    /// Every voter as zoo.cfg names it, this server included.
+    pub hosts: BTreeMap<u64, QuorumAddress>,
+    /// Every voter's resolved ports: empty until [`Self::resolve`] (a start
+    /// resolves them; `--check-config` does not, as Java's config parsing
+    /// keeps names that do not resolve yet).
     pub voters: BTreeMap<u64, PeerAddrs>,
     pub tick_time_ms: u64,
     pub init_limit: u64,
@@ -50,7 +54,7 @@ impl MemberSettings {
                 cfg.source
             ));
         }
-        let mut voters = BTreeMap::new();
+        let mut hosts = BTreeMap::new();
         for s in cfg.quorum.servers.values() {
             if s.learner_type == LearnerType::Observer {
                 return Err(format!(
@@ -64,14 +68,9 @@ impl MemberSettings {
                     cfg.source, s.line, s.id
                 )
             })?;
-            voters.insert(
-                s.id,
-                resolve(addr).map_err(|e| {
-                    format!("{}: line {}: server.{}: {e}", cfg.source, s.line, s.id)
-                })?,
-            );
+            hosts.insert(s.id, addr.clone());
         }
-        if !voters.contains_key(&my_sid) {
+        if !hosts.contains_key(&my_sid) {
             return Err(format!(
                 "{}: myid {my_sid} has no server.{my_sid} line",
                 cfg.source
@@ -81,7 +80,8 @@ impl MemberSettings {
             .map_err(|e| format!("{}: {e}", cfg.source))?;
         Ok(Some(MemberSettings {
             my_sid,
-            voters,
+            hosts,
+            voters: BTreeMap::new(),
             tick_time_ms: u64::from(cfg.tick_time_ms.max(1)),
             init_limit: u64::try_from(cfg.init_limit.max(1)).unwrap_or(1),
             sync_limit: u64::try_from(cfg.sync_limit.max(1)).unwrap_or(1),
@@ -92,6 +92,16 @@ impl MemberSettings {
         }))
     }
 
+    /// Resolves every voter's host, or says which one does not resolve.
+    pub fn resolve(&mut self) -> Result<(), String> {
+        let mut voters = BTreeMap::new();
+        for (sid, a) in &self.hosts {
+            voters.insert(*sid, resolve(a).map_err(|e| format!("server.{sid}: {e}"))?);
+        }
+        self.voters = voters;
+        Ok(())
+    }
+
     pub fn me(&self) -> Option<PeerAddrs> {
         self.voters.get(&self.my_sid).copied()
     }
@@ -99,7 +109,7 @@ impl MemberSettings {
     /// The machine's configuration: ZooKeeper's timeouts in ticks of 50 ms
     /// (a tenth of the smallest tickTime one would run, 500 ms, or less).
     pub fn zab_config(&self) -> crate::zab::ZabConfig {
-        let mut z = crate::zab::ZabConfig::new(self.my_sid, self.voters.keys().copied().collect());
+        let mut z = crate::zab::ZabConfig::new(self.my_sid, self.hosts.keys().copied().collect());
         z.tick_time_ms = self.tick_time_ms;
         z.tick_interval_ms = (self.tick_time_ms / 10).clamp(1, 50);
         z.init_limit = self.init_limit;
