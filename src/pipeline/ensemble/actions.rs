@@ -51,7 +51,8 @@ impl Core {
 
     /// A quorum packet, read as the side we are on.
     fn on_wire(&mut self, from: crate::zab::Sid, packet: &jute::quorum::QuorumPacket) {
-        let Some(m) = self.member() else {
+        let applied = self.db.last_processed_zxid;
+        let Some(m) = self.ensemble.as_deref_mut() else {
             return;
         };
         let side = if m.state == ServerState::Leading {
@@ -63,7 +64,8 @@ impl Core {
             Ok(Inbound::Zab(packet)) => {
                 if let QuorumPacket::Sync { .. } = packet {
                     if m.is_follower() {
-                        m.sync_replies += 1;
+                        let after = m.committed.back().map_or(applied, |t| t.zxid());
+                        m.sync_replies.push_back(after);
                     }
                 }
                 m.node.on_quorum(from, packet)
@@ -342,7 +344,7 @@ impl Core {
         } else {
             if let Some(m) = self.ensemble.as_deref_mut() {
                 m.pending_syncs.clear();
-                m.sync_replies = 0;
+                m.sync_replies.clear();
                 m.touches.clear();
             }
             if was_serving {

@@ -46,9 +46,11 @@ impl Core {
                 Some(Pending::Txn { zxid: 0, .. }) => true,
                 Some(Pending::Forwarded { done, .. }) => done.is_some(),
                 Some(Pending::Revalidating { valid, .. }) => valid.is_some(),
-                Some(Pending::ForwardedSync { .. }) => {
-                    self.ensemble.as_deref().is_some_and(|m| m.sync_replies > 0)
-                }
+                Some(Pending::ForwardedSync { .. }) => self.ensemble.as_deref().is_some_and(|m| {
+                    m.sync_replies
+                        .front()
+                        .is_some_and(|z| *z <= self.db.last_processed_zxid)
+                }),
                 _ => false,
             };
             if !ready {
@@ -66,7 +68,7 @@ impl Core {
                 }
                 Pending::ForwardedSync { conn, xid, op, at } => {
                     if let Some(m) = self.ensemble.as_deref_mut() {
-                        m.sync_replies -= 1;
+                        m.sync_replies.pop_front();
                     }
                     self.finish(Pending::Read { conn, xid, op, at });
                 }

@@ -91,8 +91,10 @@ pub struct Ensemble {
     /// proposed before them have committed: (learner, last proposed zxid).
     pub(super) pending_syncs: VecDeque<(Sid, i64)>,
     /// Learner: SYNC replies from the leader not yet matched to a client's
-    /// forwarded sync.
-    pub(super) sync_replies: usize,
+    /// forwarded sync, each with the zxid that must be applied first: the
+    /// leader sent every COMMIT before its SYNC, so a sync is answered only
+    /// once the commits that came before it are applied here.
+    pub(super) sync_replies: VecDeque<i64>,
     /// Ticks of the machine so far (for logs).
     pub(super) ticks: u64,
     /// What the admin surfaces need beside the machine's state.
@@ -126,7 +128,7 @@ impl Ensemble {
             touches: HashMap::new(),
             committed: VecDeque::new(),
             pending_syncs: VecDeque::new(),
-            sync_replies: 0,
+            sync_replies: VecDeque::new(),
             ticks: 0,
         }
     }
