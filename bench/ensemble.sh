@@ -59,7 +59,7 @@ fk_start() {
 }
 java_start() {
   local base=$1 line
-  while read -r sid pid port; do PID[$sid]=$pid; done < <(ZK_HEAP=1g "$ZK/zkserver-java.sh" ensemble-start "$base" 3 $CB $QB $EB "tickTime=$TICK")
+  while read -r sid pid port; do PID[$sid]=$pid; done < <(ZK_HEAP=1g "$ZK/zkserver-java.sh" ensemble-start "$base" 3 $((CB+1)) $((QB+1)) $((EB+1)) "tickTime=$TICK")
 }
 stop_all() { local i; for i in 1 2 3; do kill "${PID[$i]}" 2>/dev/null || true; done; wait 2>/dev/null || true; sleep 1; }
 pids() { echo "${PID[1]},${PID[2]},${PID[3]}"; }
@@ -104,6 +104,6 @@ for w in ("write", "mix90"):
 for k in ("java", "fk"):
     f = by.get((k, "failover"))
     if f:
-        keys = {x: f[x] for x in f if 'gap' in x or 'recover' in x}
+        keys = {x: f[x] for x in f if 'outage' in x or 'recovery_ms_m' in x}
         print(f"failover {k}: {json.dumps(keys)}")
 EOF
