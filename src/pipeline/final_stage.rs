@@ -55,7 +55,8 @@ impl Core {
                 let zxid = zxid.unwrap_or(self.db.last_processed_zxid);
                 self.send(conn, xid, zxid, err as i32, None);
             }
-            // Member-only entries; `ensemble/apply.rs` answers them.
+            // Member-only entries, finished here once `ensemble/apply.rs`
+            // found them ready.
             Pending::Forwarded { origin, done, .. } => {
                 if let Some(done) = done {
                     let (txn, outcome) = *done;
@@ -63,6 +64,9 @@ impl Core {
                 }
             }
             Pending::ForwardedSync { conn, xid, op, at } => {
+                if let Some(m) = self.ensemble.as_deref_mut() {
+                    m.sync_replies.pop_front();
+                }
                 self.finish(Pending::Read { conn, xid, op, at })
             }
             Pending::Revalidating { origin, .. } => self.finish_revalidation(origin),

@@ -59,21 +59,7 @@ impl Core {
             let Some(p) = self.fifo.pop_front() else {
                 return;
             };
-            match p {
-                Pending::Forwarded { origin, done, .. } => {
-                    if let Some(done) = done {
-                        let (txn, outcome) = *done;
-                        self.answer_txn(origin, &txn, outcome);
-                    }
-                }
-                Pending::ForwardedSync { conn, xid, op, at } => {
-                    if let Some(m) = self.ensemble.as_deref_mut() {
-                        m.sync_replies.pop_front();
-                    }
-                    self.finish(Pending::Read { conn, xid, op, at });
-                }
-                other => self.finish(other),
-            }
+            self.finish(p);
         }
     }
 
