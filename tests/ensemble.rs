@@ -44,6 +44,8 @@ struct Ensemble {
     _dir: tempfile::TempDir,
     servers: Vec<Option<RunningServer>>,
     addrs: Vec<SocketAddr>,
+    /// (client, quorum, election) port of each member.
+    ports: Vec<(u16, u16, u16)>,
 }
 
 impl Ensemble {
@@ -64,6 +66,7 @@ impl Ensemble {
             _dir: dir,
             servers,
             addrs,
+            ports,
         }
     }
 }
@@ -148,6 +151,71 @@ async fn three_members_elect_replicate_and_fail_over() {
             "{p} survives the failover"
         );
     }
+}
+
+/// Garbage on every member's quorum and election ports, and peers that
+/// connect and never speak, cost only their own connections: the ensemble
+/// keeps its leader and serves writes through every member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_the_quorum_and_election_ports_closes_only_that_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ens = Ensemble::start(3).await;
+    let limit = Duration::from_secs(30);
+    let mut clients = Vec::new();
+    for a in &ens.addrs {
+        clients.push(session_on(*a, limit).await);
+    }
+    let leader = find_leader(&ens).await;
+    let mut silent = Vec::new();
+    for &(_, quorum, election) in &ens.ports {
+        for port in [quorum, election] {
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            // A quorum packet announcing a 2 GiB buffer, then noise; an
+            // election initial message with a negative length.
+            let mut bad = tokio::net::TcpStream::connect(addr).await.expect("dial");
+            let mut junk = vec![
+                0u8, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff,
+            ];
+            junk.extend(std::iter::repeat_n(0xa5u8, 4096));
+            let _ = bad.write_all(&junk).await;
+            // The member closes it: the read ends (EOF or reset) in bounded time.
+            let mut buf = [0u8; 64];
+            let closed = tokio::time::timeout(limit, async {
+                loop {
+                    match bad.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            })
+            .await;
+            assert!(
+                closed.is_ok(),
+                "port {port} kept a connection that sent garbage"
+            );
+            silent.push(tokio::net::TcpStream::connect(addr).await.expect("dial"));
+        }
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        let path = format!("/after-garbage-{i}");
+        assert_eq!(
+            c.create(&path, b"x", CreateMode::Persistent).await,
+            Ok(path.clone()),
+            "member {} still serves writes",
+            i + 1
+        );
+    }
+    for c in clients.iter_mut() {
+        sync(c, "/").await;
+        for i in 0..3 {
+            assert!(c
+                .exists(&format!("/after-garbage-{i}"), false)
+                .await
+                .is_ok());
+        }
+    }
+    assert_eq!(find_leader(&ens).await, leader, "the leader did not change");
+    drop(silent);
 }
 
 /// The member whose `srvr` says leader.
