@@ -172,6 +172,12 @@ bash compat-tests/ensemble/run.sh --members java,java,java --rolling-to fk,fk,fk
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/ensemble-rolling.log"
 count_line "$WORK/ensemble-rolling.log"
 
+stage "SESSIONMOVED: a request through a server the session left (compat-tests/ensemble/session_moved.py)"
+timeout -k 10 300 "$PY" compat-tests/ensemble/session_moved.py \
+  --kinds java,java,java fk,fk,fk java,fk,fk fk,java,java \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/session-moved.log"
+count_line "$WORK/session-moved.log"
+
 stage "migration Java <-> FerroKeeper on one dataDir, and kill -9 crash rounds (compat-tests/persistence)"
 # Java's files served by FerroKeeper and back, with every Stat field equal;
 # then FerroKeeper killed -9 under concurrent writes, every acknowledged

@@ -14,7 +14,7 @@ use common::{free_port, new_session_request, Client};
 use ferrokeeper::config::ServerConfig;
 use ferrokeeper::server::{self, RunningServer, Settings};
 use jute::consts::{CreateMode, OpCode};
-use jute::proto::SyncRequest;
+use jute::proto::{ConnectRequest, GetDataRequest, SetDataRequest, SyncRequest};
 
 /// zoo.cfg of member `id` of an ensemble whose ports are `ports`
 /// ((client, quorum, election) per member).
@@ -216,6 +216,91 @@ async fn garbage_on_the_quorum_and_election_ports_closes_only_that_connection() 
     }
     assert_eq!(find_leader(&ens).await, leader, "the leader did not change");
     drop(silent);
+}
+
+/// Reattach `session` (with `passwd`) on `addr`; the handshake must be
+/// accepted.
+async fn reattach(addr: SocketAddr, session: i64, passwd: &[u8]) -> Client {
+    let mut c = Client::open(addr).await;
+    let req = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        time_out: 10_000,
+        session_id: session,
+        passwd: Some(passwd.to_vec()),
+        read_only: false,
+    };
+    let hs = c.handshake(&req, true).await.expect("handshake answered");
+    assert_eq!(
+        hs.response.session_id, session,
+        "reattach to {addr} refused"
+    );
+    c
+}
+
+/// A session is owned by the server its client last attached to, as the
+/// leader tracks it: a request still arriving through a server the client
+/// left ends that connection (SESSIONMOVED, ZOOKEEPER-710) and is never
+/// applied, whichever way it comes (forwarded by a follower, or sent to the
+/// leader itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_through_a_server_the_session_left_is_refused_there() {
+    let ens = Ensemble::start(3).await;
+    let limit = Duration::from_secs(30);
+    for a in &ens.addrs {
+        drop(session_on(*a, limit).await);
+    }
+    let leader = find_leader(&ens).await;
+    let (f1, f2) = ((leader + 1) % 3, (leader + 2) % 3);
+
+    // The session starts on a follower and writes there.
+    let mut on_f1 = session_on(ens.addrs[f1], limit).await;
+    let (session, passwd) = (on_f1.session_id, on_f1.passwd.clone());
+    assert_eq!(
+        on_f1.create("/owned", b"0", CreateMode::Persistent).await,
+        Ok("/owned".to_string())
+    );
+
+    // It moves to the leader; the follower's old connection stays open.
+    let mut on_leader = reattach(ens.addrs[leader], session, &passwd).await;
+    assert!(on_leader.exists("/owned", false).await.is_ok());
+    // A write through the old connection is refused by the leader: the
+    // follower closes it without an answer.
+    on_f1
+        .send(
+            OpCode::SetData as i32,
+            &SetDataRequest {
+                path: "/owned".to_string(),
+                data: Some(b"stale".to_vec()),
+                version: -1,
+            },
+        )
+        .await;
+    on_f1.expect_closed().await;
+
+    // It moves on to the other follower: now the leader's own connection
+    // of it is the stale one, refused even for a read.
+    let mut on_f2 = reattach(ens.addrs[f2], session, &passwd).await;
+    on_leader
+        .send(
+            OpCode::GetData as i32,
+            &GetDataRequest {
+                path: "/owned".to_string(),
+                watch: false,
+            },
+        )
+        .await;
+    on_leader.expect_closed().await;
+
+    // Where it is attached now it writes; the stale write never applied.
+    assert!(on_f2.set_data("/owned", b"1", -1).await.is_ok());
+    sync(&mut on_f2, "/").await;
+    let got = on_f2.get_data("/owned", false).await.expect("read");
+    assert_eq!(got.data.as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        got.stat.version, 1,
+        "only the live connection's write applied"
+    );
 }
 
 /// The member whose `srvr` says leader.

@@ -32,7 +32,9 @@ use super::request::ClientOp;
 use super::stats::{ConnStats, ServerStats};
 use crate::database::{ApplyObserver, ApplyOutcome, TreeEvent, ZkDatabase};
 use crate::net::Outbox;
-use crate::session::{session_password, SessionId, SessionTracker, TouchOutcome};
+use crate::session::{
+    session_password, OwnerCheck, SessionId, SessionOwner, SessionTracker, TouchOutcome,
+};
 use crate::txn::{LoggedTxn, TxnBody};
 use crate::watch::WatchManager;
 
@@ -791,7 +793,11 @@ impl Core {
         let zxid = self.next_zxid();
         let body = self.prep_write(
             &mut ClientOp::CloseSession,
-            &Requester { session, auth: &[] },
+            &Requester {
+                session,
+                auth: &[],
+                owner: SessionOwner::Local,
+            },
             zxid,
             self.clock.wall_ms,
         );
@@ -974,7 +980,7 @@ impl Core {
                 return;
             }
             let zxid = self.next_zxid();
-            let body = self.prep_create_session(session, timeout);
+            let body = self.prep_create_session(session, timeout, SessionOwner::Local);
             self.enqueue_txn(
                 session,
                 0,
@@ -1030,6 +1036,11 @@ impl Core {
                 // a session owned by another learner with SESSIONMOVED).
                 self.revalidate_with_leader(conn, session, timeout, origin);
                 return;
+            }
+            if valid {
+                // LeaderZooKeeperServer.revalidateSession: the client is
+                // attached here now (alone, it always was).
+                self.sessions.set_owner(session, SessionOwner::Local);
             }
             // Revalidation answers in order with the rest of the pipeline.
             self.fifo.push_back(Pending::Txn { zxid: 0, origin });
@@ -1208,6 +1219,7 @@ impl Core {
                 let who = Requester {
                     session,
                     auth: &auth,
+                    owner: SessionOwner::Local,
                 };
                 let mut op = op;
                 let body = match self.prep_write(&mut op, &who, zxid, self.clock.wall_ms) {
@@ -1234,12 +1246,28 @@ impl Core {
                     self.metrics.close_session_prep_time.add(0);
                 }
             }
-            op => self.fifo.push_back(Pending::Read {
-                conn: conn_id,
-                xid,
-                op,
-                at: received,
-            }),
+            op => {
+                // A leader checks every request of its own clients, reads and
+                // pings too, against the session's owner (PrepRequestProcessor's
+                // checkSession); alone, or as a follower, there is no owner.
+                let moved = self.ensemble.as_deref().is_some_and(|m| m.is_leader())
+                    && self.sessions.check_owner(session, SessionOwner::Local) == OwnerCheck::Moved;
+                if moved {
+                    self.fifo.push_back(Pending::Error {
+                        conn: conn_id,
+                        xid,
+                        err: ErrorCode::SessionMoved,
+                        zxid: None,
+                    });
+                    return;
+                }
+                self.fifo.push_back(Pending::Read {
+                    conn: conn_id,
+                    xid,
+                    op,
+                    at: received,
+                })
+            }
         }
     }
 

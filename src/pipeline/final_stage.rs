@@ -3,7 +3,7 @@
 //! before any data that reflects the change.
 
 use bytes::BufMut;
-use jute::consts::{KeeperState, OpCode, Perms};
+use jute::consts::{ErrorCode, KeeperState, OpCode, Perms};
 use jute::data::ACL;
 use jute::multi::{MultiResponse, OpResult};
 use jute::proto::{
@@ -52,6 +52,10 @@ impl Core {
                 err,
                 zxid,
             } => {
+                if err == ErrorCode::SessionMoved {
+                    self.close_moved(conn);
+                    return;
+                }
                 let zxid = zxid.unwrap_or(self.db.last_processed_zxid);
                 self.send(conn, xid, zxid, err as i32, None);
             }
@@ -124,6 +128,11 @@ impl Core {
                     _ => lop_name(op),
                 };
                 self.record_response(conn, xid, lop, at, true);
+                let moved = ErrorCode::SessionMoved as i32;
+                if out.err == moved || out.multi.iter().any(|sub| sub.err == moved) {
+                    self.close_moved(conn);
+                    return;
+                }
                 // A multi answers with per-op results, unless it failed as a
                 // whole in prep (an ErrorTxn): then, like any request, only
                 // the header carries the error.
@@ -172,6 +181,21 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// SESSIONMOVED is not an answer but the end of the connection
+    /// (FinalRequestProcessor's `sendCloseSession`, ZOOKEEPER-710): the
+    /// client must not go on through a server its session has left. Replies
+    /// already queued go out first; the session stays.
+    fn close_moved(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get(&conn) {
+            info!(
+                client = %c.addr,
+                "closing the connection of session 0x{:x}: it moved to another server",
+                c.session
+            );
+        }
+        self.drop_conn(conn);
     }
 
     fn close_session_conn(&mut self, session: i64) {

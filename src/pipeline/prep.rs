@@ -17,7 +17,7 @@ use jute::txn::{
 use super::changes::{ChangeRecord, NodeDigest};
 use super::core::Core;
 use super::request::ClientOp;
-use crate::session::SessionId;
+use crate::session::{OwnerCheck, SessionId, SessionOwner};
 use crate::tree::{self, DigestPrefix, EphemeralType, StatPersisted};
 use crate::txn::TxnBody;
 
@@ -75,6 +75,9 @@ fn multi_op_to_client_op(op: &MultiOp) -> ClientOp {
 pub struct Requester<'a> {
     pub session: SessionId,
     pub auth: &'a [Id],
+    /// The way the request came: a leader refuses one whose session is
+    /// attached elsewhere.
+    pub owner: SessionOwner,
 }
 
 type PrepResult<T> = Result<T, ErrorCode>;
@@ -215,11 +218,13 @@ impl Core {
             .ok_or(ErrorCode::BadArguments)
     }
 
-    fn check_session(&self, session: SessionId) -> PrepResult<()> {
-        if self.sessions.is_active(session) {
-            Ok(())
-        } else {
-            Err(ErrorCode::SessionExpired)
+    /// `SessionTracker.checkSession`: the session is live and the request
+    /// came from where its client is attached.
+    fn check_session(&mut self, who: &Requester<'_>) -> PrepResult<()> {
+        match self.sessions.check_owner(who.session, who.owner) {
+            OwnerCheck::Ok => Ok(()),
+            OwnerCheck::Gone => Err(ErrorCode::SessionExpired),
+            OwnerCheck::Moved => Err(ErrorCode::SessionMoved),
         }
     }
 
@@ -254,7 +259,7 @@ impl Core {
                 )
             }
             ClientOp::Delete(req) => {
-                self.check_session(who.session)?;
+                self.check_session(who)?;
                 let parent_path = self.parent_for_delete(&req.path)?;
                 let parent = self.record_for(&parent_path)?;
                 self.check_acl(&parent.acl, Perms::DELETE, who.auth)?;
@@ -270,7 +275,7 @@ impl Core {
                 }))
             }
             ClientOp::SetData(req) => {
-                self.check_session(who.session)?;
+                self.check_session(who)?;
                 Self::validate_path(&req.path)?;
                 let mut node = self.record_for(&req.path)?;
                 self.check_acl(&node.acl, Perms::WRITE, who.auth)?;
@@ -288,7 +293,7 @@ impl Core {
                 }))
             }
             ClientOp::SetAcl(req) => {
-                self.check_session(who.session)?;
+                self.check_session(who)?;
                 Self::validate_path(&req.path)?;
                 let acl = self.fixup_acl(who.auth, &req.acl)?;
                 let mut node = self.record_for(&req.path)?;
@@ -307,7 +312,7 @@ impl Core {
                 }))
             }
             ClientOp::Check(req) => {
-                self.check_session(who.session)?;
+                self.check_session(who)?;
                 Self::validate_path(&req.path)?;
                 let node = self.record_for(&req.path)?;
                 self.check_acl(&node.acl, Perms::READ, who.auth)?;
@@ -369,7 +374,7 @@ impl Core {
         } else if ttl >= 0 {
             return Err(ErrorCode::BadArguments);
         }
-        self.check_session(who.session)?;
+        self.check_session(who)?;
         // validatePathForCreate
         let Some(slash) = req.path.rfind('/') else {
             return Err(ErrorCode::BadArguments);
@@ -537,9 +542,15 @@ impl Core {
     }
 
     /// Prepares the createSession txn for a new connection.
-    pub(super) fn prep_create_session(&mut self, session: SessionId, timeout_ms: i32) -> TxnBody {
+    pub(super) fn prep_create_session(
+        &mut self,
+        session: SessionId,
+        timeout_ms: i32,
+        owner: SessionOwner,
+    ) -> TxnBody {
         let now = self.now_ms();
         self.sessions.add(session, timeout_ms, now);
+        self.sessions.set_owner(session, owner);
         TxnBody::CreateSession(CreateSessionTxn {
             time_out: timeout_ms,
         })

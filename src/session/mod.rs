@@ -9,7 +9,7 @@ mod password;
 mod tracker;
 
 pub use password::session_password;
-pub use tracker::{SessionTracker, TouchOutcome};
+pub use tracker::{OwnerCheck, SessionOwner, SessionTracker, TouchOutcome};
 
 /// A ZooKeeper session id (the wire's `long sessionId`).
 pub type SessionId = i64;

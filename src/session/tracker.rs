@@ -13,6 +13,32 @@ struct Session {
     /// Set once a closeSession has been prepared: the session accepts no more
     /// requests and must not be expired a second time.
     closing: bool,
+    /// Which server the client is attached to, as the leader knows it;
+    /// `None` until the first request or reattach says.
+    owner: Option<SessionOwner>,
+}
+
+/// Where a session's client is attached, as ZooKeeper's leader tracks it
+/// (`SessionImpl.owner`): a request that arrives by any other way is
+/// refused with SESSIONMOVED, so a write sent through a server the client
+/// has left can never be applied after the client's later writes
+/// (ZOOKEEPER-710).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionOwner {
+    /// A connection to this server.
+    Local,
+    /// A connection to the learner with this server id.
+    Learner(u64),
+}
+
+/// What checking a request's owner against its session found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerCheck {
+    Ok,
+    /// Unknown, or already closing.
+    Gone,
+    /// Attached elsewhere: ZooKeeper's SessionMovedException.
+    Moved,
 }
 
 /// What touching a session found.
@@ -87,6 +113,7 @@ impl SessionTracker {
                 timeout_ms,
                 expires_at_ms,
                 closing: false,
+                owner: None,
             },
         );
         self.buckets.entry(expires_at_ms).or_default().insert(id);
@@ -126,6 +153,38 @@ impl SessionTracker {
     /// Whether `id` may still issue requests.
     pub fn is_active(&self, id: SessionId) -> bool {
         self.sessions.get(&id).is_some_and(|s| !s.closing)
+    }
+
+    /// ZooKeeper's `checkSession(id, owner)`: the first owner to ask takes
+    /// the session; another one is told it moved.
+    pub fn check_owner(&mut self, id: SessionId, owner: SessionOwner) -> OwnerCheck {
+        match self.sessions.get_mut(&id) {
+            None => OwnerCheck::Gone,
+            Some(s) if s.closing => OwnerCheck::Gone,
+            Some(s) => match s.owner {
+                None => {
+                    s.owner = Some(owner);
+                    OwnerCheck::Ok
+                }
+                Some(o) if o == owner => OwnerCheck::Ok,
+                Some(_) => OwnerCheck::Moved,
+            },
+        }
+    }
+
+    /// The client reattached (or created its session) through `owner`.
+    pub fn set_owner(&mut self, id: SessionId, owner: SessionOwner) {
+        if let Some(s) = self.sessions.get_mut(&id).filter(|s| !s.closing) {
+            s.owner = Some(owner);
+        }
+    }
+
+    /// A new leader knows no owners: each session's next request or
+    /// reattach sets it, as a leader's fresh `SessionTrackerImpl` does.
+    pub fn forget_owners(&mut self) {
+        for s in self.sessions.values_mut() {
+            s.owner = None;
+        }
     }
 
     pub fn contains(&self, id: SessionId) -> bool {
@@ -241,6 +300,25 @@ mod tests {
         assert_eq!(t.next_expiry_ms(), Some(1600));
         assert!(t.take_expired(1100).is_empty());
         assert_eq!(t.touch(2, 500), TouchOutcome::Gone);
+    }
+
+    #[test]
+    fn the_first_owner_takes_the_session_and_another_is_told_it_moved() {
+        let mut t = SessionTracker::new(100, 1, 0);
+        t.add(1, 1000, 0);
+        assert_eq!(t.check_owner(1, SessionOwner::Learner(2)), OwnerCheck::Ok);
+        assert_eq!(t.check_owner(1, SessionOwner::Learner(2)), OwnerCheck::Ok);
+        assert_eq!(t.check_owner(1, SessionOwner::Local), OwnerCheck::Moved);
+        t.set_owner(1, SessionOwner::Local);
+        assert_eq!(
+            t.check_owner(1, SessionOwner::Learner(2)),
+            OwnerCheck::Moved
+        );
+        t.forget_owners();
+        assert_eq!(t.check_owner(1, SessionOwner::Learner(3)), OwnerCheck::Ok);
+        assert_eq!(t.check_owner(9, SessionOwner::Local), OwnerCheck::Gone);
+        t.set_closing(1);
+        assert_eq!(t.check_owner(1, SessionOwner::Learner(3)), OwnerCheck::Gone);
     }
 
     #[test]

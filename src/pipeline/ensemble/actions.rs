@@ -89,6 +89,11 @@ impl Core {
                     let now = self.now_ms();
                     self.sessions.touch(session, now) == crate::session::TouchOutcome::Alive
                 };
+                if valid {
+                    // Leader.revalidateSession: the client is that learner's now.
+                    self.sessions
+                        .set_owner(session, crate::session::SessionOwner::Learner(from));
+                }
                 if let Some(m) = self.member() {
                     debug!(
                         learner = from,
@@ -333,7 +338,9 @@ impl Core {
                 // in the same sequence.
                 self.last_assigned_zxid = epoch << 32;
                 // A new leader's session tracker gives every session its
-                // whole timeout from now (SessionTrackerImpl at lead()).
+                // whole timeout from now (SessionTrackerImpl at lead()), and
+                // knows no owners yet.
+                self.sessions.forget_owners();
                 let now = self.now_ms();
                 let ids: Vec<i64> = self.sessions.sessions().map(|(id, _)| id).collect();
                 for id in ids {

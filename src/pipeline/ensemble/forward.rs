@@ -16,7 +16,7 @@ use crate::pipeline::core::{ConnId, Core, Origin, Pending};
 use crate::pipeline::prep::Requester;
 use crate::pipeline::request::ClientOp;
 use crate::quorum::wire::payload::ForwardedRequest;
-use crate::session::{SessionId, TouchOutcome};
+use crate::session::{SessionId, SessionOwner, TouchOutcome};
 use crate::txn::TxnBody;
 use crate::zab::{QuorumPacket, Sid, Zxid};
 
@@ -195,7 +195,7 @@ impl Core {
                 return;
             };
             let zxid = self.next_zxid();
-            let body = self.prep_create_session(session, timeout);
+            let body = self.prep_create_session(session, timeout, SessionOwner::Learner(from));
             self.enqueue_txn(session, 0, zxid, body, Origin::Internal);
             return;
         }
@@ -228,6 +228,7 @@ impl Core {
         let who = Requester {
             session,
             auth: &auth,
+            owner: SessionOwner::Learner(from),
         };
         let body = match self.prep_write(&mut op, &who, zxid, self.clock.wall_ms) {
             Ok(body) => body,

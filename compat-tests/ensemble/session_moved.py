@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""SESSIONMOVED: a request through a server the session has left, Java 3.8.0 against FerroKeeper.
+
+A 3-member ensemble of each kind named (default: java,java,java then fk,fk,fk). Raw sockets,
+so nothing reconnects behind the script's back:
+
+1. session S is created on follower F1 and creates /owned there;
+2. S reattaches on the leader (F1's connection stays open: nobody tells F1);
+3. a setData of /owned through F1's old connection: the leader finds S owned by itself, not
+   by F1, and commits an error txn (SESSIONMOVED); F1 closes that connection with no reply
+   (FinalRequestProcessor: SessionMovedException -> sendCloseSession);
+4. S reattaches on follower F2 (REVALIDATE makes F2 its owner);
+5. a getData through the leader's old connection: the leader closes it with no reply (reads
+   are checked too, PrepRequestProcessor.checkSession);
+6. through F2: setData /owned, sync, getData: version 1, so the stale write of step 3 never
+   applied.
+
+Each step's outcome is recorded as text; FerroKeeper's must equal Java's, and Java's must be
+the behaviour described above (the reference is checked, not assumed). Prints
+"N passed, M failed" last.
+
+    python3 compat-tests/ensemble/session_moved.py [--kinds java,java,java fk,fk,fk]
+                                                     [--fk-bin BIN]
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402
+
+GET_DATA, SET_DATA, CREATE, SYNC = 4, 5, 1, 9
+
+
+def frame(payload):
+    return struct.pack(">i", len(payload)) + payload
+
+
+def jstr(s):
+    b = s.encode()
+    return struct.pack(">i", len(b)) + b
+
+
+def jbuf(b):
+    return struct.pack(">i", len(b)) + b
+
+
+def read_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        try:
+            chunk = sock.recv(n - len(buf))
+        except (ConnectionResetError, socket.timeout):
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def read_frame(sock):
+    head = read_exact(sock, 4)
+    if head is None:
+        return None
+    return read_exact(sock, struct.unpack(">i", head)[0])
+
+
+def attach(port, session=0, passwd=bytes(16)):
+    """A connection with session `session` (0: a new one); (socket, session, passwd) or None if
+    the server refused."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(frame(struct.pack(">iqiq", 0, 0, 10000, session) + jbuf(passwd) + b"\0"))
+    r = read_frame(s)
+    if r is None:
+        s.close()
+        return None
+    _proto, _timeout, sid = struct.unpack(">iiq", r[:16])
+    (plen,) = struct.unpack(">i", r[16:20])
+    if sid == 0:
+        s.close()
+        return None
+    return s, sid, r[20:20 + plen]
+
+
+def call(s, xid, op, body):
+    """'err N' (with the reply's body) or 'closed' when the server ends the connection."""
+    try:
+        s.sendall(frame(struct.pack(">ii", xid, op) + body))
+    except OSError:
+        return "closed", None
+    while True:
+        r = read_frame(s)
+        if r is None:
+            return "closed", None
+        rxid, _zxid, err = struct.unpack(">iqi", r[:16])
+        if rxid == xid:
+            return "err %d" % err, r[16:]
+
+
+def attach_retrying(port, session=0, passwd=bytes(16), tries=100):
+    for _ in range(tries):  # bounded: a member refuses sessions until it serves
+        got = attach(port, session, passwd)
+        if got is not None:
+            return got
+    raise RuntimeError("port %d refused session 0x%x %d times" % (port, session, tries))
+
+
+def scenario(c):
+    modes = c.wait_formed(60)
+    leader = [sid for sid, m in modes.items() if m == "leader"][0]
+    f1, f2 = [sid for sid in sorted(modes) if sid != leader]
+    port = {sid: c.members[sid].client_port for sid in c.members}
+    out = []
+    on_f1, sess, pw = attach_retrying(port[f1])
+    r, _ = call(on_f1, 1, CREATE, jstr("/owned") + jbuf(b"0")
+                + struct.pack(">i", 1) + struct.pack(">i", 31) + jstr("world") + jstr("anyone")
+                + struct.pack(">i", 0))
+    out.append("create on F1: %s" % r)
+    on_leader, _, _ = attach_retrying(port[leader], sess, pw)
+    r, _ = call(on_leader, 1, GET_DATA, jstr("/owned") + b"\0")
+    out.append("read on the leader after the move: %s" % r)
+    r, _ = call(on_f1, 2, SET_DATA, jstr("/owned") + jbuf(b"stale") + struct.pack(">i", -1))
+    out.append("write through F1 after the session moved to the leader: %s" % r)
+    on_f2, _, _ = attach_retrying(port[f2], sess, pw)
+    r, _ = call(on_leader, 2, GET_DATA, jstr("/owned") + b"\0")
+    out.append("read through the leader after the session moved to F2: %s" % r)
+    r, _ = call(on_f2, 1, SET_DATA, jstr("/owned") + jbuf(b"1") + struct.pack(">i", -1))
+    out.append("write on F2: %s" % r)
+    r, _ = call(on_f2, 2, SYNC, jstr("/"))
+    out.append("sync on F2: %s" % r)
+    r, body = call(on_f2, 3, GET_DATA, jstr("/owned") + b"\0")
+    version = None
+    if r == "err 0" and body:
+        (dlen,) = struct.unpack(">i", body[:4])
+        stat = body[4 + max(dlen, 0):]
+        version = struct.unpack(">i", stat[32:36])[0]  # czxid, mzxid, ctime, mtime, version
+    out.append("read on F2: %s, version %s" % (r, version))
+    for s in (on_f1, on_leader, on_f2):
+        s.close()
+    return out
+
+
+EXPECTED = [
+    "create on F1: err 0",
+    "read on the leader after the move: err 0",
+    "write through F1 after the session moved to the leader: closed",
+    "read through the leader after the session moved to F2: closed",
+    "write on F2: err 0",
+    "sync on F2: err 0",
+    "read on F2: err 0, version 1",
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kinds", nargs="+", default=["java,java,java", "fk,fk,fk"])
+    ap.add_argument("--fk-bin", default=cluster.DEFAULT_FK_BIN)
+    a = ap.parse_args()
+    passed = failed = 0
+    for kinds in a.kinds:
+        run = tempfile.mkdtemp(prefix="session-moved.")
+        c = cluster.Cluster(cluster.parse_kinds(kinds), run, tick=200, fk_bin=a.fk_bin)
+        ok = False
+        try:
+            c.start()
+            got = scenario(c)
+            for line in got:
+                print("  [%s] %s" % (kinds, line))
+            ok = got == EXPECTED
+            if not ok:
+                print("  [%s] differs from Java 3.8.0's observed behaviour:\n    %s"
+                      % (kinds, "\n    ".join(EXPECTED)))
+        except (cluster.ClusterError, RuntimeError, OSError) as e:
+            print("  [%s] error: %s" % (kinds, e))
+            print(c.log_tails())
+        finally:
+            c.stop_all()
+        print("%s %s" % ("ok  " if ok else "FAIL", kinds), flush=True)
+        if ok:
+            passed += 1
+            shutil.rmtree(run, ignore_errors=True)
+        else:
+            failed += 1
+            print("  run dir kept: %s" % run)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
