@@ -178,6 +178,11 @@ timeout -k 10 300 "$PY" compat-tests/ensemble/session_moved.py \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/session-moved.log"
 count_line "$WORK/session-moved.log"
 
+stage "mntr's quorum counters and summaries, Java 3.8.0 vs FerroKeeper (compat-tests/ensemble/quorum_counters.py)"
+timeout -k 10 300 "$PY" compat-tests/ensemble/quorum_counters.py \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/quorum-counters.log"
+count_line "$WORK/quorum-counters.log"
+
 stage "migration Java <-> FerroKeeper on one dataDir, and kill -9 crash rounds (compat-tests/persistence)"
 # Java's files served by FerroKeeper and back, with every Stat field equal;
 # then FerroKeeper killed -9 under concurrent writes, every acknowledged

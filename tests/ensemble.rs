@@ -303,6 +303,83 @@ async fn a_request_through_a_server_the_session_left_is_refused_there() {
     );
 }
 
+/// `mntr`'s value of `key` on `addr`.
+async fn mntr_value(addr: SocketAddr, key: &str) -> i64 {
+    let text = common::four_letter(addr, "mntr").await;
+    text.lines()
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} missing from mntr of {addr}:\n{text}"))
+}
+
+/// The quorum counters and summaries of `mntr` count what the member did,
+/// where Java counts it: proposals and commits on the leader, PROPOSALs and
+/// COMMITs received on followers, one election each, one sync per follower.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mntr_counts_each_member_s_quorum_work() {
+    let ens = Ensemble::start(3).await;
+    let limit = Duration::from_secs(30);
+    for a in &ens.addrs {
+        drop(session_on(*a, limit).await);
+    }
+    let leader = find_leader(&ens).await;
+    let follower = (leader + 1) % 3;
+    let before = mntr_value(ens.addrs[leader], "zk_proposal_count").await;
+    let received_before = mntr_value(ens.addrs[follower], "zk_learner_commit_received_count").await;
+    let mut c = session_on(ens.addrs[follower], limit).await;
+    for i in 0..5 {
+        let path = format!("/counted-{i}");
+        assert_eq!(
+            c.create(&path, b"x", CreateMode::Persistent).await,
+            Ok(path.clone())
+        );
+    }
+    sync(&mut c, "/").await;
+    // createSession and five creates.
+    let proposed = mntr_value(ens.addrs[leader], "zk_proposal_count").await - before;
+    assert_eq!(proposed, 6, "leader's proposals");
+    assert_eq!(
+        mntr_value(ens.addrs[leader], "zk_commit_count").await,
+        mntr_value(ens.addrs[leader], "zk_proposal_count").await,
+        "every proposal committed"
+    );
+    let received =
+        mntr_value(ens.addrs[follower], "zk_learner_commit_received_count").await - received_before;
+    assert_eq!(received, 6, "follower's COMMITs");
+    assert!(mntr_value(ens.addrs[follower], "zk_learner_proposal_received_count").await >= 6);
+    assert_eq!(
+        mntr_value(ens.addrs[follower], "zk_proposal_count").await,
+        0
+    );
+    assert!(mntr_value(ens.addrs[follower], "zk_cnt_commit_propagation_latency").await >= 6);
+    assert!(mntr_value(ens.addrs[leader], "zk_cnt_quorum_ack_latency").await >= 6);
+    // One election each on a quiet start (a member that had to look again
+    // counts each time, and samples election_time each time it ended).
+    for (i, a) in ens.addrs.iter().enumerate() {
+        let looked = mntr_value(*a, "zk_looking_count").await;
+        assert!(looked >= 1, "member {i} looked {looked} times");
+        assert_eq!(
+            mntr_value(*a, "zk_cnt_election_time").await,
+            looked,
+            "member {i}"
+        );
+        assert!(mntr_value(*a, "zk_cnt_unavailable_time").await >= 1);
+        let syncs = mntr_value(*a, "zk_cnt_follower_sync_time").await;
+        if i == leader {
+            assert_eq!(syncs, 0, "the leader synced with nobody");
+        } else {
+            assert!(syncs >= 1, "follower {i} synced");
+        }
+    }
+    assert!(
+        mntr_value(ens.addrs[leader], "zk_diff_count").await
+            + mntr_value(ens.addrs[leader], "zk_snap_count").await
+            >= 2,
+        "one sync per follower"
+    );
+}
+
 /// The member whose `srvr` says leader.
 async fn find_leader(ens: &Ensemble) -> usize {
     for (i, a) in ens.addrs.iter().enumerate() {

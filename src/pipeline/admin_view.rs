@@ -58,13 +58,14 @@ impl Core {
     }
 
     /// Whether a server runs behind the words: always standalone; on an
-    /// ensemble member once it leads, follows or observes (Java's
-    /// `isZKServerRunning`, false while looking).
+    /// ensemble member once it broadcasts (Java's `isZKServerRunning`: false
+    /// while looking, and while a learner syncs or a leader waits for its
+    /// quorum's NEWLEADER ACKs, since the ZooKeeperServer starts serving only
+    /// after those).
     pub(crate) fn serving(&self) -> bool {
-        !self
-            .quorum
+        self.quorum
             .as_ref()
-            .is_some_and(|q| q.state == super::quorum_status::PeerState::Looking)
+            .is_none_or(|q| q.zab_state == super::quorum_status::ZabState::Broadcast)
     }
 
     /// `ZooKeeperServer.getState()`: `standalone`, or the member's role.

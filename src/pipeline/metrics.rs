@@ -434,9 +434,44 @@ pub struct Metrics {
     pub sync_processor_queue_time_ms: PercentileSummary,
     pub sync_processor_queue_flush_time_ms: PercentileSummary,
     pub sync_processor_queue_and_flush_time_ms: PercentileSummary,
+    /// An ensemble member's part of the registry, counted where Java
+    /// counts it (`pipeline/ensemble/`); a standalone server never adds to it.
+    pub quorum: QuorumMetrics,
     // summary sets
     pub read_per_namespace: SummarySet,
     pub write_per_namespace: SummarySet,
+}
+
+/// The quorum-only metrics of ZooKeeper's registry (`ServerMetrics`), each
+/// at the event Java counts it at.
+#[derive(Debug, Clone, Default)]
+pub struct QuorumMetrics {
+    /// Leader: proposals made (`Leader.propose`).
+    pub proposal_count: u64,
+    /// Leader: proposals committed (`Leader.commit`).
+    pub commit_count: u64,
+    /// Follower, broadcasting: PROPOSALs and COMMITs received (`Follower.processPacket`).
+    pub learner_proposal_received_count: u64,
+    pub learner_commit_received_count: u64,
+    /// Times the member started looking for a leader (`QuorumPeer.run`).
+    pub looking_count: u64,
+    /// Leader: learners synced by SNAP, and by DIFF or TRUNC (`LearnerHandler.syncFollower`).
+    pub snap_count: u64,
+    pub diff_count: u64,
+    /// Leader: REVALIDATEs received from learners.
+    pub revalidate_count: u64,
+    /// ms from starting to look until following or leading.
+    pub election_time: PercentileSummary,
+    /// Follower: ms from finding the leader to the end of its sync.
+    pub follower_sync_time: PercentileSummary,
+    /// ms from starting to look until serving again, and that on a leader.
+    pub unavailable_time: PercentileSummary,
+    pub leader_unavailable_time: PercentileSummary,
+    /// Leader: ms from a txn's creation to its quorum of ACKs.
+    pub quorum_ack_latency: PercentileSummary,
+    /// Follower: ms from a txn's creation to its PROPOSAL arriving, and to its COMMIT.
+    pub proposal_latency: PercentileSummary,
+    pub commit_propagation_latency: PercentileSummary,
 }
 
 /// `DataTree.STAT_OVERHEAD_BYTES`: what a read is charged on top of path and data.

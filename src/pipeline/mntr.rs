@@ -40,7 +40,8 @@
 //! | outstanding_changes_queued / _removed | M | change records added in prep / dropped once applied |
 //! | sync_processor_request_queued | M | txns handed to the sync stage (reads never go there, unlike ZooKeeper's SyncRequestProcessor) |
 //! | stale_sessions_expired | M | sessions expired by the session tracker |
-//! | proposal_count, commit_count, diff_count, snap_count, looking_count, revalidate_count, learner_proposal/commit_received_count, quit_leading_due_to_disloyal_voter, ensemble_auth_success/fail/skip, request_commit_queued, requests_not_forwarded_to_commit_processor, skip_learner_request_to_next_processor_count | C 0 / M | quorum only: 0 standalone; on a member, what `QuorumStatus::counters` reports |
+//! | proposal_count, commit_count, diff_count, snap_count, looking_count, revalidate_count, learner_proposal/commit_received_count | C 0 / M | quorum only: 0 standalone; on a member, counted where Java counts them (`QuorumMetrics`) |
+//! | quit_leading_due_to_disloyal_voter, ensemble_auth_success/fail/skip, request_commit_queued, requests_not_forwarded_to_commit_processor, skip_learner_request_to_next_processor_count | C 0 | quorum only, and nothing here does what they count (reconfig's disloyal voters, quorum SASL, the CommitProcessor's queues) |
 //! | stale_requests_dropped, request_throttle_wait_count | M | requests dropped as stale by the request throttler; times a request waited there |
 //! | throttled_ops | M | requests answered THROTTLEDOP after waiting at the request throttler longer than `zookeeper.throttled_op_wait_time` |
 //! | stale_requests, stale_replies | C 0 | stale requests are either dropped or not counted |
@@ -65,7 +66,8 @@
 //! | request_throttle_queue_time_ms | M | ms each request waited in the core's inbox, which stands for RequestThrottler's queue as well as prep's |
 //! | connection_token_deficit | C no samples | no connection throttle |
 //! | session_queues_drained, requests_in_session_queue, pending_session_queue_size, reads_after_write_in_session_queue, reads_issued_from_session_queue, read/write/commit_commit_proc_req_queued, read/write_commit_proc_issued, concurrent_request_processing_in_commit_processor, time_waiting_empty_pool_in_commit_processor_read_ms, write_batch_time_in_commit_processor, commit_process_time, read/write_commitproc_time_ms, local/server_write_committed_time_ms, read/write_final_proc_time_ms | C no samples | CommitProcessor, which standalone servers do not run (ZooKeeper's are 0 too) |
-//! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, quorum_ack_latency, proposal_latency, proposal_ack_creation_latency, commit_propagation_latency, om_proposal/commit_process_time_ms | C no samples / M | quorum only: none standalone; on a member, what `QuorumStatus::summaries` reports |
+//! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, quorum_ack_latency, proposal_latency, commit_propagation_latency | C no samples / M | quorum only: none standalone; on a member, sampled where Java samples them (`QuorumMetrics`) |
+//! | observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, proposal_ack_creation_latency, om_proposal/commit_process_time_ms | C no samples | quorum only: observers and the observer master are not built; no sync throttler; the ACK is made in the machine, not timed per request |
 //! | netty_queued_buffer_capacity | C no samples | Netty only |
 //! | jvm_pause_time_ms | C no samples | no JVM, no GC pauses |
 //! | dead_watchers_cleaner_latency | C no samples | no dead-watcher cleaner |
@@ -557,22 +559,20 @@ impl Core {
             counter_sets: vec!["quota_exceeded_error_per_namespace"],
             basic_summaries: BASIC_SUMMARIES
                 .iter()
-                .map(|k| match quorum.and_then(|q| q.summary(k)) {
-                    Some(v) => (*k, v.clone()),
-                    None => (
+                .map(|k| {
+                    (
                         *k,
                         SummaryView::of_basic(self.basic_summary(k).unwrap_or(&empty)),
-                    ),
+                    )
                 })
                 .collect(),
             summaries: SUMMARIES
                 .iter()
-                .map(|k| match quorum.and_then(|q| q.summary(k)) {
-                    Some(v) => (*k, v.clone()),
-                    None => (
+                .map(|k| {
+                    (
                         *k,
                         SummaryView::of_advanced(self.summary(k).unwrap_or(&empty)),
-                    ),
+                    )
                 })
                 .collect(),
             // In the registry's map order (see the test below).
@@ -699,11 +699,17 @@ impl Core {
     }
 
     fn counter(&self, key: &str) -> u64 {
-        if let Some(v) = self.quorum.as_ref().and_then(|q| q.counter(key)) {
-            return v;
-        }
         let m = &self.metrics;
+        let q = &m.quorum;
         match key {
+            "proposal_count" => q.proposal_count,
+            "commit_count" => q.commit_count,
+            "learner_proposal_received_count" => q.learner_proposal_received_count,
+            "learner_commit_received_count" => q.learner_commit_received_count,
+            "looking_count" => q.looking_count,
+            "snap_count" => q.snap_count,
+            "diff_count" => q.diff_count,
+            "revalidate_count" => q.revalidate_count,
             "watch_bytes" => m.watch_bytes,
             "digest_mismatches_count" => m.digest_mismatches_count,
             "outstanding_changes_removed" => self.changes.removed_count,
@@ -746,6 +752,10 @@ impl Core {
             "startup_snap_load_time" => &m.startup_snap_load_time,
             "startup_txns_load_time" => &m.startup_txns_load_time,
             "startup_txns_loaded" => &m.startup_txns_loaded,
+            "election_time" => &m.quorum.election_time,
+            "follower_sync_time" => &m.quorum.follower_sync_time,
+            "unavailable_time" => &m.quorum.unavailable_time,
+            "leader_unavailable_time" => &m.quorum.leader_unavailable_time,
             // no samples: see the table
             _ => return None,
         })
@@ -763,6 +773,9 @@ impl Core {
             "sync_processor_queue_and_flush_time_ms" => &m.sync_processor_queue_and_flush_time_ms,
             "sync_processor_queue_time_ms" => &m.sync_processor_queue_time_ms,
             "sync_processor_queue_flush_time_ms" => &m.sync_processor_queue_flush_time_ms,
+            "quorum_ack_latency" => &m.quorum.quorum_ack_latency,
+            "proposal_latency" => &m.quorum.proposal_latency,
+            "commit_propagation_latency" => &m.quorum.commit_propagation_latency,
             // no samples: see the table
             _ => return None,
         })

@@ -179,9 +179,13 @@ fn member(role: &Role, leader_sid: u64) -> Core {
         init_limit: 10,
         sync_limit: 5,
         leader,
-        counters: vec![("proposal_count", 9), ("commit_count", 9)],
-        summaries: vec![("election_time", summary(false))],
     }));
+    // The captured leader had made and committed 9 proposals.
+    if leading {
+        core.metrics.quorum.proposal_count = 9;
+        core.metrics.quorum.commit_count = 9;
+    }
+    core.metrics.quorum.election_time.add(212);
     core
 }
 

@@ -167,16 +167,6 @@ pub struct QuorumStatus {
     pub sync_limit: u32,
     /// `Some` while leading.
     pub leader: Option<LeaderStatus>,
-    /// The quorum-only counters of `mntr` by key (without `zk_`; the
-    /// `C 0 | quorum only` rows of `mntr.rs`'s table, e.g. `proposal_count`,
-    /// `commit_count`, `learner_proposal_received_count`, `looking_count`,
-    /// `diff_count`, `snap_count`). A key not listed prints 0.
-    pub counters: Vec<(&'static str, u64)>,
-    /// The quorum-only summaries by key (e.g. `election_time`,
-    /// `follower_sync_time`, `quorum_ack_latency`, `proposal_latency`,
-    /// `commit_propagation_latency`, `leader_unavailable_time`). A key not
-    /// listed has no samples.
-    pub summaries: Vec<(&'static str, SummaryView)>,
 }
 
 impl QuorumStatus {
@@ -227,22 +217,6 @@ impl QuorumStatus {
     pub fn quorum_size(&self) -> usize {
         self.config.participant_count()
     }
-
-    /// A quorum-only counter, 0 unless the core reported it.
-    pub fn counter(&self, key: &str) -> Option<u64> {
-        self.counters
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-    }
-
-    /// A quorum-only summary, if the core reported it.
-    pub fn summary(&self, key: &str) -> Option<&SummaryView> {
-        self.summaries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
-    }
 }
 
 #[cfg(test)]
@@ -260,8 +234,6 @@ mod tests {
             init_limit: 10,
             sync_limit: 5,
             leader: None,
-            counters: Vec::new(),
-            summaries: Vec::new(),
         }
     }
 

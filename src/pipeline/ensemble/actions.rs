@@ -62,13 +62,27 @@ impl Core {
         };
         match packet_from_wire(packet, side) {
             Ok(Inbound::Zab(packet)) => {
-                if let QuorumPacket::Sync { .. } = packet {
-                    if m.is_follower() {
+                let following = m.is_follower();
+                match &packet {
+                    QuorumPacket::Sync { .. } if following => {
                         let after = m.committed.back().map_or(applied, |t| t.zxid());
                         m.sync_replies.push_back(after);
                     }
+                    QuorumPacket::Proposal { txn } if following => {
+                        let q = &mut self.metrics.quorum;
+                        q.learner_proposal_received_count += 1;
+                        if let Some(ms) = since_txn_created(&txn.data) {
+                            q.proposal_latency.add(ms);
+                        }
+                    }
+                    QuorumPacket::Commit { .. } if following => {
+                        self.metrics.quorum.learner_commit_received_count += 1;
+                    }
+                    _ => {}
                 }
-                m.node.on_quorum(from, packet)
+                if let Some(m) = self.ensemble.as_deref_mut() {
+                    m.node.on_quorum(from, packet)
+                }
             }
             Ok(Inbound::Request { req, auth }) => self.on_forwarded(from, req, auth),
             Ok(Inbound::Ping { zxid, touches }) => {
@@ -85,6 +99,12 @@ impl Core {
             // LearnerHandler's REVALIDATE: a client moved to that learner
             // with this session; it stays valid if it has not expired.
             Ok(Inbound::Revalidate { session, timeout }) => {
+                if m.is_leader() {
+                    self.metrics.quorum.revalidate_count += 1;
+                }
+                let Some(m) = self.ensemble.as_deref() else {
+                    return;
+                };
                 let valid = m.is_leader() && {
                     let now = self.now_ms();
                     self.sessions.touch(session, now) == crate::session::TouchOutcome::Alive
@@ -167,9 +187,18 @@ impl Core {
                 let touches: Vec<(i64, i32)> = m.touches.drain().collect();
                 m.io.send_ping(to, zxid, &touches);
             }
-            Action::Send { to, packet } => m.io.send(to, &packet),
+            Action::Send { to, packet } => {
+                if matches!(
+                    packet,
+                    QuorumPacket::Diff { .. } | QuorumPacket::Trunc { .. }
+                ) {
+                    self.metrics.quorum.diff_count += 1;
+                }
+                m.io.send(to, &packet)
+            }
             Action::Disconnect { peer } => m.io.disconnect(peer),
             Action::SendSnapshot { to, zxid } => {
+                self.metrics.quorum.snap_count += 1;
                 self.apply_committed();
                 match snapshot_stream(&self.db) {
                     Ok(stream) => {
@@ -236,6 +265,18 @@ impl Core {
     fn queue_committed(&mut self, txn: Txn) {
         match decode_txn(&txn.data) {
             Ok(d) => {
+                let ms = super::super::core::wall_ms() - d.header.time;
+                if let Some(m) = self.ensemble.as_deref() {
+                    let q = &mut self.metrics.quorum;
+                    if m.is_leader() {
+                        q.commit_count += 1;
+                        if ms >= 0 {
+                            q.quorum_ack_latency.add(ms as u64);
+                        }
+                    } else if m.is_follower() && ms >= 0 {
+                        q.commit_propagation_latency.add(ms as u64);
+                    }
+                }
                 let logged = LoggedTxn {
                     header: d.header,
                     body: d.body,
@@ -328,6 +369,35 @@ impl Core {
             return;
         };
         let was_serving = m.serving;
+        let now = self.clock.mono_ms;
+        let q = &mut self.metrics.quorum;
+        let phases = &mut m.phases;
+        if state == ServerState::Looking {
+            if m.state != ServerState::Looking || phases.looking_since.is_none() {
+                q.looking_count += 1;
+            }
+            phases.looking_since.get_or_insert(now);
+            phases.unavailable_since.get_or_insert(now);
+            phases.syncing_since = None;
+        } else {
+            if let Some(t) = phases.looking_since.take() {
+                q.election_time.add(now.saturating_sub(t));
+                if state == ServerState::Following {
+                    phases.syncing_since = Some(now);
+                }
+            }
+            if broadcast {
+                if let Some(t) = phases.unavailable_since.take() {
+                    q.unavailable_time.add(now.saturating_sub(t));
+                    if state == ServerState::Leading {
+                        q.leader_unavailable_time.add(now.saturating_sub(t));
+                    }
+                }
+                if let Some(t) = phases.syncing_since.take() {
+                    q.follower_sync_time.add(now.saturating_sub(t));
+                }
+            }
+        }
         m.state = state;
         m.serving = broadcast;
         m.leading_since =
@@ -378,4 +448,12 @@ impl Core {
             self.to_sync.clear();
         }
     }
+}
+
+/// ms since the txn in a PROPOSAL was created (its header's wall-clock
+/// time, bytes 20..28 of the serialized txn), as Java measures
+/// `proposal_latency`; `None` for a clock that went backwards or a short txn.
+fn since_txn_created(txn: &[u8]) -> Option<u64> {
+    let time = i64::from_be_bytes(txn.get(20..28)?.try_into().ok()?);
+    u64::try_from(super::super::core::wall_ms() - time).ok()
 }

@@ -102,6 +102,17 @@ pub struct Ensemble {
     /// When this member last became an established leader.
     pub(super) leading_since: Option<std::time::Instant>,
     pub(super) proposal_sizes: crate::pipeline::quorum_status::ProposalSizes,
+    /// Core-clock ms when the phases behind `election_time`,
+    /// `unavailable_time` and `follower_sync_time` began.
+    pub(super) phases: PhaseClock,
+}
+
+/// When the current election, unavailability and learner sync began.
+#[derive(Debug, Default)]
+pub(super) struct PhaseClock {
+    pub looking_since: Option<u64>,
+    pub unavailable_since: Option<u64>,
+    pub syncing_since: Option<u64>,
 }
 
 /// The ensemble's configuration as the admin surfaces print it.
@@ -121,6 +132,7 @@ impl Ensemble {
             view,
             leading_since: None,
             proposal_sizes: Default::default(),
+            phases: PhaseClock::default(),
             state: node.state(),
             node,
             io,
@@ -184,7 +196,7 @@ impl crate::pipeline::core::Core {
             return;
         };
         match m.node.propose(bytes) {
-            Ok(Some(z)) if z.0 == zxid => {}
+            Ok(Some(z)) if z.0 == zxid => self.metrics.quorum.proposal_count += 1,
             Ok(other) => {
                 tracing::error!(
                     prepared = format_args!("0x{zxid:x}"),

@@ -55,8 +55,6 @@ impl Core {
             init_limit: m.view.init_limit,
             sync_limit: m.view.sync_limit,
             leader,
-            counters: Vec::new(),
-            summaries: Vec::new(),
         };
         self.quorum = Some(status);
     }
