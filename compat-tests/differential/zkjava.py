@@ -151,6 +151,10 @@ class CommandServer(_TempDirServer):
         return self
 
 
+# DIFF_KEEP_ENSEMBLE=1: Java members log at info and every member's dir and log are kept.
+KEEP_ENSEMBLE = os.environ.get("DIFF_KEEP_ENSEMBLE") == "1"
+
+
 class EnsembleServer:
     """A 3-member ensemble (compat-tests/ensemble/cluster.py) whose address is one follower's:
     the differential programs then run on the member side (writes, sync and createSession
@@ -185,7 +189,7 @@ class EnsembleServer:
         kw = {"fk_bin": self.fk_bin} if self.fk_bin else {}
         self.cluster = cluster.Cluster(
             self.kinds, self.dir, tick=2000, extra_cfg=DIFF_CFG, java_heap="256m",
-            java_log_level="warn",
+            java_log_level="info" if KEEP_ENSEMBLE else "warn",
             java_props={"zookeeper.extendedTypesEnabled": "true",
                         "znode.container.checkIntervalMs": reap},
             fk_env={"SERVER_JVMFLAGS": "-Dznode.container.checkIntervalMs=" + reap}, **kw)
@@ -215,7 +219,9 @@ class EnsembleServer:
         if self.cluster is not None:
             self.cluster.stop_all()
             self.cluster = None
-        if self.dir and not keep_dir:
+        if self.dir and KEEP_ENSEMBLE:
+            print("ensemble %s: member logs kept in %s" % (",".join(self.kinds), self.dir))
+        if self.dir and not keep_dir and not KEEP_ENSEMBLE:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
