@@ -3,6 +3,7 @@
 #
 #   ./test.sh                 everything (about 5 minutes on 2 cores)
 #   DIFF_SEEDS=1-500 ./test.sh   more differential seeds
+#   DIFF_ENSEMBLE_SEEDS=1-300 ./test.sh   more seeds of the ensemble-vs-ensemble one
 #
 # 1. installs what the tests need (Debian: zookeeper, zookeeper-bin, Curator,
 #    a JDK; PyPI: kazoo, pytest) via compat-tests/install-deps.sh;
@@ -12,10 +13,12 @@
 # 3. builds the release server, starts it from a generated zoo.cfg on a free
 #    loopback port, and runs the real-client suites against it
 #    (zkCli.sh, Kazoo, the C client, Curator, and the four-letter words
-#    against Java 3.8.0 captures: compat-tests/run.sh); then the AdminServer
-#    and Prometheus /metrics against Java 3.8.0's (compat-tests/admin/run.sh);
+#    against Java 3.8.0 captures: compat-tests/run.sh); the same suites against
+#    a follower of a 3-member FerroKeeper ensemble (compat-tests/ensemble/clients.py);
+#    then the AdminServer and Prometheus /metrics against Java 3.8.0's (compat-tests/admin/run.sh);
 # 4. the differential test: the same seeded random programs against Debian's
-#    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared;
+#    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared; then
+#    a 3-member Java ensemble against a 3-member FerroKeeper one, clients on followers;
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
 #    limits side by side with Java (compat-tests/limits); session expiry under a
 #    saturating load, both servers (compat-tests/expiry-load); a closeSession pipelined
@@ -34,6 +37,7 @@ REPO=$(cd "$(dirname "$0")" && pwd)
 cd "$REPO"
 PY=${PYTHON:-python3}
 DIFF_SEEDS=${DIFF_SEEDS:-1-20}
+DIFF_ENSEMBLE_SEEDS=${DIFF_ENSEMBLE_SEEDS:-1-20}
 WORK=$(mktemp -d /tmp/ferrokeeper-test.XXXXXX)
 SERVER_PID=
 cleanup() {
@@ -102,6 +106,13 @@ ZK_CONNECT=127.0.0.1:$PORT bash compat-tests/run.sh 2>&1 | tee "$WORK/compat.log
 count_line "$WORK/compat.log"
 kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 
+stage "real clients against a follower of a 3-member FerroKeeper ensemble (compat-tests/ensemble/clients.py)"
+# The same suites with ZK_CONNECT naming one follower only; four-letter words against a Java
+# 3.8.0 follower's captures (about 2 minutes).
+timeout 600 "$PY" compat-tests/ensemble/clients.py --members fk,fk,fk \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/ensemble-clients.log"
+count_line "$WORK/ensemble-clients.log"
+
 stage "AdminServer and Prometheus /metrics vs Java 3.8.0 (compat-tests/admin, its own fresh server)"
 bash compat-tests/admin/run.sh "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/admin.log"
 count_line "$WORK/admin.log"
@@ -110,6 +121,13 @@ stage "differential test against Java ZooKeeper 3.8 (seeds $DIFF_SEEDS)"
 "$PY" compat-tests/differential/difftest.py --a java \
   --b "cmd:$REPO/target/release/ferrokeeper {cfg}" --seeds "$DIFF_SEEDS" --ops 200 2>&1 | tee "$WORK/diff.log"
 count_line "$WORK/diff.log"
+
+stage "differential test, ensembles: Java 3.8 followers vs FerroKeeper followers (seeds $DIFF_ENSEMBLE_SEEDS)"
+# Both sides 3-member ensembles started fresh, the programs' sessions on one follower each.
+"$PY" compat-tests/differential/difftest.py --a java-ensemble \
+  --b "fk-ensemble:$REPO/target/release/ferrokeeper" --seeds "$DIFF_ENSEMBLE_SEEDS" --ops 200 \
+  --io-timeout 10 2>&1 | tee "$WORK/diff-ensemble.log"
+count_line "$WORK/diff-ensemble.log"
 
 # Seeds that once disagreed with Java, run at the length that showed it; one
 # list, grown as longer soaks find more (1205, 1399: issue 11, the order of

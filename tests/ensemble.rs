@@ -380,6 +380,40 @@ async fn mntr_counts_each_member_s_quorum_work() {
     );
 }
 
+/// Every member holds the ensemble's config in `/zookeeper/config`, as a
+/// Java 3.8.0 member does (`initConfigInZKDatabase`, checked with zkCli's
+/// `get -s /zookeeper/config` on a Java follower): `QuorumMaj.toString()`,
+/// dataVersion -1, mZxid the config version 0, the read-only ACL's
+/// aversion -1. A standalone server leaves it empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_member_holds_the_quorum_config_in_zookeeper_config() {
+    let ens = Ensemble::start(3).await;
+    let mut want = String::new();
+    for (i, (_, q, e)) in ens.ports.iter().enumerate() {
+        want.push_str(&format!("server.{}=127.0.0.1:{q}:{e}:participant\n", i + 1));
+    }
+    want.push_str("version=0");
+    for a in &ens.addrs {
+        let mut c = session_on(*a, Duration::from_secs(30)).await;
+        let got = c
+            .get_data("/zookeeper/config", false)
+            .await
+            .expect("/zookeeper/config");
+        assert_eq!(
+            String::from_utf8_lossy(got.data.as_deref().unwrap_or_default()),
+            want,
+            "{a}"
+        );
+        let st = &got.stat;
+        assert_eq!(
+            (st.czxid, st.mzxid, st.version, st.aversion),
+            (0, 0, -1, -1),
+            "{a}: {st:?}"
+        );
+        assert!(st.mtime > 0, "{a}: written when the member started");
+    }
+}
+
 /// The member whose `srvr` says leader.
 async fn find_leader(ens: &Ensemble) -> usize {
     for (i, a) in ens.addrs.iter().enumerate() {

@@ -921,7 +921,9 @@ def parse_seeds(s):
 
 
 class Servers:
-    """Resolves --a/--b: an address, or 'java' to spawn a throw-away Java ZooKeeper."""
+    """Resolves --a/--b: an address, 'java' to spawn a throw-away Java ZooKeeper, 'cmd:...' for
+    any server from a zoo.cfg, or 'java-ensemble' / 'fk-ensemble:BIN' for a 3-member ensemble of
+    Java or FerroKeeper members whose address is a follower's (zkjava.EnsembleServer)."""
 
     def __init__(self):
         self.spawned = []
@@ -932,6 +934,10 @@ class Servers:
             z = zkjava.JavaZooKeeper()
         elif spec.startswith("cmd:"):
             z = zkjava.CommandServer(spec[4:])
+        elif spec == "java-ensemble":
+            z = zkjava.EnsembleServer(["java"] * 3)
+        elif spec.startswith("fk-ensemble:"):
+            z = zkjava.EnsembleServer(["fk"] * 3, fk_bin=spec[len("fk-ensemble:"):])
         else:
             return spec
         self.spawned.append(z)
@@ -947,7 +953,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--a", help="server A: HOST:PORT, 'java' to spawn a Java ZooKeeper, or "
                                 "'cmd:COMMAND {cfg}' to spawn a server from a zoo.cfg ({port}, {dir} too)")
-    ap.add_argument("--b", help="server B: the same forms as --a")
+    ap.add_argument("--b", help="server B: the same forms as --a, or 'java-ensemble' / "
+                                "'fk-ensemble:BIN' (3 members, the client on a follower)")
     ap.add_argument("--seeds", default="1-20", help="e.g. 1-20 or 3,7,100-120 (default 1-20)")
     ap.add_argument("--ops", type=int, default=200, help="random operations per program (default 200)")
     ap.add_argument("--sessions", type=int, default=3, help="session slots (default 3)")

@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
@@ -148,6 +149,81 @@ class CommandServer(_TempDirServer):
             self.server = None
             raise RuntimeError("%s; log in %s" % (e, self.dir)) from None
         return self
+
+
+# DIFF_KEEP_ENSEMBLE=1: Java members log at info and every member's dir and log are kept.
+KEEP_ENSEMBLE = os.environ.get("DIFF_KEEP_ENSEMBLE") == "1"
+
+
+class EnsembleServer:
+    """A 3-member ensemble (compat-tests/ensemble/cluster.py) whose address is one follower's:
+    the differential programs then run on the member side (writes, sync and createSession
+    forwarded to the leader, replies and notifications from the follower's commits).
+
+        EnsembleServer(["java"] * 3)                  # Java 3.8.0 members
+        EnsembleServer(["fk"] * 3, fk_bin=PATH)       # FerroKeeper members
+
+    Members get the standalone differential settings: DIFF_CFG, tickTime=2000 (the 30 000 ms
+    session timeout is granted as asked), and the container/TTL reaper kept from running
+    (-Dznode.container.checkIntervalMs for Java, SERVER_JVMFLAGS for FerroKeeper). The follower
+    is the lowest sid that says `Mode: follower` once the ensemble has formed; it counts as
+    ready once a ZooKeeper handshake on it succeeds."""
+
+    def __init__(self, kinds, fk_bin=None, base_dir=None):
+        self.kinds = list(kinds)
+        self.fk_bin = fk_bin
+        self.base_dir = base_dir
+        self.dir = None
+        self.cluster = None
+        self.follower = None
+
+    @property
+    def address(self):
+        return self.cluster.address(self.follower)
+
+    def start(self, timeout=90.0):
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ensemble"))
+        import cluster
+        self.dir = tempfile.mkdtemp(prefix="zkensemble-", dir=self.base_dir)
+        reap = str(javazk.NO_REAPING_MS)
+        kw = {"fk_bin": self.fk_bin} if self.fk_bin else {}
+        self.cluster = cluster.Cluster(
+            self.kinds, self.dir, tick=2000, extra_cfg=DIFF_CFG, java_heap="256m",
+            java_log_level="info" if KEEP_ENSEMBLE else "warn",
+            java_props={"zookeeper.extendedTypesEnabled": "true",
+                        "znode.container.checkIntervalMs": reap},
+            fk_env={"SERVER_JVMFLAGS": "-Dznode.container.checkIntervalMs=" + reap}, **kw)
+        try:
+            self.cluster.start()
+            modes = self.cluster.wait_formed(timeout)
+            followers = sorted(sid for sid, mode in modes.items() if mode == "follower")
+            if not followers:
+                raise RuntimeError("ensemble %s formed without a follower: %s" % (self.kinds, modes))
+            self.follower = followers[0]
+            port = self.cluster.members[self.follower].client_port
+            deadline = time.monotonic() + 30
+            while not _handshakes(port):
+                if time.monotonic() >= deadline:
+                    raise RuntimeError("follower server.%d opens no session in 30 s\n%s"
+                                       % (self.follower, self.cluster.log_tails()))
+                time.sleep(0.1)  # polling a server that is starting: no event to await
+        except (cluster.ClusterError, RuntimeError) as e:
+            self.cluster.stop_all()
+            raise RuntimeError("%s; logs in %s" % (e, self.dir)) from None
+        return self
+
+    def modes(self):
+        return self.cluster.modes()
+
+    def stop(self, keep_dir=False):
+        if self.cluster is not None:
+            self.cluster.stop_all()
+            self.cluster = None
+        if self.dir and KEEP_ENSEMBLE:
+            print("ensemble %s: member logs kept in %s" % (",".join(self.kinds), self.dir))
+        if self.dir and not keep_dir and not KEEP_ENSEMBLE:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
 
 
 def _handshakes(port):

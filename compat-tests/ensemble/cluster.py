@@ -83,7 +83,7 @@ class Member:
 
 class Cluster:
     def __init__(self, kinds, run_dir, tick=200, fk_bin=DEFAULT_FK_BIN, java_heap="128m",
-                 java_log_level="info", extra_cfg=None):
+                 java_log_level="info", extra_cfg=None, java_props=None, fk_env=None):
         for k in kinds:
             if k not in KINDS:
                 raise ValueError("member kind %r is not one of %s" % (k, ", ".join(KINDS)))
@@ -103,6 +103,11 @@ class Cluster:
         self.fk_bin = fk_bin
         self.java_heap = java_heap
         self.java_log_level = java_log_level
+        # Settings ZooKeeper takes only as JVM -D flags (e.g. znode.container.checkIntervalMs):
+        # Java members get them as java_props, FerroKeeper members read SERVER_JVMFLAGS from
+        # fk_env, as the bin/ scripts pass them.
+        self.java_props = dict(java_props or {})
+        self.fk_env = dict(fk_env or {})
         for sid, kind in zip(sids, kinds):
             d = os.path.join(self.run_dir, "m%d" % sid)
             javazk.write_quorum_member(d, sid, self.ports, cfg)
@@ -121,12 +126,12 @@ class Cluster:
             return javazk.JavaZooKeeper(cfg_path, self.ports[sid][0], log, cwd=d,
                                         heap=self.java_heap, log_level=self.java_log_level,
                                         jvm_opts=["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"],
-                                        log_mode="ab", name=name, stop_timeout=5.0)
+                                        props=self.java_props, log_mode="ab", name=name, stop_timeout=5.0)
         if not os.access(self.fk_bin, os.X_OK):
             raise ClusterError("no FerroKeeper binary at %s (cargo build --release)"
                                % self.fk_bin)
         return javazk.ServerProcess([self.fk_bin, cfg_path], self.ports[sid][0], log, cwd=d,
-                                    log_mode="ab", name=name, stop_timeout=5.0)
+                                    env=self.fk_env or None, log_mode="ab", name=name, stop_timeout=5.0)
 
     # ---- lifecycle ---------------------------------------------------------------------
 

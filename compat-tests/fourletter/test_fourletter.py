@@ -16,7 +16,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fourlw  # noqa: E402
 
-JAVA = os.path.join(HERE, "java-3.8.0")
+# The reference: a standalone Java 3.8.0 (java-3.8.0/), or, for a server that is an ensemble
+# member, a Java 3.8.0 follower's captures (java-3.8.0-follower/, capture_follower.py), which
+# ensemble/clients.py names here.
+JAVA = os.environ.get("FOURLW_CAPTURES") or os.path.join(HERE, "java-3.8.0")
 
 
 def java_reply(name):

@@ -1,5 +1,6 @@
 """zkCli.sh create/get/set/stat/ls/delete/deleteall, asserting the printed output."""
 import re
+import socket
 
 import zkcli_helper as cli
 from zkcli_helper import parse_stat
@@ -161,14 +162,44 @@ def test_sync(zk_connect, node):
     assert out == [f"Created {node}", "Sync is OK", "Sync is OK"]
 
 
+def server_mode(connect):
+    """srvr's `Mode:` of the first server in `connect` (standalone, follower, leader, ...)."""
+    host, port = connect.split(",")[0].rsplit(":", 1)
+    reply = b""
+    with socket.create_connection((host, int(port)), 10) as s:
+        s.sendall(b"srvr")
+        for _ in range(1000):  # bounded: srvr's reply is a few hundred bytes, then EOF
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    m = re.search(r"^Mode: (\S+)", reply.decode(errors="replace"), re.M)
+    return m.group(1) if m else None
+
+
 def test_system_nodes_and_config(zk_connect):
     out = cli.batch(zk_connect, "ls /zookeeper", "config", "get -s /zookeeper/config")
     assert out[0] == "[config, quota]"
-    # standalone server without dynamic reconfig: config prints an empty line (filtered),
-    # /zookeeper/config is empty and its aclVersion is -1
     st = parse_stat(out[1:])
-    assert st["dataLength"] == "0" and st["aclVersion"] == "-1" and st["cZxid"] == "0x0"
-    assert len(out) == 12
+    assert len(st) == 11, out
+    if server_mode(zk_connect) == "standalone":
+        # standalone server without dynamic reconfig: config prints an empty line (filtered),
+        # /zookeeper/config is empty and its aclVersion is -1
+        assert st["dataLength"] == "0" and st["aclVersion"] == "-1" and st["cZxid"] == "0x0"
+        assert len(out) == 12
+        return
+    # An ensemble member (as a Java 3.8.0 follower answers, ensemble/clients.py --members
+    # java,java,java): config prints QuorumMaj.toString(), one server.N=host:quorum:election
+    # :participant line per member and version=0; /zookeeper/config holds the same text,
+    # written by initConfigInZKDatabase as setData(data, version -1, zxid = config version 0).
+    text = out[1:-11]
+    config, data = text[:len(text) // 2], text[len(text) // 2:]
+    assert config == data and len(config) >= 3, out
+    assert all(re.match(r"^server\.\d+=[^:]+:\d+:\d+:participant$", ln) for ln in config[:-1]), out
+    assert config[-1] == "version=0", out
+    assert st["dataLength"] == str(len("\n".join(data))), st
+    assert (st["cZxid"], st["mZxid"], st["dataVersion"], st["aclVersion"]) == \
+        ("0x0", "0x0", "-1", "-1"), st
 
 
 def test_single_command_exit_status(zk_connect, node):

@@ -58,14 +58,16 @@ impl Core {
     }
 
     /// Whether a server runs behind the words: always standalone; on an
-    /// ensemble member once it broadcasts (Java's `isZKServerRunning`: false
-    /// while looking, and while a learner syncs or a leader waits for its
-    /// quorum's NEWLEADER ACKs, since the ZooKeeperServer starts serving only
-    /// after those).
+    /// ensemble member once it leads, follows or observes and has reached
+    /// the broadcast phase (Java's `isZKServerRunning`: false while looking,
+    /// and while a learner syncs with its leader, whose ZooKeeperServer
+    /// starts only at UPTODATE). Until then srvr says "not currently
+    /// serving", so a `Mode: follower` means the member takes sessions.
     pub(crate) fn serving(&self) -> bool {
-        self.quorum
-            .as_ref()
-            .is_none_or(|q| q.zab_state == super::quorum_status::ZabState::Broadcast)
+        self.quorum.as_ref().is_none_or(|q| {
+            q.state != super::quorum_status::PeerState::Looking
+                && q.zab_state == super::quorum_status::ZabState::Broadcast
+        })
     }
 
     /// `ZooKeeperServer.getState()`: `standalone`, or the member's role.
@@ -285,6 +287,19 @@ impl Core {
         super::admin_quorum::render_conf(q, s);
     }
 
+    /// `LearnerSessionTracker.dumpSessions`: a follower or observer expires
+    /// no session (the leader does), so it lists every session it knows with
+    /// its timeout, ordered as a `TreeSet<Long>` orders the ids (signed), as
+    /// a Java 3.8.0 follower does (`compat-tests/fourletter/java-3.8.0-follower/dump.txt`).
+    fn render_learner_sessions(&self, s: &mut String) {
+        let mut sessions: Vec<_> = self.sessions.sessions().collect();
+        sessions.sort_unstable();
+        let _ = writeln!(s, "Global Sessions({}):", sessions.len());
+        for (id, timeout_ms) in sessions {
+            let _ = writeln!(s, "0x{id:x}\t{timeout_ms}ms");
+        }
+    }
+
     /// `DumpCommand`: session expiry buckets, ephemerals, and connections
     /// by expiry time. FerroKeeper does not time connections out on their
     /// own: a connection goes when its session expires, so it is listed
@@ -294,18 +309,22 @@ impl Core {
         // Bucket times are on the core's clock; dates are wall-clock.
         let wall_of = |at_ms: u64| wall_ms() - self.now_ms() as i64 + at_ms as i64;
         s.push_str("SessionTracker dump:\n");
-        let _ = writeln!(
-            s,
-            "Session Sets ({})/({}):",
-            self.sessions.buckets().count(),
-            self.sessions.len()
-        );
-        for (at, ids) in self.sessions.buckets() {
-            let _ = writeln!(s, "{} expire at {}:", ids.len(), java_date_utc(wall_of(at)));
-            let mut ids: Vec<_> = ids.iter().copied().collect();
-            ids.sort_unstable();
-            for id in ids {
-                let _ = writeln!(s, "\t0x{id:x}");
+        if matches!(self.server_state(), "follower" | "observer") {
+            self.render_learner_sessions(s);
+        } else {
+            let _ = writeln!(
+                s,
+                "Session Sets ({})/({}):",
+                self.sessions.buckets().count(),
+                self.sessions.len()
+            );
+            for (at, ids) in self.sessions.buckets() {
+                let _ = writeln!(s, "{} expire at {}:", ids.len(), java_date_utc(wall_of(at)));
+                let mut ids: Vec<_> = ids.iter().copied().collect();
+                ids.sort_unstable();
+                for id in ids {
+                    let _ = writeln!(s, "\t0x{id:x}");
+                }
             }
         }
         s.push_str("ephemeral nodes dump:\n");

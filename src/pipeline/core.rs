@@ -455,6 +455,7 @@ impl Core {
     /// Makes the core an ensemble member driven by `member`'s machine.
     pub fn set_ensemble(&mut self, member: super::ensemble::Ensemble) {
         self.ensemble = Some(Box::new(member));
+        self.init_config_node();
         self.run_member_actions();
     }
 

@@ -494,6 +494,58 @@ fn a_looking_member_answers_as_java_s_looking_member() {
     );
 }
 
+/// Java's follower starts its ZooKeeperServer only at UPTODATE: while it
+/// syncs with its leader, srvr answers as a looking member does, and only
+/// then says `Mode: follower` (a client that trusts that line gets a session).
+#[test]
+fn a_syncing_follower_is_not_serving_until_broadcast() {
+    let (leader, follower) = roles();
+    let mut core = member(&follower, leader.sid);
+    core.info.four_letter_words = vec!["*".to_string()];
+    if let Some(q) = core.quorum.as_mut() {
+        q.zab_state = ZabState::Synchronization;
+    }
+    let java = capture!("looking", "srvr.txt");
+    assert_eq!(core.admin_command("srvr", peer(), None), java);
+    if let Some(q) = core.quorum.as_mut() {
+        q.zab_state = ZabState::Broadcast;
+    }
+    let srvr = core.admin_command("srvr", peer(), None);
+    assert!(srvr.contains("\nMode: follower\n"), "{srvr}");
+}
+
+/// A follower's `dump` is `LearnerSessionTracker.dumpSessions`: every
+/// session with its timeout, ids in a `TreeSet<Long>`'s (signed) order, as
+/// Java 3.8.0's follower printed it
+/// (compat-tests/fourletter/java-3.8.0-follower/dump.txt); the leader keeps
+/// the expiry buckets of `SessionTrackerImpl`.
+#[test]
+fn a_follower_dumps_every_session_as_java_s_learner_session_tracker() {
+    let (leader, follower) = roles();
+    let mut core = member(&follower, leader.sid);
+    core.info.four_letter_words = vec!["*".to_string()];
+    core.sessions.add(0x0100_0000_0000_0002, 10_000, 0);
+    core.sessions.add(-0x7f00_0000_0000_0000, 4_000, 0); // server id 0x81: negative
+    core.sessions.add(0x0100_0000_0000_0001, 30_000, 0);
+    let dump = core.admin_command("dump", peer(), None);
+    assert!(
+        dump.starts_with(
+            "SessionTracker dump:\nGlobal Sessions(3):\n0x8100000000000000\t4000ms\n\
+             0x100000000000001\t30000ms\n0x100000000000002\t10000ms\n\
+             ephemeral nodes dump:\n"
+        ),
+        "{dump}"
+    );
+    let mut core = member(&leader, leader.sid);
+    core.info.four_letter_words = vec!["*".to_string()];
+    core.sessions.add(0x0100_0000_0000_0001, 30_000, 0);
+    let dump = core.admin_command("dump", peer(), None);
+    assert!(
+        dump.starts_with("SessionTracker dump:\nSession Sets (1)/(1):\n"),
+        "{dump}"
+    );
+}
+
 #[test]
 fn a_looking_member_s_admin_server_answers_as_java_s() {
     let (leader, _) = roles();

@@ -339,11 +339,14 @@ impl Core {
             watching: false,
         };
         match self.db.load_snapshot_from(&snapshot[..], zxid, &mut obs) {
-            Ok(_) => info!(
-                zxid = format_args!("0x{zxid:x}"),
-                bytes = snapshot.len(),
-                "database replaced by the leader's snapshot"
-            ),
+            Ok(_) => {
+                info!(
+                    zxid = format_args!("0x{zxid:x}"),
+                    bytes = snapshot.len(),
+                    "database replaced by the leader's snapshot"
+                );
+                self.init_config_node();
+            }
             Err(e) => {
                 error!(error = %e, "the leader's snapshot does not load; stopping");
                 self.exit

@@ -19,6 +19,7 @@
 
 mod actions;
 mod apply;
+mod config_node;
 mod forward;
 mod status;
 
