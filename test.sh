@@ -23,6 +23,8 @@
 #    ports' bytes against a live Java ensemble (compat-tests/quorum-wire); 3-member Java
 #    ensemble, FerroKeeper ensembles, mixed ones and a rolling Java->FerroKeeper replacement
 #    under kill -9 and SIGSTOP with a linearizability check (compat-tests/ensemble);
+#    network partitions of the leader and of a follower, each member in its own network
+#    namespace, FerroKeeper and Java (compat-tests/ensemble/test_partition.py);
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
 #    crash rounds (compat-tests/persistence);
 # 6. packaging: the Docker entrypoint, Dockerfile, systemd unit and bin/
@@ -171,6 +173,19 @@ stage "a rolling replacement of three Java members by FerroKeeper under load (co
 bash compat-tests/ensemble/run.sh --members java,java,java --rolling-to fk,fk,fk --tick 200 \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/ensemble-rolling.log"
 count_line "$WORK/ensemble-rolling.log"
+
+# Network partitions (compat-tests/ensemble/test_partition.py): every member in its own
+# network namespace (veth into a bridge), partitions made with iptables inside the cut-off
+# members' namespaces, one Kazoo client per member writing throughout: the leader cut off
+# (the majority elects another, the old one stops serving and acknowledges nothing, rejoins
+# when healed), then a follower cut off (the leader stays); then trees, acknowledged
+# creates and linearizability. FerroKeeper, then Java as the reference (40-140 s each).
+for kinds in fk,fk,fk java,java,java; do
+  stage "network partitions of a $kinds ensemble, a namespace per member (compat-tests/ensemble)"
+  bash compat-tests/ensemble/run.sh --partitions --members "$kinds" --tick 200 \
+    --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/partition-$kinds.log"
+  count_line "$WORK/partition-$kinds.log"
+done
 
 stage "migration Java <-> FerroKeeper on one dataDir, and kill -9 crash rounds (compat-tests/persistence)"
 # Java's files served by FerroKeeper and back, with every Stat field equal;

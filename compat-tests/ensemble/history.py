@@ -115,12 +115,16 @@ class Worker(threading.Thread):
         self.ack_every = ack_every
         self.seed = seed
         self.connected = threading.Event()
+        # (time.monotonic(), Kazoo state) of every state change: when the client lost its
+        # member's connection (SUSPENDED) or session (LOST), and when it was back (CONNECTED).
+        self.states = []
         self.error = None
         self._counter = itertools.count()
 
     def _listener(self, state):
         from kazoo.protocol.states import KazooState
 
+        self.states.append((time.monotonic(), state))
         if state == KazooState.CONNECTED:
             self.connected.set()
         else:

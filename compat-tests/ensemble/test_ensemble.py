@@ -148,6 +148,8 @@ def wait_any_ok(history, since, process, timeout):
 
 
 class Stage:
+    settle_ops = SETTLE_OPS
+
     def __init__(self, args, tally):
         self.args = args
         self.tally = tally
@@ -155,7 +157,8 @@ class Stage:
         # phase (the workers keep asking for 4 s, within the default 20 ticks at tickTime=200).
         self.c = clusterlib.Cluster(args.members, args.run_dir, tick=args.tick,
                                     fk_bin=args.fk_bin,
-                                    extra_cfg={"maxSessionTimeout": str(PROBE_SESSION_MS)})
+                                    extra_cfg={"maxSessionTimeout": str(PROBE_SESSION_MS)},
+                                    network=getattr(args, "network", None))
         self.history = hist.History()
         self.stop = threading.Event()
         self.workers = []
@@ -235,9 +238,9 @@ class Stage:
         something to check."""
         t = time.monotonic()
         for sid in self.c.members:
-            ok = wait_ok_ops(self.history, t, SETTLE_OPS, self.timeout, process=sid)
-            self.tally.check(len(ok) >= SETTLE_OPS, "%s: %d writes through server.%d"
-                             % (what, SETTLE_OPS, sid), len(ok))
+            ok = wait_ok_ops(self.history, t, self.settle_ops, self.timeout, process=sid)
+            self.tally.check(len(ok) >= self.settle_ops, "%s: %d writes through server.%d"
+                             % (what, self.settle_ops, sid), len(ok))
 
     def phase_kill_leader(self):
         leader = self.c.leader()
