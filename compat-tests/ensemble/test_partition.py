@@ -55,6 +55,13 @@ WRITES_WHILE_CUT = 30
 
 
 class PartitionStage(Stage):
+    def other_kind(self, leader, followers):
+        """A follower of another kind than the leader if there is one (in a mixed ensemble
+        the cut-off member then catches up from a leader of the other kind), else the last."""
+        kind = self.c.members[leader].kind
+        other = [s for s in followers if self.c.members[s].kind != kind]
+        return (other or followers)[-1]
+
     # Fewer writes between the faults than test_ensemble.py's 150: three Java members on a
     # loaded 2-core machine take 5-25 s for 150 each, and this stage should stay near a minute.
     settle_ops = 60
@@ -151,7 +158,7 @@ def partition_steps(stage, n):
                  "p1", "leader cut off from every follower", lambda ld, fs: [ld])),
              ("settle", lambda: stage.settle("(p1) after the heal")),
              ("p2 follower cut off", lambda: stage.phase_partition(
-                 "p2", "one follower cut off", lambda ld, fs: [fs[-1]])),
+                 "p2", "one follower cut off", lambda ld, fs: [stage.other_kind(ld, fs)])),
              ("settle", lambda: stage.settle("(p2) after the heal"))]
     if n >= 5:
         steps += [("p3 leader and a follower cut off", lambda: stage.phase_partition(
