@@ -76,10 +76,13 @@ class PartitionStage(Stage):
         side = sorted(side(leader, [s for s in sorted(c.members) if s != leader]))
         rest = [s for s in sorted(c.members) if s not in side]
         label = "(%s) %s (server.%s | server.%s)" % (name, what, side, rest)
-        t_part = time.monotonic()
+        t_part, wall = time.monotonic(), time.time()
         c.network.partition(side)
         t_cut = time.monotonic()  # every rule in force from here on
-        print("     partitioned in %.3f s: %s" % (t_cut - t_part, "; ".join(
+        # The wall clock too: the members' logs are stamped with it.
+        print("     partitioned at %s.%03dZ in %.3f s: %s" % (
+            time.strftime("%H:%M:%S", time.gmtime(wall)), int(wall % 1 * 1000), t_cut - t_part,
+            "; ".join(
             "server.%d drops %s" % (s, ", ".join(c.network.cut[s])) for s in side)), flush=True)
         try:
             if leader in side:
