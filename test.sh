@@ -176,14 +176,18 @@ count_line "$WORK/ensemble-rolling.log"
 
 # Network partitions (compat-tests/ensemble/test_partition.py): every member in its own
 # network namespace (veth into a bridge), partitions made with iptables inside the cut-off
-# members' namespaces, one Kazoo client per member writing throughout: the leader cut off
+# members' namespaces, one Kazoo (and one Java) client per member writing throughout: the leader cut off
 # (the majority elects another, the old one stops serving and acknowledges nothing, rejoins
 # when healed), then a follower cut off (the leader stays); then trees, acknowledged
 # creates and linearizability. FerroKeeper, Java as the reference, and a mix in which a Java
 # follower is cut off from a FerroKeeper leader (10-45 s each; Java up to 140 s under heavy load).
-for kinds in fk,fk,fk java,java,java java,fk,fk; do
+# The mix runs with Kazoo clients only: with a Java client per member too (six JVMs), its
+# Java member fell behind under this machine's load (compat-tests/ensemble/README.md).
+for run in "fk,fk,fk --java-clients" "java,java,java --java-clients" "java,fk,fk"; do
+  kinds=${run%% *}
   stage "network partitions of a $kinds ensemble, a namespace per member (compat-tests/ensemble)"
-  bash compat-tests/ensemble/run.sh --partitions --members "$kinds" --tick 200 \
+  # shellcheck disable=SC2086 # $run holds the kinds and maybe --java-clients
+  bash compat-tests/ensemble/run.sh --partitions --members $run --tick 200 \
     --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/partition-$kinds.log"
   count_line "$WORK/partition-$kinds.log"
 done

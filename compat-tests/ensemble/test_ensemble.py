@@ -567,7 +567,9 @@ class Stage:
             results, how = strict, ""
         else:
             def deposed_read(o):
-                return o.op == "read" and any(o.process == sid and o.complete > t_stop
+                # "jN": the Java client of member N (test_partition.py --java-clients).
+                return o.op == "read" and any(o.process in (sid, "j%s" % sid)
+                                              and o.complete > t_stop
                                               and o.invoke < t_back
                                               for sid, t_stop, t_back in self.deposed)
             left_out = [o for o in ops if deposed_read(o)]

@@ -3,7 +3,7 @@
 iptables inside them, under write load from one Kazoo client per member.
 
     test_partition.py [--members fk,fk,fk] [--tick 200] [--fk-bin BIN] [--run-dir DIR]
-                      [--strict-sync]
+                      [--strict-sync] [--java-clients]
 
 Every fact is printed as "ok ..." or "FAIL ..."; the last line is "N passed, M failed" (what
 test.sh counts). netns.py builds the network (member N on 10.A.B.N, the clients in the root
@@ -14,7 +14,8 @@ every member, so a member that lost its quorum must stop serving on its own.
 Phases (each wait bounded; see README.md for what Java 3.8.0 and FerroKeeper did):
   0. linearizability.py's own unit tests;
   a. the ensemble forms; b. a write through every member is visible on every member;
-  load starts (one worker per member, each connected to that member only), 60 writes each;
+  load starts (one Kazoo worker per member, each connected to that member only, and with
+  --java-clients one Java client per member too), 60 writes each;
   p1. the leader cut off from every follower: the others elect one of themselves, writes go on
       through each of them; the old leader stops leading and its client loses its connection;
       none of its client's writes invoked while it was cut off is acknowledged before the
@@ -46,7 +47,8 @@ sys.path.insert(0, HERE)
 import cluster as clusterlib  # noqa: E402
 import history as hist  # noqa: E402
 import netns  # noqa: E402
-from test_ensemble import Abort, Stage, Tally, run_checker_unit_tests, wait_ok_ops  # noqa: E402
+from test_ensemble import (Abort, Stage, Tally, run_checker_unit_tests,  # noqa: E402
+                           wait_any_ok, wait_ok_ops)
 
 # Writes every majority member's client must get acknowledged while the partition holds, after
 # the cut-off members stopped serving: the majority's history moves on, so healing needs a
@@ -55,6 +57,29 @@ WRITES_WHILE_CUT = 30
 
 
 class PartitionStage(Stage):
+    def start_load(self):
+        """The Kazoo workers; with --java-clients also one Java client per member (process
+        "jN", Debian's 3.8.0 client jar), whose operations join the same history."""
+        super().start_load()
+        if not self.args.java_clients:
+            return
+        why = hist.build_java_worker()
+        if not self.tally.check(not why, "load: the Java client worker compiles", why):
+            raise Abort()
+        t = time.monotonic()
+        for sid in self.c.members:
+            w = hist.JavaWorker("j%d" % sid, self.c.address(sid), self.history, self.stop,
+                                seed=100 + sid,
+                                log_path=os.path.join(self.args.run_dir, "java-clients.log"))
+            w.start()
+            self.workers.append(w)
+        for sid in self.c.members:
+            self.tally.check(wait_any_ok(self.history, t, "j%d" % sid, 60),
+                             "load: the Java client of server.%d completes operations" % sid)
+
+    def clients_of(self, sid):
+        return [w for w in self.workers if w.process in (sid, "j%d" % sid)]
+
     def other_kind(self, leader, followers):
         """A follower of another kind than the leader if there is one (in a mixed ensemble
         the cut-off member then catches up from a leader of the other kind), else the last."""
@@ -129,21 +154,26 @@ class PartitionStage(Stage):
             t_heal = time.monotonic()
             c.network.heal()
         for s in side:
-            worker = next(w for w in self.workers if w.process == s)
-            lost = [st for t, st in list(worker.states) if t_part <= t <= t_heal
-                    and st != "CONNECTED"]
-            self.tally.check(bool(lost), "%s: server.%d's client lost its connection while cut "
-                             "off" % (label, s), "no state change after the cut")
-            acked = [o for o in self.history.ops() if o.process == s and o.outcome == "ok"
-                     and o.op in ("write", "create") and o.invoke >= t_cut
-                     and o.complete <= t_heal]
-            self.tally.check(not acked, "%s: no write through cut-off server.%d invoked after the "
-                             "cut was acknowledged before the heal" % (label, s),
-                             [(o.op, o.key, o.value) for o in acked[:5]])
+            for worker in self.clients_of(s):
+                who = "Kazoo" if worker.process == s else "Java"
+                lost = [st for t, st in list(worker.states) if t_part <= t <= t_heal
+                        and st != "CONNECTED"]
+                self.tally.check(bool(lost), "%s: server.%d's %s client lost its connection "
+                                 "while cut off" % (label, s, who), "no state change after the cut")
+                acked = [o for o in self.history.ops() if o.process == worker.process
+                         and o.outcome == "ok" and o.op in ("write", "create")
+                         and o.invoke >= t_cut and o.complete <= t_heal]
+                self.tally.check(not acked, "%s: no write of server.%d's %s client invoked after "
+                                 "the cut was acknowledged before the heal" % (label, s, who),
+                                 [(o.op, o.key, o.value) for o in acked[:5]])
         back = {}
         for s in side:
             back[s] = self.rejoin(s, "%s healed" % label, resumed_at=t_heal)
             self.numbers["%s_server%d_rejoined_s" % (name, s)] = round(back[s] - t_heal, 3)
+            if self.args.java_clients:
+                self.tally.check(wait_any_ok(self.history, back[s], "j%d" % s, self.timeout),
+                                 "%s healed: server.%d's Java client completes operations "
+                                 "again" % (label, s))
         if leader in side:
             # A deposed leader answers sync from its own state until it notices (Java:
             # Leader.processSync, no quorum round), and so does a follower syncing through it:
@@ -193,6 +223,8 @@ def main():
     ap.add_argument("--run-dir")
     ap.add_argument("--strict-sync", action="store_true",
                     help="sync+reads through a cut-off, deposed leader must be linearizable too")
+    ap.add_argument("--java-clients", action="store_true",
+                    help="also one Java client (Debian's 3.8.0 jar) per member in the load")
     args = ap.parse_args()
     args.rolling_to = None
     args.run_dir = os.path.abspath(args.run_dir or tempfile.mkdtemp(prefix="partition."))
