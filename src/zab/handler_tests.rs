@@ -428,3 +428,110 @@ fn leader_steps_down_when_the_zxid_counter_would_roll_over() {
     assert!(out.contains(&Action::Disconnect { peer: 1 }), "{out:?}");
     assert_eq!(n.state(), ServerState::Looking);
 }
+
+/// Leader 3 broadcasting in epoch 2 with follower 1 synced (as in
+/// `leader_runs_discovery_sync_and_broadcast`).
+fn leader_3_broadcasting_with_1() -> Node {
+    let mut n = leader_3();
+    n.on_quorum(
+        1,
+        QuorumPacket::FollowerInfo {
+            zxid: z(1, 0),
+            sid: 1,
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    n.persisted(1);
+    n.on_quorum(
+        1,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 0) });
+    n.persisted(2);
+    n.take_actions();
+    assert!(n.is_broadcasting());
+    n
+}
+
+fn sent_to(actions: &[Action], sid: Sid) -> Vec<QuorumPacket> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { to, packet } if *to == sid => Some(packet.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn leader_holds_a_joining_learners_commits_until_its_uptodate() {
+    // ZOOKEEPER-4394: a Java 3.8.0 learner that gets a COMMIT between NEWLEADER and
+    // UPTODATE for a proposal it got before NEWLEADER throws and drops the connection.
+    let mut n = leader_3_broadcasting_with_1();
+    assert_eq!(n.propose(Bytes::from("x")), Ok(Some(z(2, 1))));
+    let t = Txn {
+        zxid: z(2, 1),
+        data: Bytes::from("x"),
+    };
+    n.take_actions();
+    // Learner 2 joins while 2:1 is outstanding: it gets 2:1 before NEWLEADER.
+    n.on_quorum(
+        2,
+        QuorumPacket::FollowerInfo {
+            zxid: z(1, 0),
+            sid: 2,
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    n.on_quorum(
+        2,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    let out = n.take_actions();
+    assert_eq!(
+        sent_to(&out, 2)[1..],
+        [
+            QuorumPacket::Diff { zxid: z(1, 3) },
+            QuorumPacket::Proposal { txn: t.clone() },
+            QuorumPacket::NewLeader { zxid: z(2, 0) },
+        ]
+    );
+    // 2:1 commits (1's ACK and the leader's own) before 2 has acked NEWLEADER.
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 1) });
+    n.persisted(3);
+    let out = n.take_actions();
+    assert!(out.contains(&Action::Apply(t.clone())));
+    assert_eq!(sent_to(&out, 1), [QuorumPacket::Commit { zxid: z(2, 1) }]);
+    assert_eq!(sent_to(&out, 2), [], "no COMMIT before UPTODATE");
+    n.on_quorum(2, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            send(2, QuorumPacket::UpToDate),
+            send(2, QuorumPacket::Commit { zxid: z(2, 1) }),
+        ]
+    );
+    // From then on its COMMITs go out as they happen.
+    assert_eq!(n.propose(Bytes::from("y")), Ok(Some(z(2, 2))));
+    n.on_quorum(2, QuorumPacket::Ack { zxid: z(2, 2) });
+    n.persisted(4);
+    let out = n.take_actions();
+    assert_eq!(
+        sent_to(&out, 2),
+        [
+            QuorumPacket::Proposal {
+                txn: Txn {
+                    zxid: z(2, 2),
+                    data: Bytes::from("y"),
+                }
+            },
+            QuorumPacket::Commit { zxid: z(2, 2) },
+        ]
+    );
+}

@@ -47,6 +47,13 @@ struct Handler {
     forwarding: bool,
     /// Proposals sent and not yet acked, with their send tick (`SyncLimitCheck`).
     unacked: VecDeque<(Zxid, u64)>,
+    /// COMMITs due to a learner between its NEWLEADER and its UPTODATE, sent right after
+    /// the UPTODATE. A Java 3.8.0 learner logs the proposals it got before NEWLEADER when
+    /// NEWLEADER arrives and forgets them, so a COMMIT of one of them before UPTODATE finds
+    /// nothing pending and throws (ZOOKEEPER-4394, `Learner.syncWithLeader`: NPE on `pif`);
+    /// it drops the connection and the next try fails the same way while writes go on.
+    /// After UPTODATE the same COMMITs match its pending txns in order.
+    held_commits: Vec<Zxid>,
 }
 
 #[derive(Debug)]
@@ -174,8 +181,7 @@ impl Leader {
         self.next_quorum_check = core.now + core.cfg.zk_tick();
         for (sid, h) in self.handlers.iter_mut() {
             if h.state == HandlerState::AwaitStartup {
-                h.state = HandlerState::Synced;
-                core.send(*sid, QuorumPacket::UpToDate);
+                Self::up_to_date(core, *sid, h);
             }
         }
     }
@@ -262,6 +268,15 @@ impl Leader {
         );
     }
 
+    /// UPTODATE, then the COMMITs held back since NEWLEADER (see `held_commits`).
+    fn up_to_date(core: &mut Core, sid: Sid, h: &mut Handler) {
+        h.state = HandlerState::Synced;
+        core.send(sid, QuorumPacket::UpToDate);
+        for zxid in std::mem::take(&mut h.held_commits) {
+            core.send(sid, QuorumPacket::Commit { zxid });
+        }
+    }
+
     fn drop_handler(&mut self, core: &mut Core, sid: Sid) {
         self.handlers.remove(&sid);
         core.emit(Action::Disconnect { peer: sid });
@@ -321,8 +336,7 @@ impl Leader {
                 // Only an ACK of the NEWLEADER zxid counts; an overtaking
                 // proposal ACK (ZOOKEEPER-4685) leaves the learner uncounted.
                 if phase == Phase::Broadcast {
-                    h.state = HandlerState::Synced;
-                    core.send(from, QuorumPacket::UpToDate);
+                    Self::up_to_date(core, from, h);
                 } else {
                     h.state = HandlerState::AwaitStartup;
                     if zxid == newleader_zxid {
@@ -356,6 +370,7 @@ impl Leader {
             deadline: core.now + core.cfg.init_ticks() + core.cfg.sync_ticks(),
             forwarding: false,
             unacked: VecDeque::new(),
+            held_commits: Vec::new(),
         };
         if self.phase == Phase::Discovery {
             self.connecting.insert(from);
@@ -404,9 +419,14 @@ impl Leader {
             };
             core.log.mark_applied(zxid);
             core.apply(txn);
-            for (sid, h) in &self.handlers {
-                if h.forwarding {
+            for (sid, h) in self.handlers.iter_mut() {
+                if !h.forwarding {
+                    continue;
+                }
+                if h.state == HandlerState::Synced {
                     core.send(*sid, QuorumPacket::Commit { zxid });
+                } else {
+                    h.held_commits.push(zxid);
                 }
             }
         }

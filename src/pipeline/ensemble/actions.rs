@@ -401,6 +401,7 @@ impl Core {
                 }
             }
         }
+        let (reason, ticks) = (m.node.last_reason, m.ticks);
         m.state = state;
         m.serving = broadcast;
         m.leading_since =
@@ -428,7 +429,10 @@ impl Core {
                 m.touches.clear();
             }
             if was_serving {
-                warn!(state = ?state, "left the broadcast phase: closing client connections");
+                // The machine's tick count next to the log's clock shows whether its
+                // timeouts (counted in ticks) kept pace with wall time.
+                warn!(state = ?state, reason, machine_ticks = ticks,
+                    "left the broadcast phase: closing client connections");
             }
             self.stop_serving();
         }
