@@ -13,6 +13,7 @@ use jute::proto::{
 use tracing::{info, warn};
 
 use super::core::{ConnId, Core, Origin, Pending};
+use crate::admin::java_fmt::JavaSocketAddr;
 use crate::database::{ApplyOutcome, TreeEvent};
 use crate::net::outbox::ErasedRecord;
 use crate::session::session_password;
@@ -231,7 +232,7 @@ impl Core {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        let (session, timeout, addr) = (c.session, c.timeout_ms, c.addr);
+        let (session, timeout, addr) = (c.session, c.timeout_ms, JavaSocketAddr(c.addr));
         match zxid {
             Some(zxid) => info!(
                 zxid = format_args!("0x{zxid:x}"),
@@ -358,7 +359,7 @@ impl Core {
                         return;
                     }
                     warn!(
-                        client = %c.addr,
+                        client = %JavaSocketAddr(c.addr),
                         session = format_args!("0x{:x}", c.session),
                         queued = over.pending,
                         "closing connection: watch events found its outbox over twice its bound \
