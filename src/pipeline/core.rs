@@ -327,12 +327,13 @@ pub(super) struct CoreObserver<'a> {
     pub sessions: &'a mut SessionTracker,
     /// The core's clock (ms since start) for new sessions' expiry.
     pub now_ms: u64,
-    /// Whether any watch exists (deleted nodes' ACLs filter notifications).
+    /// Whether any watch exists (events then carry the ACLs that filter
+    /// their notifications).
     pub watching: bool,
 }
 
 impl ApplyObserver for CoreObserver<'_> {
-    fn wants_deleted_acls(&self) -> bool {
+    fn wants_event_acls(&self) -> bool {
         self.watching
     }
 

@@ -274,41 +274,42 @@ impl Core {
     /// Fires watches for `events` in order, dropping events a watcher may not
     /// read: like ZooKeeper 3.8.4+ (and Debian's 3.8.0, which carries the
     /// CVE-2024-23944 fix) notifications are filtered by the READ ACL of the
-    /// node the event names; a filtered one-shot watch is still consumed.
+    /// node the event names, as that ACL was when the event fired (carried
+    /// by the event: a multi's later sub-ops may have deleted the node); a
+    /// filtered one-shot watch is still consumed.
     pub(super) fn deliver_events(&mut self, events: &[TreeEvent]) {
         if self.watches.watch_count() == 0 {
             return;
         }
         for ev in events {
             match ev {
-                TreeEvent::Created { path, parent } => {
+                TreeEvent::Created {
+                    path,
+                    parent,
+                    acl,
+                    parent_acl,
+                } => {
                     let fired = self.watches.trigger(path, EventType::NodeCreated);
-                    let acl = self.acl_of_path(path);
-                    self.notify(&fired, path, &acl);
+                    self.notify(&fired, path, acl);
                     let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
-                    let acl = self.acl_of_path(parent);
-                    self.notify(&fired, parent, &acl);
+                    self.notify(&fired, parent, parent_acl);
                 }
-                TreeEvent::Deleted { path, parent, acl } => {
+                TreeEvent::Deleted {
+                    path,
+                    parent,
+                    acl,
+                    parent_acl,
+                } => {
                     let fired = self.watches.trigger(path, EventType::NodeDeleted);
                     self.notify(&fired, path, acl);
                     let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
-                    let acl = self.acl_of_path(parent);
-                    self.notify(&fired, parent, &acl);
+                    self.notify(&fired, parent, parent_acl);
                 }
-                TreeEvent::DataChanged { path } => {
+                TreeEvent::DataChanged { path, acl } => {
                     let fired = self.watches.trigger(path, EventType::NodeDataChanged);
-                    let acl = self.acl_of_path(path);
-                    self.notify(&fired, path, &acl);
+                    self.notify(&fired, path, acl);
                 }
             }
-        }
-    }
-
-    fn acl_of_path(&self, path: &str) -> Vec<ACL> {
-        match self.db.tree.lookup(path) {
-            Some(id) => self.acl_list(self.db.tree.node_acl(id)),
-            None => Vec::new(),
         }
     }
 
