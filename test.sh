@@ -134,7 +134,7 @@ count_line "$WORK/diff-ensemble.log"
 # Seeds that once disagreed with Java, run at the length that showed it; one
 # list, grown as longer soaks find more (1205, 1399: issue 11, the order of
 # ACL entries an `auth` ACL expands to).
-DIFF_REGRESSION_SEEDS=1205,1399
+DIFF_REGRESSION_SEEDS=1205,1399,3112,3765
 stage "differential regression seeds against Java ZooKeeper 3.8 ($DIFF_REGRESSION_SEEDS, 300 ops)"
 "$PY" compat-tests/differential/difftest.py --a java \
   --b "cmd:$REPO/target/release/ferrokeeper {cfg}" --seeds "$DIFF_REGRESSION_SEEDS" --ops 300 2>&1 \

@@ -187,6 +187,94 @@ fn create_req(path: &str, data: &[u8]) -> CreateRequest {
 /// same dataDir; the session reattaches with its id and password and keeps
 /// its ephemeral node, as with ZooKeeper (which neither closes sessions nor
 /// snapshots at shutdown).
+/// Every session log line names its client as Java 3.8.0 does
+/// (`InetSocketAddress.toString()` on JDK 17): `/127.0.0.1:PORT`, and for
+/// IPv6 the full uncompressed address in brackets, `/[0:0:0:0:0:0:0:1]:PORT`.
+/// Java 3.8.0, started with no clientPortAddress and a client over ::1, logs
+/// `Established session 0x10001504c4e0003 with negotiated timeout 4000 for
+/// client /[0:0:0:0:0:0:0:1]:54872` and `Closed socket connection for client
+/// /[0:0:0:0:0:0:0:1]:54872 which had sessionid 0x10001504c4e0003` (and
+/// `/127.0.0.1:40392` for an IPv4 client); `cons` uses the same form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_log_lines_name_ipv4_and_ipv6_clients_as_java_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    // No clientPortAddress: the dual-stack wildcard, as Java binds it.
+    let cfg = dir.path().join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=100\nmaxSessionTimeout=60000\ndataDir={}\nclientPort={port}\n\
+             admin.enableServer=false\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .expect("write zoo.cfg");
+    let mut server = Server::spawn(
+        &cfg,
+        port,
+        "log",
+        &["--log-level", "info,ferrokeeper=debug"],
+        &[],
+    );
+    server.wait_serving().await;
+
+    let mut targets: Vec<(std::net::SocketAddr, &str)> = vec![(server.addr(), "/127.0.0.1")];
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        targets.push((
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+            "/[0:0:0:0:0:0:0:1]",
+        ));
+    } else {
+        eprintln!("this host has no ::1: the IPv6 half of this test is skipped");
+    }
+    for (to, host) in targets {
+        // A session closed by the client.
+        let mut c = Client::connect(to, 30_000).await;
+        let (id, client) = (c.session_id, format!("{host}:{}", c.local_addr().port()));
+        let line = server
+            .wait_log(&format!("Established session 0x{id:x}"))
+            .await;
+        assert!(
+            line.contains(&format!(
+                "with negotiated timeout 30000 for client {client} "
+            )),
+            "{client}: {line}"
+        );
+        let xid = c.take_xid();
+        c.send_raw(&header_only_frame(xid, OpCode::CloseSession.code()))
+            .await;
+        assert_eq!(c.read_reply().await.header.err, 0);
+        let line = server.wait_log(&format!("Closed session 0x{id:x}")).await;
+        assert!(line.contains(&format!("client={client} ")), "{line}");
+        let line = server
+            .wait_log(&format!(
+                "Closed socket connection for client {client} which had sessionid 0x{id:x}"
+            ))
+            .await;
+        assert!(line.contains("DEBUG"), "{line}");
+
+        // A session that expires while its connection is open.
+        let short = Client::connect(to, 200).await;
+        let (id, client) = (
+            short.session_id,
+            format!("{host}:{}", short.local_addr().port()),
+        );
+        let line = server
+            .wait_log(&format!(
+                "Expiring session 0x{id:x}, timeout of 200ms exceeded"
+            ))
+            .await;
+        assert!(
+            line.split(' ').any(|w| w == format!("client={client}")),
+            "{line}"
+        );
+        drop(short);
+    }
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(PROCESS_BOUND).code(), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_exits_0_and_the_restart_keeps_data_and_sessions() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -208,7 +296,7 @@ async fn sigterm_drains_exits_0_and_the_restart_keeps_data_and_sessions() {
         .wait_log(&format!("Established session 0x{session:x}"))
         .await;
     assert!(
-        line.contains("with negotiated timeout 30000 for client 127.0.0.1:"),
+        line.contains("with negotiated timeout 30000 for client /127.0.0.1:"),
         "{line}"
     );
 
@@ -317,7 +405,7 @@ async fn sigterm_drains_exits_0_and_the_restart_keeps_data_and_sessions() {
         .wait_log(&format!("Closed session 0x{closer_id:x}"))
         .await;
     assert!(
-        line.contains("client=127.0.0.1:") && line.contains("zxid=0x"),
+        line.contains("client=/127.0.0.1:") && line.contains("zxid=0x"),
         "{line}"
     );
     let line = server
@@ -325,7 +413,7 @@ async fn sigterm_drains_exits_0_and_the_restart_keeps_data_and_sessions() {
             "Expiring session 0x{short_id:x}, timeout of 200ms exceeded"
         ))
         .await;
-    assert!(line.contains("client=127.0.0.1:"), "{line}");
+    assert!(line.contains("client=/127.0.0.1:"), "{line}");
 
     server.signal("INT");
     let status = server.wait_exit(PROCESS_BOUND);

@@ -757,3 +757,85 @@ async fn four_letter_words() {
     late.send_raw(b"ruok").await;
     late.expect_closed().await;
 }
+
+/// Watch notifications fired inside a multi are filtered by the READ ACL
+/// the node had when the sub-op fired them, as ZooKeeper's `DataTree`
+/// checks it inside the apply — not by whatever is left once the whole multi
+/// is applied. Found by the differential test (seed 3112): a session with
+/// an exists watch on `/q`, then a multi creating `/q` with an ACL it cannot
+/// READ and deleting it again. Debian's Java 3.8.0 sends that session
+/// nothing (the watch is consumed by the filtered NodeCreated); FerroKeeper
+/// looked the ACL up after the multi, found no node, and sent NodeCreated.
+#[tokio::test]
+async fn multi_watch_events_are_filtered_by_the_acl_the_node_had_then() {
+    let srv = TestServer::start().await;
+    let mut writer = srv.client().await;
+    let mut watcher = srv.client().await;
+    // Everything but READ, for everyone: the watcher may write but not read.
+    let unreadable = vec![common::acl(30, "world", "anyone")];
+    assert_eq!(
+        writer.create("/m", b"", CreateMode::Persistent).await,
+        Ok("/m".into())
+    );
+    assert_eq!(
+        writer
+            .create_acl(
+                "/m/d",
+                b"",
+                unreadable.clone(),
+                CreateMode::Persistent.flag()
+            )
+            .await,
+        Ok("/m/d".into())
+    );
+    for path in ["/m/q", "/m/d", "/m/open"] {
+        let _ = watcher.exists(path, true).await;
+    }
+    let create = |path: &str, acl: Vec<jute::data::ACL>| {
+        MultiOp::Create(CreateRequest {
+            path: path.into(),
+            data: None,
+            acl,
+            flags: 0,
+        })
+    };
+    let delete = |path: &str| {
+        MultiOp::Delete(DeleteRequest {
+            path: path.into(),
+            version: -1,
+        })
+    };
+    let multi = MultiRequest {
+        ops: vec![
+            // NodeCreated for an unreadable node: filtered, watch consumed.
+            create("/m/q", unreadable.clone()),
+            delete("/m/q"),
+            // NodeDataChanged for an unreadable node: filtered, consumed.
+            MultiOp::SetData(SetDataRequest {
+                path: "/m/d".into(),
+                data: Some(b"x".to_vec()),
+                version: -1,
+            }),
+            delete("/m/d"),
+            // The control: a readable node's NodeCreated is delivered.
+            create("/m/open", open_acl()),
+            delete("/m/open"),
+        ],
+    };
+    let r = writer.call(OpCode::Multi, &multi).await;
+    assert_eq!(r.err(), 0);
+    assert!(
+        parse_multi(&r.body)
+            .iter()
+            .all(|s| !matches!(s, Sub::Error { .. })),
+        "every sub-op succeeds"
+    );
+    let ev = watcher.next_event().await;
+    assert_eq!(
+        (ev.type_, ev.path.as_str()),
+        (EventType::NodeCreated.code(), "/m/open")
+    );
+    // Nothing else was queued before the ping's reply.
+    watcher.ping().await;
+    assert!(watcher.events.is_empty(), "{:?}", watcher.events);
+}

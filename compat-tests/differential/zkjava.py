@@ -13,7 +13,10 @@ maxClientCnxns=0, 4lw.commands.whitelist=*, admin.enableServer=false, ...) plus
     extendedTypesEnabled=true (TTL nodes), forceSync=no (speed; data is thrown away anyway)
 JVM system properties:
     znode.container.checkIntervalMs=86400000  so the container/TTL reaper never runs during a
-    test (its deletions would be asynchronous, i.e. nondeterministic, transactions).
+    test (its deletions would be asynchronous, i.e. nondeterministic, transactions). Java gets
+    it as a -D flag; a command server in SERVER_JVMFLAGS, which zkServer.sh and FerroKeeper
+    both read. Not as a zoo.cfg key: Java (and FerroKeeper, which follows it) turns an unknown
+    key K into the property zookeeper.K, which no reaper reads.
 """
 
 import os
@@ -121,9 +124,9 @@ class CommandServer(_TempDirServer):
 
         CommandServer("target/release/ferrokeeper {cfg}")
 
-    {cfg}, {port} and {dir} are replaced by the generated zoo.cfg (the same keys as for Java,
-    plus znode.container.checkIntervalMs=86400000 so a server that honours that key never reaps
-    containers/TTL nodes during a test), the chosen loopback port and the temp directory.
+    {cfg}, {port} and {dir} are replaced by the generated zoo.cfg (the same keys as for Java),
+    the chosen loopback port and the temp directory. The reaper is switched off as for Java, by
+    -Dznode.container.checkIntervalMs=86400000 in SERVER_JVMFLAGS (after any the caller set).
     Readiness is a completed ZooKeeper handshake (the probe session is closed properly so it
     cannot expire later in the middle of a test)."""
 
@@ -137,11 +140,12 @@ class CommandServer(_TempDirServer):
         import shlex
         data = self._new_dir()
         port = javazk.free_port()
-        cfg_path = javazk.write_cfg(
-            os.path.join(self.dir, "zoo.cfg"), data, port,
-            dict(DIFF_CFG, **{"znode.container.checkIntervalMs": javazk.NO_REAPING_MS}))
+        cfg_path = javazk.write_cfg(os.path.join(self.dir, "zoo.cfg"), data, port, DIFF_CFG)
         cmd = [a.format(cfg=cfg_path, port=port, dir=self.dir) for a in shlex.split(self.template)]
+        flags = " ".join(f for f in (os.environ.get("SERVER_JVMFLAGS", ""),
+                                     "-Dznode.container.checkIntervalMs=%d" % javazk.NO_REAPING_MS) if f)
         self.server = javazk.ServerProcess(cmd, port, os.path.join(self.dir, "server.log"),
+                                           env={"SERVER_JVMFLAGS": flags},
                                            cwd=self.dir, name=repr(cmd), ready=_handshakes)
         try:
             self.server.start(timeout)

@@ -15,6 +15,8 @@ Library (stdlib only):
                                                  kill -9, log tail in every error
     JavaZooKeeper(cfg_path, port, ...)           a ServerProcess running QuorumPeerMain
     start_in_dir(dir, ...)                       DIR/zoo.cfg, DIR/data, DIR/zk.log, a free port
+    start_either(kind, dir, ferrokeeper, ...)    Java or FerroKeeper on the same DIR/zoo.cfg
+                                                 (props as -D flags / SERVER_JVMFLAGS)
     quorum_ports(sids)                           {sid: (client, quorum, election)}, all distinct
     write_quorum_member(dir, sid, ports, cfg)    DIR/zoo.cfg with server.N lines, DIR/data/myid
     quorum_member(dir, sid, ports, cfg, ...)     a JavaZooKeeper for it, not yet started (members
@@ -332,6 +334,38 @@ def start_in_dir(d, cfg=None, keep_cfg=False, timeout=60.0, **java):
         write_cfg(cfg_path, data, port, cfg)
     zk = JavaZooKeeper(cfg_path, port, os.path.join(d, "zk.log"), cwd=d, **java)
     return zk.start(timeout)
+
+
+def start_either(kind, d, ferrokeeper=None, cfg=None, extra_lines="", myid=None, props=None,
+                 ready=None, admin_server=False, log_level="warn", timeout=60.0):
+    """The same server set-up for Java ZooKeeper (kind "java") or the FerroKeeper binary
+    `ferrokeeper` (any other kind), for suites that compare the two fact by fact: d/data (with
+    d/data/myid if myid is given), a free port, d/zoo.cfg from write_cfg(cfg) plus extra_lines
+    verbatim (e.g. server.N lines), log d/server.log, cwd d. JVM properties `props` reach Java
+    as -D flags and FerroKeeper through SERVER_JVMFLAGS, as zkServer.sh hands them over.
+    admin_server: Java's AdminServer is left to zoo.cfg, with the servlet-api.jar Debian's class
+    path lacks for Jetty (compat-tests/admin). Started and serving, or ServerError."""
+    d = os.path.abspath(d)
+    data = os.path.join(d, "data")
+    os.makedirs(data, exist_ok=True)
+    if myid is not None:
+        with open(os.path.join(data, "myid"), "w") as f:
+            f.write("%d\n" % myid)
+    port = free_port()
+    cfg_path = write_cfg(os.path.join(d, "zoo.cfg"), data, port, cfg)
+    if extra_lines:
+        with open(cfg_path, "a") as f:
+            f.write(extra_lines)
+    log = os.path.join(d, "server.log")
+    if kind == "java":
+        server = JavaZooKeeper(cfg_path, port, log, props=props, cwd=d, ready=ready,
+                               admin_server=admin_server, log_level=log_level,
+                               extra_jars=("servlet-api.jar",) if admin_server else ())
+    else:
+        flags = " ".join("-D%s=%s" % kv for kv in (props or {}).items())
+        server = ServerProcess([ferrokeeper, cfg_path], port, log, cwd=d, name="FerroKeeper",
+                               env={"SERVER_JVMFLAGS": flags} if flags else None, ready=ready)
+    return server.start(timeout)
 
 
 # ---- ensembles ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 2. IPv6: with no clientPortAddress, and with clientPortAddress=0.0.0.0, the client port
    answers `ruok` on 127.0.0.1 and on ::1 (Java binds the dual-stack wildcard); with
    clientPortAddress=::1 it answers on ::1; `cons` shows an IPv6 session's address as Java
-   writes it (/0:0:0:0:0:0:0:1:PORT).
+   writes it (/[0:0:0:0:0:0:0:1]:PORT, as in its log lines).
 3. AdminServer port taken with two server.N entries (this server's peer is not started):
    Java's QuorumPeer logs "Problem starting AdminServer" and keeps its client port; without
    server.N entries both exit 4.
@@ -62,7 +62,7 @@ def ruok_ready(port):
 
 
 class Servers:
-    """Starts Java or FerroKeeper on a zoo.cfg built from javazk's test defaults."""
+    """Java or FerroKeeper, each start in a fresh directory under tmp (javazk.start_either)."""
 
     def __init__(self, kind, fk, tmp):
         self.kind, self.fk, self.tmp, self.n = kind, fk, tmp, 0
@@ -70,25 +70,8 @@ class Servers:
     def start(self, overrides=None, extra_lines="", myid=None, ready=None, admin=False):
         self.n += 1
         d = os.path.join(self.tmp, "%s-%d" % (self.kind, self.n))
-        data = os.path.join(d, "data")
-        os.makedirs(data)
-        if myid is not None:
-            with open(os.path.join(data, "myid"), "w") as f:
-                f.write("%d\n" % myid)
-        port = javazk.free_port()
-        cfg = javazk.write_cfg(os.path.join(d, "zoo.cfg"), data, port, overrides)
-        with open(cfg, "a") as f:
-            f.write(extra_lines)
-        log = os.path.join(d, "server.log")
-        if self.kind == "java":
-            # servlet-api.jar: what Debian's class path lacks for Jetty (compat-tests/admin).
-            server = javazk.JavaZooKeeper(cfg, port, log, cwd=d, admin_server=admin,
-                                          log_level="info", ready=ready,
-                                          extra_jars=("servlet-api.jar",) if admin else ())
-        else:
-            server = javazk.ServerProcess([self.fk, cfg], port, log, cwd=d, name="FerroKeeper",
-                                          ready=ready)
-        return server.start(timeout=60)
+        return javazk.start_either(self.kind, d, self.fk, cfg=overrides, extra_lines=extra_lines,
+                                   myid=myid, ready=ready, admin_server=admin, log_level="info")
 
 
 def start_outcome(servers, **kw):

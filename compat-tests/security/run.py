@@ -16,7 +16,6 @@ Java's lines are the expectation; the last line is "N passed, M failed".
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -83,18 +82,8 @@ def probe(port):
 
 
 def start(kind, fk, d, props):
-    """A started server (or a ServerError); Java through javazk, FerroKeeper on the same zoo.cfg."""
-    os.makedirs(os.path.join(d, "data"), exist_ok=True)
-    port = javazk.free_port()
-    cfg = javazk.write_cfg(os.path.join(d, "zoo.cfg"), os.path.join(d, "data"), port)
-    log = os.path.join(d, "server.log")
-    if kind == "java":
-        server = javazk.JavaZooKeeper(cfg, port, log, props=props, cwd=d)
-    else:
-        flags = " ".join("-D%s=%s" % kv for kv in props.items())
-        server = javazk.ServerProcess([fk, cfg], port, log, env={"SERVER_JVMFLAGS": flags},
-                                      cwd=d, name="FerroKeeper")
-    return server.start(timeout=60)
+    """A started server (or a ServerError): Java or FerroKeeper on the same zoo.cfg."""
+    return javazk.start_either(kind, d, fk, props=props)
 
 
 def refused_start(kind, fk, d, props):

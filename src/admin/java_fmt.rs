@@ -1,6 +1,6 @@
 //! Values printed the way the JVM prints them, for admin output that scripts
-//! parse: `Double.toString`, `Date.toString`, `InetSocketAddress.toString`,
-//! `String.hashCode` and the iteration order of a `ConcurrentHashMap` (the
+//! parse and log lines people grep: `Double.toString`, `Date.toString`,
+//! `InetSocketAddress.toString`, `String.hashCode` and the iteration order of a `ConcurrentHashMap` (the
 //! order `mntr` lists keys that only exist at run time).
 
 use std::fmt::Write as _;
@@ -110,22 +110,50 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
-/// `InetSocketAddress.toString()` of an accepted socket on Java 17:
-/// `/127.0.0.1:2181`; IPv6 as `Inet6Address.getHostAddress` writes it, in
-/// brackets (`/[0:0:0:0:0:0:0:1]:2181`, as Java 3.8.0 on JDK 17 prints it
-/// in `cons`; checked by compat-tests/listeners).
-pub fn java_socket_addr(addr: &SocketAddr) -> String {
-    let ip = match addr.ip() {
-        IpAddr::V4(v4) => v4.to_string(),
+/// `InetAddress.getHostAddress()` on Java 17: IPv6 as eight uncompressed
+/// hex groups (`0:0:0:0:0:0:0:1`), an IPv4-mapped address as the IPv4
+/// address (Java turns those into `Inet4Address` when it accepts them).
+fn java_host_address(ip: IpAddr) -> (String, bool) {
+    match ip {
+        IpAddr::V4(v4) => (v4.to_string(), false),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
+            Some(v4) => (v4.to_string(), false),
             None => {
                 let segs: Vec<String> = v6.segments().iter().map(|s| format!("{s:x}")).collect();
-                format!("[{}]", segs.join(":"))
+                (segs.join(":"), true)
             }
         },
-    };
-    format!("/{ip}:{}", addr.port())
+    }
+}
+
+/// `InetAddress.toString()` of an address with no host name, as Java
+/// 3.8.0 logs a refused client (`Too many connections from /127.0.0.1`,
+/// `/0:0:0:0:0:0:0:1` for IPv6: no brackets, unlike a socket address).
+pub fn java_inet_addr(ip: IpAddr) -> String {
+    format!("/{}", java_host_address(ip).0)
+}
+
+/// A client's address as Java ZooKeeper prints it everywhere — `cons`,
+/// `stat` and every log line that names a client (`Established session …
+/// for client /127.0.0.1:35632`): `InetSocketAddress.toString()` on Java 17,
+/// IPv6 in brackets (`/[0:0:0:0:0:0:0:1]:2181`). Checked against Debian's
+/// Java 3.8.0 by compat-tests/listeners (`cons`) and tests/lifecycle.rs
+/// (log lines). A `Display` wrapper so log fields format it lazily.
+#[derive(Clone, Copy, Debug)]
+pub struct JavaSocketAddr(pub SocketAddr);
+
+impl std::fmt::Display for JavaSocketAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match java_host_address(self.0.ip()) {
+            (host, true) => write!(f, "/[{host}]:{}", self.0.port()),
+            (host, false) => write!(f, "/{host}:{}", self.0.port()),
+        }
+    }
+}
+
+/// [`JavaSocketAddr`] as a string.
+pub fn java_socket_addr(addr: &SocketAddr) -> String {
+    JavaSocketAddr(*addr).to_string()
 }
 
 /// `String.hashCode()`: over UTF-16 code units, wrapping.
@@ -250,6 +278,11 @@ mod tests {
         assert_eq!(java_socket_addr(&v6), "/[0:0:0:0:0:0:0:1]:2181");
         let mapped: SocketAddr = "[::ffff:10.0.0.1]:5".parse().unwrap();
         assert_eq!(java_socket_addr(&mapped), "/10.0.0.1:5");
+        let link_local: SocketAddr = "[fe80::1:2]:7".parse().unwrap();
+        assert_eq!(java_socket_addr(&link_local), "/[fe80:0:0:0:0:0:1:2]:7");
+        assert_eq!(java_inet_addr(v4.ip()), "/127.0.0.1");
+        assert_eq!(java_inet_addr(v6.ip()), "/0:0:0:0:0:0:0:1");
+        assert_eq!(java_inet_addr(mapped.ip()), "/10.0.0.1");
     }
 
     #[test]

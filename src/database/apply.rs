@@ -28,25 +28,35 @@ pub struct ApplyOutcome {
 
 /// A change that watches may care about, in trigger order.
 #[derive(Debug, Clone)]
+///
+/// Each event carries the ACLs that filter its notifications (READ on the
+/// node the notification names) as they were when the event fired, as
+/// ZooKeeper's `DataTree` hands them to `triggerWatch` inside the apply: a
+/// node created and deleted by the same multi is filtered by the ACL it was
+/// created with, not by the absence of a node when the multi's events are
+/// delivered. ACLs are only collected when any watch exists
+/// ([`ApplyObserver::wants_event_acls`]); empty otherwise.
 pub enum TreeEvent {
     /// Data watches on `path` see NodeCreated; child watches on `parent`
     /// see NodeChildrenChanged.
     Created {
         path: String,
         parent: String,
+        acl: Vec<jute::data::ACL>,
+        parent_acl: Vec<jute::data::ACL>,
     },
     /// Data and child watches on `path` see NodeDeleted (a watcher told via
     /// its data watch is not told again via its child watch); child watches
     /// on `parent` see NodeChildrenChanged.
-    /// `acl` is the deleted node's ACL as it was, for filtering
-    /// notifications; only collected when any watch exists.
     Deleted {
         path: String,
         parent: String,
         acl: Vec<jute::data::ACL>,
+        parent_acl: Vec<jute::data::ACL>,
     },
     DataChanged {
         path: String,
+        acl: Vec<jute::data::ACL>,
     },
 }
 
@@ -87,10 +97,10 @@ fn tree_err(e: TreeError) -> i32 {
 /// defaults to doing nothing, which is what a database applied on its own
 /// (tests, tools) wants.
 pub trait ApplyObserver {
-    /// Whether deleted nodes' ACLs are wanted in [`TreeEvent::Deleted`]
-    /// (they filter watch notifications; collecting them costs a copy, so
-    /// only when a watch exists).
-    fn wants_deleted_acls(&self) -> bool {
+    /// Whether [`TreeEvent`]s should carry ACLs (they filter watch
+    /// notifications; collecting them costs a copy, so only when a watch
+    /// exists).
+    fn wants_event_acls(&self) -> bool {
         false
     }
     /// A node at `path` was written with `bytes` of data (0 for a delete):
@@ -118,6 +128,18 @@ impl ZkDatabase {
             .convert_long(r.0)
             .map(<[_]>::to_vec)
             .unwrap_or_default()
+    }
+
+    /// The ACL of the node at `path` now, for a [`TreeEvent`]; empty when
+    /// nobody watches (or there is no such node).
+    fn event_acl(&self, path: &str, obs: &dyn ApplyObserver) -> Vec<jute::data::ACL> {
+        if !obs.wants_event_acls() {
+            return Vec::new();
+        }
+        match self.tree.lookup(path) {
+            Some(id) => self.acl_list(self.tree.node_acl(id)),
+            None => Vec::new(),
+        }
     }
 
     /// Applies one txn — the one way the database changes — and records
@@ -264,8 +286,10 @@ impl ZkDatabase {
                         let len = t.data.as_ref().map_or(0, Vec::len);
                         obs.wrote(&t.path, len);
                         rc.stat = Some(to_wire_stat(stat));
+                        let acl = self.event_acl(&t.path, obs);
                         events.push(TreeEvent::DataChanged {
                             path: t.path.clone(),
+                            acl,
                         });
                     }
                     Err(e) => rc.err = tree_err(e),
@@ -298,7 +322,7 @@ impl ZkDatabase {
                     _ => None,
                 };
                 let removed = self.tree.kill_session(header.client_id, zxid, paths);
-                let watching = obs.wants_deleted_acls();
+                let watching = obs.wants_event_acls();
                 for r in removed {
                     obs.wrote(&r.path, 0);
                     let acl = if watching {
@@ -308,10 +332,12 @@ impl ZkDatabase {
                     };
                     self.acls.remove_usage(r.acl.0);
                     let parent = parent_path(&r.path);
+                    let parent_acl = self.event_acl(&parent, obs);
                     events.push(TreeEvent::Deleted {
                         path: r.path,
                         parent,
                         acl,
+                        parent_acl,
                     });
                 }
                 self.sessions.remove(&header.client_id);
@@ -392,9 +418,17 @@ impl ZkDatabase {
             Ok(id) => {
                 obs.wrote(path, data_len);
                 rc.stat = Some(to_wire_stat(self.tree.node_stat(id)));
+                let parent = parent_path(path);
+                let (acl, parent_acl) = if obs.wants_event_acls() {
+                    (acl.to_vec(), self.event_acl(&parent, obs))
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 events.push(TreeEvent::Created {
                     path: path.to_string(),
-                    parent: parent_path(path),
+                    parent,
+                    acl,
+                    parent_acl,
                 });
             }
             Err(e) => {
@@ -413,16 +447,19 @@ impl ZkDatabase {
     ) -> Result<(), TreeError> {
         let acl_ref = self.tree.delete_node(path, zxid)?;
         obs.wrote(path, 0);
-        let acl = if obs.wants_deleted_acls() {
+        let acl = if obs.wants_event_acls() {
             self.acl_list(acl_ref)
         } else {
             Vec::new()
         };
         self.acls.remove_usage(acl_ref.0);
+        let parent = parent_path(path);
+        let parent_acl = self.event_acl(&parent, obs);
         events.push(TreeEvent::Deleted {
             path: path.to_string(),
-            parent: parent_path(path),
+            parent,
             acl,
+            parent_acl,
         });
         Ok(())
     }

@@ -37,6 +37,7 @@ use super::blue_throttle::{BlueThrottle, BlueThrottleConfig, Handshake};
 use super::four_letter::{self, TELNET_CLOSE};
 use super::load::{Admission, LargeRequestLimit, RequestThrottleConfig, ServerLoad};
 use super::outbox::{Outbox, DEFAULT_OUTBOX_LIMIT};
+use crate::admin::java_fmt::JavaSocketAddr;
 use crate::pipeline::{AdminRequest, ClientOp, ConnectMsg, CoreMsg};
 
 /// xid of notifications; a request carrying it is not counted in process,
@@ -160,25 +161,31 @@ pub async fn serve_connection(
         _ = wait_closing(&out) => ReadEnd::Closed,
     };
     match &end {
-        ReadEnd::Eof | ReadEnd::Closed => debug!(client = %addr, "connection ended"),
-        ReadEnd::Io(e) => debug!(client = %addr, error = %e, "connection read failed"),
-        ReadEnd::Protocol(why) => warn!(client = %addr, "closing connection: {why}"),
+        ReadEnd::Eof | ReadEnd::Closed => {
+            debug!(client = %JavaSocketAddr(addr), "connection ended")
+        }
+        ReadEnd::Io(e) => {
+            debug!(client = %JavaSocketAddr(addr), error = %e, "connection read failed")
+        }
+        ReadEnd::Protocol(why) => {
+            warn!(client = %JavaSocketAddr(addr), "closing connection: {why}")
+        }
         ReadEnd::Expired => {
             shared.load.note_sessionless_expired();
             info!(
-                client = %addr,
+                client = %JavaSocketAddr(addr),
                 "closing connection: no ConnectRequest within the sessionless timeout of {} ms",
                 limits.sessionless_timeout.as_millis()
             );
         }
         ReadEnd::LargeRejected(len) => warn!(
-            client = %addr,
+            client = %JavaSocketAddr(addr),
             len,
             "closing connection: Rejecting large request (largeRequestMaxBytes)"
         ),
         ReadEnd::Throttled => {
             shared.load.note_rejected();
-            warn!(client = %addr, "closing connection: connection throttle (connection_throttle_tokens) exhausted");
+            warn!(client = %JavaSocketAddr(addr), "closing connection: connection throttle (connection_throttle_tokens) exhausted");
         }
     }
     let dropped = matches!(end, ReadEnd::Eof | ReadEnd::Io(_));
@@ -189,7 +196,7 @@ pub async fn serve_connection(
         .is_err()
     {
         writer.abort();
-        info!(client = %addr, queued = out.pending_bytes(), "closed a connection that was not reading its replies");
+        info!(client = %JavaSocketAddr(addr), queued = out.pending_bytes(), "closed a connection that was not reading its replies");
     }
     out.settle();
 }
@@ -222,7 +229,7 @@ async fn read_loop(
         return ReadEnd::Closed;
     }
     if let Some(cmd) = four_letter::detect(&first4) {
-        info!(client = %addr, cmd, "four-letter word");
+        info!(client = %JavaSocketAddr(addr), cmd, "four-letter word");
         // stmk is followed by the mask, a long. ZooKeeper reads it with one
         // non-blocking read: bytes not there yet mean no mask (and no reply).
         let trace_mask = if cmd == "stmk" {
@@ -333,7 +340,7 @@ async fn read_loop(
                     }
                     // RequestThrottler.dropRequest: the connection is
                     // invalid from here; it is closed after what is queued.
-                    info!(client = %addr, xid, "dropping a stale request and closing its connection");
+                    info!(client = %JavaSocketAddr(addr), xid, "dropping a stale request and closing its connection");
                     out.close();
                     return ReadEnd::Closed;
                 }

@@ -20,6 +20,7 @@ use tracing::warn;
 
 use super::connection::{serve_connection, ConnLimits, ConnShared};
 use super::load::ServerLoad;
+use crate::admin::java_fmt::{java_inet_addr, JavaSocketAddr};
 use crate::pipeline::CoreMsg;
 
 /// How long accepting pauses after `accept` fails (`pauseAccept(10)`).
@@ -182,11 +183,12 @@ pub async fn serve(
                 shared.load.note_rejected();
                 match why {
                     Refusal::Total(n, max) => errors.warn(&format!(
-                        "Too many connections {n} - max is {max}; refusing {addr}"
+                        "Too many connections {n} - max is {max}; refusing {}",
+                        JavaSocketAddr(addr)
                     )),
                     Refusal::PerIp(max) => errors.warn(&format!(
                         "Too many connections from {} - max is {max}",
-                        addr.ip()
+                        java_inet_addr(addr.ip())
                     )),
                 }
                 drop(stream);

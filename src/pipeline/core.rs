@@ -30,6 +30,7 @@ use super::metrics::{Metrics, SyncReport};
 use super::prep::Requester;
 use super::request::ClientOp;
 use super::stats::{ConnStats, ServerStats};
+use crate::admin::java_fmt::{java_socket_addr, JavaSocketAddr};
 use crate::database::{ApplyObserver, ApplyOutcome, TreeEvent, ZkDatabase};
 use crate::net::Outbox;
 use crate::session::{
@@ -328,12 +329,13 @@ pub(super) struct CoreObserver<'a> {
     pub sessions: &'a mut SessionTracker,
     /// The core's clock (ms since start) for new sessions' expiry.
     pub now_ms: u64,
-    /// Whether any watch exists (deleted nodes' ACLs filter notifications).
+    /// Whether any watch exists (events then carry the ACLs that filter
+    /// their notifications).
     pub watching: bool,
 }
 
 impl ApplyObserver for CoreObserver<'_> {
-    fn wants_deleted_acls(&self) -> bool {
+    fn wants_event_acls(&self) -> bool {
         self.watching
     }
 
@@ -711,7 +713,7 @@ impl Core {
     fn handle(&mut self, msg: CoreMsg, queued: usize) {
         match msg {
             CoreMsg::Connect(c) if self.draining.is_some() => {
-                debug!(client = %c.addr, "refusing session request: shutting down");
+                debug!(client = %JavaSocketAddr(c.addr), "refusing session request: shutting down");
                 c.out.close();
                 let _ = c.established.send(false);
             }
@@ -787,7 +789,7 @@ impl Core {
         self.session_conns
             .get(&session)
             .and_then(|c| self.conns.get(c))
-            .map_or_else(|| "-".to_string(), |c| c.addr.to_string())
+            .map_or_else(|| "-".to_string(), |c| java_socket_addr(&c.addr))
     }
 
     fn submit_internal_close(&mut self, session: SessionId) {
@@ -926,13 +928,14 @@ impl Core {
             size,
             received,
         } = c;
+        let client = JavaSocketAddr(addr);
         self.stats.packets_received += 1;
         self.metrics.bytes_received += size as u64;
         self.metrics.connection_request_count += 1;
         if self.ensemble.as_deref().is_some_and(|m| !m.serving()) {
             // ZooKeeper has no ZooKeeperServer to take the session while it
             // elects or syncs: the connection is closed.
-            info!(client = %addr, "refusing session request: not serving (no quorum leader yet)");
+            info!(client = %client, "refusing session request: not serving (no quorum leader yet)");
             let _ = established.send(false);
             out.close();
             return;
@@ -940,7 +943,7 @@ impl Core {
         if req.last_zxid_seen > self.db.last_processed_zxid {
             info!(
                 session = format_args!("0x{:x}", req.session_id),
-                "Refusing session request for client {addr} as it has seen zxid 0x{:x} \
+                "Refusing session request for client {client} as it has seen zxid 0x{:x} \
                  our last zxid is 0x{:x} client must try another server",
                 req.last_zxid_seen,
                 self.db.last_processed_zxid
@@ -1010,13 +1013,13 @@ impl Core {
             };
             if !password_ok {
                 warn!(
-                    client = %addr,
-                    "Incorrect password from {addr} for session 0x{session:x}"
+                    client = %client,
+                    "Incorrect password from {client} for session 0x{session:x}"
                 );
             } else if !valid {
                 info!(
-                    client = %addr,
-                    "Invalid session 0x{session:x} for client {addr}, probably expired"
+                    client = %client,
+                    "Invalid session 0x{session:x} for client {client}, probably expired"
                 );
             }
             if valid {
@@ -1069,12 +1072,13 @@ impl Core {
             if c.session != 0 {
                 debug!(
                     "Closed socket connection for client {} which had sessionid 0x{:x}",
-                    c.addr, c.session
+                    JavaSocketAddr(c.addr),
+                    c.session
                 );
             } else {
                 debug!(
                     "Closed socket connection for client {} (no session established for client)",
-                    c.addr
+                    JavaSocketAddr(c.addr)
                 );
             }
         }
@@ -1291,7 +1295,7 @@ impl Core {
                 for id in ids {
                     crate::acl::add_auth_id(&mut conn.auth, id);
                 }
-                info!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
+                info!(client = %JavaSocketAddr(conn.addr), session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "auth success");
                 conn.out.push_reply(
                     &ReplyHeader {
                         xid,
@@ -1303,7 +1307,7 @@ impl Core {
             }
             Err(_) => {
                 self.stats.auth_failed += 1;
-                warn!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
+                warn!(client = %JavaSocketAddr(conn.addr), session = format_args!("0x{:x}", conn.session), scheme = %auth.scheme, "authentication failed");
                 conn.out.push_reply(
                     &ReplyHeader {
                         xid,

@@ -15,6 +15,7 @@ use tracing::error;
 
 use super::core::{ConnId, Core};
 use super::ClientOp;
+use crate::admin::java_fmt::JavaSocketAddr;
 
 impl Core {
     /// Whether the request was refused (answered and its connection closed)
@@ -41,7 +42,7 @@ impl Core {
         };
         conn.stats.packets_sent += 1;
         self.stats.packets_sent += 1;
-        error!(client = %conn.addr, session = format_args!("0x{:x}", conn.session), "{line}");
+        error!(client = %JavaSocketAddr(conn.addr), session = format_args!("0x{:x}", conn.session), "{line}");
         conn.out.push_reply(
             &ReplyHeader {
                 xid,

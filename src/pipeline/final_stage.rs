@@ -13,6 +13,7 @@ use jute::proto::{
 use tracing::{info, warn};
 
 use super::core::{ConnId, Core, Origin, Pending};
+use crate::admin::java_fmt::JavaSocketAddr;
 use crate::database::{ApplyOutcome, TreeEvent};
 use crate::net::outbox::ErasedRecord;
 use crate::session::session_password;
@@ -255,7 +256,7 @@ impl Core {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        let (session, timeout, addr) = (c.session, c.timeout_ms, c.addr);
+        let (session, timeout, addr) = (c.session, c.timeout_ms, JavaSocketAddr(c.addr));
         match zxid {
             Some(zxid) => info!(
                 zxid = format_args!("0x{zxid:x}"),
@@ -297,41 +298,42 @@ impl Core {
     /// Fires watches for `events` in order, dropping events a watcher may not
     /// read: like ZooKeeper 3.8.4+ (and Debian's 3.8.0, which carries the
     /// CVE-2024-23944 fix) notifications are filtered by the READ ACL of the
-    /// node the event names; a filtered one-shot watch is still consumed.
+    /// node the event names, as that ACL was when the event fired (carried
+    /// by the event: a multi's later sub-ops may have deleted the node); a
+    /// filtered one-shot watch is still consumed.
     pub(super) fn deliver_events(&mut self, events: &[TreeEvent]) {
         if self.watches.watch_count() == 0 {
             return;
         }
         for ev in events {
             match ev {
-                TreeEvent::Created { path, parent } => {
+                TreeEvent::Created {
+                    path,
+                    parent,
+                    acl,
+                    parent_acl,
+                } => {
                     let fired = self.watches.trigger(path, EventType::NodeCreated);
-                    let acl = self.acl_of_path(path);
-                    self.notify(&fired, path, &acl);
+                    self.notify(&fired, path, acl);
                     let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
-                    let acl = self.acl_of_path(parent);
-                    self.notify(&fired, parent, &acl);
+                    self.notify(&fired, parent, parent_acl);
                 }
-                TreeEvent::Deleted { path, parent, acl } => {
+                TreeEvent::Deleted {
+                    path,
+                    parent,
+                    acl,
+                    parent_acl,
+                } => {
                     let fired = self.watches.trigger(path, EventType::NodeDeleted);
                     self.notify(&fired, path, acl);
                     let fired = self.watches.trigger(parent, EventType::NodeChildrenChanged);
-                    let acl = self.acl_of_path(parent);
-                    self.notify(&fired, parent, &acl);
+                    self.notify(&fired, parent, parent_acl);
                 }
-                TreeEvent::DataChanged { path } => {
+                TreeEvent::DataChanged { path, acl } => {
                     let fired = self.watches.trigger(path, EventType::NodeDataChanged);
-                    let acl = self.acl_of_path(path);
-                    self.notify(&fired, path, &acl);
+                    self.notify(&fired, path, acl);
                 }
             }
-        }
-    }
-
-    fn acl_of_path(&self, path: &str) -> Vec<ACL> {
-        match self.db.tree.lookup(path) {
-            Some(id) => self.acl_list(self.db.tree.node_acl(id)),
-            None => Vec::new(),
         }
     }
 
@@ -382,7 +384,7 @@ impl Core {
                         return;
                     }
                     warn!(
-                        client = %c.addr,
+                        client = %JavaSocketAddr(c.addr),
                         session = format_args!("0x{:x}", c.session),
                         queued = over.pending,
                         "closing connection: watch events found its outbox over twice its bound \

@@ -277,6 +277,13 @@ impl Client {
         Client::from_stream(stream)
     }
 
+    /// The client's end of the connection, as the server sees it.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream
+            .local_addr()
+            .expect("local address of a connected socket")
+    }
+
     fn from_stream(stream: TcpStream) -> Client {
         Client {
             stream,
