@@ -126,9 +126,12 @@ count_line "$WORK/diff.log"
 
 stage "differential test, ensembles: Java 3.8 followers vs FerroKeeper followers (seeds $DIFF_ENSEMBLE_SEEDS)"
 # Both sides 3-member ensembles started fresh, the programs' sessions on one follower each.
+# A Java 3.8.0 follower now and then stops answering a session for 10 s and more (about 2% of
+# seeds here; compat-tests/differential/README.md): a seed in which only Java's side timed out
+# runs once more. A timeout or a difference on FerroKeeper's side always fails.
 "$PY" compat-tests/differential/difftest.py --a java-ensemble \
   --b "fk-ensemble:$REPO/target/release/ferrokeeper" --seeds "$DIFF_ENSEMBLE_SEEDS" --ops 200 \
-  --io-timeout 10 2>&1 | tee "$WORK/diff-ensemble.log"
+  --io-timeout 10 --rerun-reference-stalls 2>&1 | tee "$WORK/diff-ensemble.log"
 count_line "$WORK/diff-ensemble.log"
 
 # Seeds that once disagreed with Java, run at the length that showed it; one
