@@ -377,6 +377,40 @@ pub(super) struct PassClock {
 /// replies flushed; bounds the latency a burst can add.
 const MAX_MSGS_PER_PASS: usize = 1024;
 
+/// The ZAB machine's ticks on the wall clock: due ticks run after every pass
+/// of the core, whatever the inbox holds. A core that fell behind (a long
+/// pass, a starved process) catches up at most [`MemberClock::CATCH_UP`]
+/// ticks per pass, so the messages that arrived meanwhile (ACKs, PINGs) are
+/// read between them, and a member never times a peer out for the time it
+/// was not reading.
+#[derive(Debug)]
+struct MemberClock {
+    every: Duration,
+    next: Instant,
+}
+
+impl MemberClock {
+    const CATCH_UP: u32 = 4;
+
+    fn new(every: Duration, now: Instant) -> Self {
+        let every = every.max(Duration::from_millis(1));
+        MemberClock {
+            every,
+            next: now + every,
+        }
+    }
+
+    /// How many ticks to run now.
+    fn due(&mut self, now: Instant) -> u32 {
+        let mut n = 0;
+        while self.next <= now && n < Self::CATCH_UP {
+            self.next += self.every;
+            n += 1;
+        }
+        n
+    }
+}
+
 pub(super) fn wall_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -578,16 +612,14 @@ impl Core {
         self_tx: mpsc::Sender<CoreMsg>,
     ) -> CoreExit {
         self.self_tx = Some(self_tx);
-        let tick_every = self
+        let mut member_clock = self
             .ensemble
             .as_deref()
-            .map_or(Duration::from_secs(3600), |m| m.tick_interval());
-        let mut member_tick = tokio::time::interval(tick_every);
-        member_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let is_member = self.ensemble.is_some();
+            .map(|m| MemberClock::new(m.tick_interval(), Instant::now()));
         let sync_reports = self.sync_reports.clone();
         loop {
             let deadline = self.started + Duration::from_millis(self.next_deadline_ms());
+            let next_member_tick = member_clock.as_ref().map(|c| c.next);
             let snapshot = self.snapshot_progress();
             tokio::select! {
                 biased;
@@ -623,10 +655,9 @@ impl Core {
                 // A snapshot in progress: write a chunk when no request
                 // waits, or once the writer has taken one.
                 _ = snapshot.ready() => {}
-                _ = member_tick.tick(), if is_member => {
-                    self.tick_clock();
-                    self.member_tick();
-                }
+                // Only wakes an idle member: its ticks are run below.
+                _ = tokio::time::sleep_until(next_member_tick.unwrap_or(deadline).into()),
+                    if next_member_tick.is_some() => {}
             }
             for msg in sync_reports.take() {
                 self.handle(msg, rx.len());
@@ -635,6 +666,15 @@ impl Core {
                 break;
             }
             self.run_due_timers();
+            if let Some(clock) = member_clock.as_mut() {
+                // After every pass, as the deadlines above: a busy inbox must
+                // not stop the leader's PINGs and syncLimit checks (a Java
+                // learner drops a leader it hears nothing from for syncLimit).
+                for _ in 0..clock.due(Instant::now()) {
+                    self.tick_clock();
+                    self.member_tick();
+                }
+            }
             self.advance_snapshot();
             self.flush_to_sync();
             self.run_final();
@@ -1362,4 +1402,26 @@ fn is_write_code(op: i32) -> bool {
             | OpCode::Multi
             | OpCode::CloseSession)
     )
+}
+
+#[cfg(test)]
+mod member_clock_tests {
+    use super::*;
+
+    #[test]
+    fn due_ticks_follow_the_wall_clock_and_catch_up_a_few_per_pass() {
+        let t0 = Instant::now();
+        let every = Duration::from_millis(20);
+        let mut c = MemberClock::new(every, t0);
+        assert_eq!(c.due(t0), 0);
+        assert_eq!(c.due(t0 + every), 1);
+        assert_eq!(c.due(t0 + every), 0, "a tick runs once");
+        // A pass that took 200 ms owes 9 more ticks: 4, 4, then 1.
+        let late = t0 + every * 10;
+        assert_eq!(c.due(late), MemberClock::CATCH_UP);
+        assert_eq!(c.due(late), MemberClock::CATCH_UP);
+        assert_eq!(c.due(late), 1);
+        assert_eq!(c.due(late), 0);
+        assert_eq!(c.next, t0 + every * 11);
+    }
 }
