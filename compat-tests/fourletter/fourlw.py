@@ -190,12 +190,19 @@ def squeeze(lines, max_block=3):
             i = 0
             while i < len(lines):
                 block = lines[i:i + n]
-                out.extend(block)
                 j = i + n
-                while len(block) == n and "" not in block and lines[j:j + n] == block:
-                    j += n
+                if len(block) == n and "" not in block and lines[j:j + n] == block:
+                    while lines[j:j + n] == block:
+                        j += n
+                    out.extend(block)
                     changed = True
-                i = j
+                    i = j
+                else:
+                    # No repeat starts here: move on by one line, so a block is found
+                    # wherever it starts (stepping by n would find it only at multiples of
+                    # n, and one extra line before it would change the result).
+                    out.append(lines[i])
+                    i += 1
             lines = out
     return lines
 
@@ -272,6 +279,9 @@ def template(word, text):
     lines = [mask_line(l, word) for l in text.split("\n")]
     if word == "dump":
         lines = _drop_empty_expiry_sets(lines)
+        # A member lists every global session with its timeout; sessions other suites
+        # left behind (until they expire) have their own timeouts.
+        lines = [re.sub(r"^(0x<HEX>\t)\d+ms$", r"\1<NUM>ms", l) for l in lines]
     lines = _sort_runs(lines, " <ADDR>")
     return squeeze(lines)
 
