@@ -7,35 +7,13 @@ until the server closes it; a second session then creates a znode. Prints which 
 answered and how many txns the double close took: the new znode's czxid minus the zxid of
 the first reply (1 when the second closeSession logged nothing).
 """
+import os
 import socket
 import struct
 import sys
 
-
-def frame(payload):
-    return struct.pack(">i", len(payload)) + payload
-
-
-def jstr(s):
-    b = s.encode()
-    return struct.pack(">i", len(b)) + b
-
-
-def read_exact(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
-
-
-def read_frame(sock):
-    head = read_exact(sock, 4)
-    if head is None:
-        return None
-    return read_exact(sock, struct.unpack(">i", head)[0])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rawzk import frame, jstr, read_frame  # noqa: E402
 
 
 def session(port):

@@ -33,42 +33,11 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import cluster  # noqa: E402
+from rawzk import frame, jbuf, jstr, read_frame  # noqa: E402
 
 GET_DATA, SET_DATA, CREATE, SYNC = 4, 5, 1, 9
-
-
-def frame(payload):
-    return struct.pack(">i", len(payload)) + payload
-
-
-def jstr(s):
-    b = s.encode()
-    return struct.pack(">i", len(b)) + b
-
-
-def jbuf(b):
-    return struct.pack(">i", len(b)) + b
-
-
-def read_exact(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        try:
-            chunk = sock.recv(n - len(buf))
-        except (ConnectionResetError, socket.timeout):
-            return None
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
-
-
-def read_frame(sock):
-    head = read_exact(sock, 4)
-    if head is None:
-        return None
-    return read_exact(sock, struct.unpack(">i", head)[0])
 
 
 def attach(port, session=0, passwd=bytes(16)):

@@ -585,6 +585,27 @@ class Stage:
                              % (r.key, len(r.ops), how), "" if r.ok else "\n" + r.describe())
 
 
+def run_steps(steps):
+    """Runs each (name, step) in order, printing how long each took."""
+    for name, step in steps:
+        t = time.monotonic()
+        step()
+        print("  [%s: %.1f s]" % (name, time.monotonic() - t), flush=True)
+
+
+def finish_stage(stage, tally):
+    """Stops the load and every member (log tails first when something failed) and prints
+    the stage's numbers; a stage that never started has nothing to stop."""
+    if stage is None:
+        return
+    stage.stop.set()
+    if tally.failed:
+        print(stage.c.log_tails(40))
+    stage.c.stop_all()
+    if stage.numbers:
+        print("numbers: %s" % json.dumps(stage.numbers))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--members", type=clusterlib.parse_kinds,
@@ -624,22 +645,13 @@ def main():
                  ("rolling restart", stage.phase_rolling),
                  ("stop load", stage.stop_load), ("trunc", stage.phase_trunc),
                  ("final", stage.phase_final)]
-        for name, step in steps:
-            t = time.monotonic()
-            step()
-            print("  [%s: %.1f s]" % (name, time.monotonic() - t), flush=True)
+        run_steps(steps)
     except Abort:
         pass  # counted where it happened
     except Exception as e:  # a crash is one more failure; the result line is still printed
         tally.check(False, "the stage ran to the end", "%s: %s" % (type(e).__name__, e))
     finally:
-        if stage is not None:
-            stage.stop.set()
-            if tally.failed:
-                print(stage.c.log_tails(40))
-            stage.c.stop_all()
-            if stage.numbers:
-                print("numbers: %s" % json.dumps(stage.numbers))
+        finish_stage(stage, tally)
     print("stage took %.1f s" % (time.monotonic() - t0))
     print("%d passed, %d failed" % (tally.passed, tally.failed))
     return 0 if tally.failed == 0 else 1

@@ -34,7 +34,6 @@ Phases (each wait bounded; see README.md for what Java 3.8.0 and FerroKeeper did
 """
 
 import argparse
-import json
 import logging
 import os
 import subprocess
@@ -47,8 +46,8 @@ sys.path.insert(0, HERE)
 import cluster as clusterlib  # noqa: E402
 import history as hist  # noqa: E402
 import netns  # noqa: E402
-from test_ensemble import (Abort, Stage, Tally, run_checker_unit_tests,  # noqa: E402
-                           wait_any_ok, wait_ok_ops)
+from test_ensemble import (Abort, Stage, Tally, finish_stage,  # noqa: E402
+                           run_checker_unit_tests, run_steps, wait_any_ok, wait_ok_ops)
 
 # Writes every majority member's client must get acknowledged while the partition holds, after
 # the cut-off members stopped serving: the majority's history moves on, so healing needs a
@@ -253,22 +252,13 @@ def main():
                  ("settle", lambda: stage.settle("before the partitions"))]
         steps += partition_steps(stage, len(args.members))
         steps += [("stop load", stage.stop_load), ("final", stage.phase_final)]
-        for name, step in steps:
-            t = time.monotonic()
-            step()
-            print("  [%s: %.1f s]" % (name, time.monotonic() - t), flush=True)
+        run_steps(steps)
     except Abort:
         pass  # counted where it happened
     except Exception as e:  # a crash is one more failure; the result line is still printed
         tally.check(False, "the stage ran to the end", "%s: %s" % (type(e).__name__, e))
     finally:
-        if stage is not None:
-            stage.stop.set()
-            if tally.failed:
-                print(stage.c.log_tails(40))
-            stage.c.stop_all()
-            if stage.numbers:
-                print("numbers: %s" % json.dumps(stage.numbers))
+        finish_stage(stage, tally)
         if network is not None:
             problems = clusterlib.kill_run(args.run_dir)
             left = namespaces_left(network.prefix)
