@@ -6,7 +6,8 @@
 #   DIFF_ENSEMBLE_SEEDS=1-300 ./test.sh   more seeds of the ensemble-vs-ensemble one
 #
 # 1. installs what the tests need (Debian: zookeeper, zookeeper-bin, Curator,
-#    a JDK; PyPI: kazoo, pytest) via compat-tests/install-deps.sh;
+#    a JDK, docker.io, docker-compose, debootstrap; PyPI: kazoo, pytest) via
+#    compat-tests/install-deps.sh;
 # 2. cargo test: unit tests and in-process integration tests (tests/);
 #    then snapshot interop: Java ZooKeeper's snapshots read by FerroKeeper, FerroKeeper's
 #    read by Java's SnapshotFormatter and server (compat-tests/snapshot-interop/run.sh);
@@ -31,7 +32,8 @@
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
 #    crash rounds (compat-tests/persistence);
 # 6. packaging: the Docker entrypoint, Dockerfile, systemd unit and bin/
-#    scripts (packaging/test/run.sh);
+#    scripts (packaging/test/run.sh); docker/docker-compose.yml's three members
+#    as an ensemble in a private Docker engine (packaging/test/compose.sh);
 # 7. the differential harness's own tests.
 # The last line is "N passed, M failed" over every stage; exit 1 on any failure.
 set -uo pipefail
@@ -241,6 +243,14 @@ stage "packaging: Docker entrypoint, Dockerfile, systemd unit, bin/ scripts (pac
 # against the release binary on a free loopback port.
 timeout 300 bash packaging/test/run.sh "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/packaging.log"
 count_line "$WORK/packaging.log"
+
+stage "packaging: docker/docker-compose.yml's 3 members through a real Docker engine (packaging/test/compose.sh)"
+# A private dockerd in a network namespace of its own, debian:bookworm-slim made with
+# debootstrap (no Docker Hub), the image's prebuilt stage (target/release/ferrokeeper); one
+# leader and two followers, replication, docker kill of the leader, re-election, rejoin with
+# the same tree, down -v (about 30 s; debootstrap adds 20-130 s on a machine's first run).
+timeout -k 20 480 bash packaging/test/compose.sh 2>&1 | tee "$WORK/compose.log"
+count_line "$WORK/compose.log"
 
 stage "differential harness self-tests"
 # --confcutdir: the harness's tests need no server, unlike compat-tests/conftest.py.

@@ -7,7 +7,9 @@
 #      compose file's three nodes, and a generated config served for real;
 #   2. docker/Dockerfile: hadolint (if installed), and checks that its ENV
 #      defaults equal the entrypoint's, that .dockerignore lets in what it
-#      COPYs, that it runs as a non-root user;
+#      COPYs, that it runs as a non-root user, that it has the `prebuilt`
+#      stage packaging/test/compose.sh builds (which runs the compose file
+#      through a real Docker engine);
 #   3. shellcheck (if installed) on every script;
 #   4. packaging/systemd/ferrokeeper.service: `systemd-analyze verify`, and
 #      that its RestartPreventExitStatus is the binary's invalid-config code;
@@ -227,17 +229,33 @@ check "Dockerfile: runs as a non-root user" grep -qE '^USER +[1-9][0-9]*(:[0-9]+
 check "Dockerfile: multi-stage (a builder, then a slim runtime)" \
   test "$(grep -c '^FROM ' "$DF")" -ge 2
 # Every COPY source from the context exists and is let in by .dockerignore
-# (a whitelist: "*" then "!path" lines).
+# (a whitelist: "*" then "!path" lines). A glob source (the prebuilt stage's
+# target/release/ferrokeepe[r]) may match nothing, but a "!path" it matches
+# must be there.
 allowed() { grep -qxF "!$1" "$REPO/.dockerignore" || grep -qF "!${1%/}/" "$REPO/.dockerignore"; }
+glob_allowed() {
+  local line
+  while read -r line; do
+    # shellcheck disable=SC2053 # $1 is a pattern on purpose
+    [[ $line == '!'* && ${line#!} == $1 ]] && return 0
+  done <"$REPO/.dockerignore"
+  return 1
+}
 copy_ok() {
   local src
   while read -r src; do
+    if [[ $src == *[\[*?]* ]]; then
+      glob_allowed "$src" || { echo ".dockerignore lets in nothing $src matches"; return 1; }
+      continue
+    fi
     [ -e "$REPO/$src" ] || { echo "missing: $src"; return 1; }
     allowed "$src" || { echo ".dockerignore excludes $src"; return 1; }
   done < <(grep -E '^COPY ' "$DF" | grep -v -- '--from=' | sed -E 's/^COPY( --[^ ]+)* //' |
     awk '{for (i = 1; i < NF; i++) print $i}')
 }
 check "Dockerfile: every COPY source exists and .dockerignore lets it in" copy_ok
+check "Dockerfile: a prebuilt stage (--target prebuilt, used by packaging/test/compose.sh)" \
+  grep -qE '^FROM runtime AS prebuilt$' "$DF"
 check "Dockerfile: the entrypoint is the script the image copies" \
   grep -q 'ENTRYPOINT \["/docker-entrypoint.sh"\]' "$DF"
 
@@ -245,7 +263,8 @@ check "Dockerfile: the entrypoint is the script the image copies" \
 if command -v shellcheck >/dev/null; then
   check "shellcheck: docker-entrypoint.sh and ferrokeeper-server.sh, every finding" \
     shellcheck "$ENTRY" "$SRV"
-  check "shellcheck: this script (warnings and errors)" shellcheck -S warning "$0"
+  check "shellcheck: this script and compose.sh (warnings and errors)" \
+    shellcheck -S warning "$0" "$REPO/packaging/test/compose.sh"
 else
   echo "skip shellcheck: not installed"
 fi
