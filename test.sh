@@ -203,6 +203,12 @@ timeout -k 10 300 "$PY" compat-tests/ensemble/session_moved.py \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/session-moved.log"
 count_line "$WORK/session-moved.log"
 
+stage "per-session reply order on a member, Java 3.8.0 vs FerroKeeper (compat-tests/ensemble/reply_order.py)"
+timeout -k 10 400 "$PY" compat-tests/ensemble/reply_order.py \
+  --kinds java,java,java fk,fk,fk java,fk,fk fk,java,java \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/reply-order.log"
+count_line "$WORK/reply-order.log"
+
 stage "mntr's quorum counters and summaries, Java 3.8.0 vs FerroKeeper (compat-tests/ensemble/quorum_counters.py)"
 timeout -k 10 300 "$PY" compat-tests/ensemble/quorum_counters.py \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/quorum-counters.log"

@@ -196,12 +196,20 @@ class Cluster:
         m.proc = self._process(sid, kind, m.dir)
         m.spawn()
 
-    def pause(self, sid):
-        """SIGSTOP; returns the time of the signal."""
+    def pause(self, sid, timeout=5.0):
+        """SIGSTOP, and wait until every thread of the member is stopped (the signal is
+        asynchronous: a thread running on another CPU goes on until the kernel stops it, and a
+        test that acts right after kill() can see the member still answering); returns the
+        time of the signal."""
         m = self.members[sid]
         t = time.monotonic()
         os.kill(m.proc.pid, signal.SIGSTOP)
         m.paused = True
+        deadline = t + timeout
+        while not _all_threads_stopped(m.proc.pid):
+            if time.monotonic() > deadline:
+                raise ClusterError("server.%d did not stop within %.0f s of SIGSTOP" % (sid, timeout))
+            time.sleep(0.001)  # the kernel gives no event for a completed group stop
         return t
 
     def resume(self, sid):
@@ -341,6 +349,24 @@ def kill_run(run_dir):
             except ProcessLookupError:
                 pass
     return netns.teardown_run(run_dir)
+
+
+def _all_threads_stopped(pid):
+    """Whether every thread of `pid` is in state T (stopped); a gone process counts as stopped."""
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return True
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) STATE ...: comm may hold spaces and parentheses, so split at the last ')'.
+        if stat.rsplit(")", 1)[-1].split()[0] not in ("T", "t"):
+            return False
+    return True
 
 
 def parse_kinds(text):

@@ -26,7 +26,6 @@ the behaviour described above (the reference is checked, not assumed). Prints
 import argparse
 import os
 import shutil
-import socket
 import struct
 import sys
 import tempfile
@@ -35,49 +34,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import cluster  # noqa: E402
-from rawzk import frame, jbuf, jstr, read_frame  # noqa: E402
+from rawzk import attach_retrying, get_data_version, jbuf, jstr, read_reply, send_request  # noqa: E402,E501
 
 GET_DATA, SET_DATA, CREATE, SYNC = 4, 5, 1, 9
 
 
-def attach(port, session=0, passwd=bytes(16)):
-    """A connection with session `session` (0: a new one); (socket, session, passwd) or None if
-    the server refused."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(frame(struct.pack(">iqiq", 0, 0, 10000, session) + jbuf(passwd) + b"\0"))
-    r = read_frame(s)
-    if r is None:
-        s.close()
-        return None
-    _proto, _timeout, sid = struct.unpack(">iiq", r[:16])
-    (plen,) = struct.unpack(">i", r[16:20])
-    if sid == 0:
-        s.close()
-        return None
-    return s, sid, r[20:20 + plen]
-
-
 def call(s, xid, op, body):
     """'err N' (with the reply's body) or 'closed' when the server ends the connection."""
-    try:
-        s.sendall(frame(struct.pack(">ii", xid, op) + body))
-    except OSError:
+    if not send_request(s, xid, op, body):
         return "closed", None
     while True:
-        r = read_frame(s)
+        r = read_reply(s)
         if r is None:
             return "closed", None
-        rxid, _zxid, err = struct.unpack(">iqi", r[:16])
+        rxid, _zxid, err, rbody = r
         if rxid == xid:
-            return "err %d" % err, r[16:]
-
-
-def attach_retrying(port, session=0, passwd=bytes(16), tries=100):
-    for _ in range(tries):  # bounded: a member refuses sessions until it serves
-        got = attach(port, session, passwd)
-        if got is not None:
-            return got
-    raise RuntimeError("port %d refused session 0x%x %d times" % (port, session, tries))
+            return "err %d" % err, rbody
 
 
 def scenario(c):
@@ -106,9 +78,7 @@ def scenario(c):
     r, body = call(on_f2, 3, GET_DATA, jstr("/owned") + b"\0")
     version = None
     if r == "err 0" and body:
-        (dlen,) = struct.unpack(">i", body[:4])
-        stat = body[4 + max(dlen, 0):]
-        version = struct.unpack(">i", stat[32:36])[0]  # czxid, mzxid, ctime, mtime, version
+        version = get_data_version(body)
     out.append("read on F2: %s, version %s" % (r, version))
     for s in (on_f1, on_leader, on_f2):
         s.close()

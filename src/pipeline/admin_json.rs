@@ -333,7 +333,7 @@ impl Core {
             "last_processed_zxid".into(),
             json!(self.db.last_processed_zxid),
         );
-        st.insert("outstanding_requests".into(), json!(self.fifo.len()));
+        st.insert("outstanding_requests".into(), json!(self.outstanding()));
         st.insert("avg_latency".into(), json!(s.latency.avg()));
         st.insert("max_latency".into(), json!(s.latency.max()));
         st.insert("min_latency".into(), json!(s.latency.min()));

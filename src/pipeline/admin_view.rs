@@ -51,7 +51,7 @@ impl Core {
         let _ = writeln!(s, "Received: {}", self.stats.packets_received);
         let _ = writeln!(s, "Sent: {}", self.stats.packets_sent);
         let _ = writeln!(s, "Connections: {}", self.conns.len() + 1);
-        let _ = writeln!(s, "Outstanding: {}", self.fifo.len());
+        let _ = writeln!(s, "Outstanding: {}", self.outstanding());
         let _ = writeln!(s, "Zxid: 0x{:x}", self.db.last_processed_zxid);
         let _ = writeln!(s, "Mode: {}", self.server_state());
         s
@@ -80,7 +80,7 @@ impl Core {
     /// Requests of each connection not answered yet (`queued=`).
     pub(super) fn outstanding_by_conn(&self) -> HashMap<ConnId, usize> {
         let mut out = HashMap::new();
-        for p in &self.fifo {
+        for p in self.outstanding_entries() {
             let conn = match p {
                 Pending::Txn {
                     origin: Origin::Client { conn, .. } | Origin::Connect { conn, .. },
@@ -90,11 +90,17 @@ impl Core {
                     origin: Origin::Client { conn, .. } | Origin::Connect { conn, .. },
                     ..
                 }
+                | Pending::Applied {
+                    origin: Origin::Client { conn, .. } | Origin::Connect { conn, .. },
+                    ..
+                }
                 | Pending::Read { conn, .. }
                 | Pending::ForwardedSync { conn, .. }
                 | Pending::Revalidating { conn, .. }
                 | Pending::Error { conn, .. } => *conn,
-                Pending::Txn { .. } | Pending::Forwarded { .. } => continue,
+                Pending::Txn { .. } | Pending::Forwarded { .. } | Pending::Applied { .. } => {
+                    continue
+                }
             };
             *out.entry(conn).or_insert(0) += 1;
         }

@@ -2,12 +2,13 @@
 //! session table), the session tracker and watches, and runs prep and final
 //! for every request in arrival order.
 //!
-//! One task owns all of it, so applying and reading need no locks, and the
-//! order ZooKeeper's standalone pipeline gives — every request handled in
-//! the order it arrived, reads waiting behind earlier writes — falls out of a
-//! single FIFO. Sync runs on its own thread (see `sync.rs`); the core hands it
-//! each pass's txns as one batch and applies them when they come back
-//! durable.
+//! One task owns all of it, so applying and reading need no locks. Alone,
+//! the order ZooKeeper's standalone pipeline gives — every request handled
+//! in the order it arrived, reads waiting behind earlier writes — falls out
+//! of a single FIFO. A member orders replies per connection instead, as
+//! ZooKeeper's CommitProcessor does per session (`ensemble/replies.rs`).
+//! Sync runs on its own thread (see `sync.rs`); the core hands it each
+//! pass's txns as one batch and applies them when they come back durable.
 
 use std::collections::VecDeque;
 
@@ -244,7 +245,13 @@ pub(super) enum Pending {
         session: SessionId,
         cxid: i32,
         origin: Origin,
-        done: Option<Box<(LoggedTxn, ApplyOutcome)>>,
+        done: Option<Box<AppliedTxn>>,
+    },
+    /// Member: a txn of this server's client, committed and applied, whose
+    /// reply waits for the connection's earlier requests.
+    Applied {
+        origin: Origin,
+        done: Box<AppliedTxn>,
     },
     /// Follower: a reconnect waiting for the leader's answer to REVALIDATE.
     Revalidating {
@@ -253,13 +260,15 @@ pub(super) enum Pending {
         origin: Origin,
         valid: Option<bool>,
     },
-    /// Follower: a sync forwarded to the leader, answered when the leader's
-    /// SYNC comes back (they come back in order).
+    /// Follower: a sync forwarded to the leader, answered once the leader's
+    /// SYNC came back (they come back in order) and `after`, the last txn
+    /// committed before it, is applied here.
     ForwardedSync {
         conn: ConnId,
         xid: i32,
         op: ClientOp,
         at: Instant,
+        after: Option<i64>,
     },
     /// Answered with just a header (`zxid` -1 when ZooKeeper sends -1).
     Error {
@@ -268,6 +277,15 @@ pub(super) enum Pending {
         err: ErrorCode,
         zxid: Option<i64>,
     },
+}
+
+/// A txn applied for a request whose reply waits its turn: the reply
+/// carries the zxid the database had just after it, as ZooKeeper's final
+/// processor sends.
+pub(super) struct AppliedTxn {
+    pub txn: LoggedTxn,
+    pub outcome: ApplyOutcome,
+    pub zxid: i64,
 }
 
 pub struct Core {
@@ -279,7 +297,10 @@ pub struct Core {
     pub(super) conns: HashMap<ConnId, Conn>,
     pub(super) session_conns: HashMap<SessionId, ConnId>,
     pub(super) last_assigned_zxid: i64,
+    /// Standalone: every request in arrival order (see the module doc).
     pub(super) fifo: VecDeque<Pending>,
+    /// Member: each connection's requests in its own order.
+    pub(super) replies: super::ensemble::replies::ReplyQueues,
     /// See [`PassClock`].
     pub(super) clock: PassClock,
     pub(super) durable: VecDeque<LoggedTxn>,
@@ -442,6 +463,7 @@ impl Core {
             session_conns: HashMap::new(),
             last_assigned_zxid: 0,
             fifo: VecDeque::new(),
+            replies: Default::default(),
             durable: VecDeque::new(),
             to_sync: Vec::new(),
             sync_tx,
@@ -709,7 +731,7 @@ impl Core {
     /// taken either (ZooKeeper 3.8 takes none at shutdown, and one at start).
     fn begin_shutdown(&mut self, done: oneshot::Sender<Drained>) {
         info!(
-            pending = self.fifo.len(),
+            pending = self.outstanding(),
             sessions = self.sessions.len(),
             "shutting down: draining requests in flight"
         );
@@ -718,7 +740,7 @@ impl Core {
 
     /// Everything handed to sync has come back and been answered.
     fn drained(&self) -> bool {
-        self.fifo.is_empty() && self.to_sync.is_empty() && self.durable.is_empty()
+        self.outstanding() == 0 && self.to_sync.is_empty() && self.durable.is_empty()
     }
 
     /// Shutdown, second half: close every connection (each writer flushes
@@ -939,7 +961,7 @@ impl Core {
         } else {
             self.to_sync.push(txn);
         }
-        self.fifo.push_back(Pending::Txn { zxid, origin });
+        self.queue(Pending::Txn { zxid, origin });
     }
 
     fn flush_to_sync(&mut self) {
@@ -1087,7 +1109,7 @@ impl Core {
                 self.sessions.set_owner(session, SessionOwner::Local);
             }
             // Revalidation answers in order with the rest of the pipeline.
-            self.fifo.push_back(Pending::Txn { zxid: 0, origin });
+            self.queue(Pending::Txn { zxid: 0, origin });
             if !valid {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.session = 0;
@@ -1217,7 +1239,7 @@ impl Core {
             ClientOp::Auth(auth) => self.on_auth(conn_id, xid, auth),
             ClientOp::Unimplemented(code) => {
                 warn!(op = code, "received packet of unknown type");
-                self.fifo.push_back(Pending::Error {
+                self.queue(Pending::Error {
                     conn: conn_id,
                     xid,
                     err: ErrorCode::Unimplemented,
@@ -1226,14 +1248,14 @@ impl Core {
             }
             // Request.isThrottled: no prep, no txn, no apply; answered in
             // order with lastZxid, as FinalRequestProcessor does.
-            ClientOp::Throttled(_) => self.fifo.push_back(Pending::Error {
+            ClientOp::Throttled(_) => self.queue(Pending::Error {
                 conn: conn_id,
                 xid,
                 err: ErrorCode::Throttled,
                 zxid: None,
             }),
             ClientOp::Malformed(code) if !is_write_code(code) => {
-                self.fifo.push_back(Pending::Error {
+                self.queue(Pending::Error {
                     conn: conn_id,
                     xid,
                     err: ErrorCode::MarshallingError,
@@ -1298,7 +1320,7 @@ impl Core {
                 let moved = self.ensemble.as_deref().is_some_and(|m| m.is_leader())
                     && self.sessions.check_owner(session, SessionOwner::Local) == OwnerCheck::Moved;
                 if moved {
-                    self.fifo.push_back(Pending::Error {
+                    self.queue(Pending::Error {
                         conn: conn_id,
                         xid,
                         err: ErrorCode::SessionMoved,
@@ -1306,7 +1328,7 @@ impl Core {
                     });
                     return;
                 }
-                self.fifo.push_back(Pending::Read {
+                self.queue(Pending::Read {
                     conn: conn_id,
                     xid,
                     op,

@@ -41,7 +41,8 @@ impl Core {
                 let outcome = self.apply_txn(&txn.header, &mut txn.body, &mut events);
                 self.compare_digest(&txn.header, txn.digest.as_ref());
                 self.deliver_events(&events);
-                self.answer_txn(origin, &txn, outcome);
+                let zxid = self.db.last_processed_zxid;
+                self.answer_txn(origin, &txn, outcome, zxid);
             }
             Pending::Read { conn, xid, op, at } => {
                 self.record_response(conn, xid, lop_name(op_code_of(&op)), at, false);
@@ -64,16 +65,15 @@ impl Core {
             // found them ready.
             Pending::Forwarded { origin, done, .. } => {
                 if let Some(done) = done {
-                    let (txn, outcome) = *done;
-                    self.answer_txn(origin, &txn, outcome);
+                    self.answer_txn(origin, &done.txn, done.outcome, done.zxid);
                 }
             }
-            Pending::ForwardedSync { conn, xid, op, at } => {
-                if let Some(m) = self.ensemble.as_deref_mut() {
-                    m.sync_replies.pop_front();
-                }
-                self.finish(Pending::Read { conn, xid, op, at })
+            Pending::Applied { origin, done } => {
+                self.answer_txn(origin, &done.txn, done.outcome, done.zxid);
             }
+            Pending::ForwardedSync {
+                conn, xid, op, at, ..
+            } => self.finish(Pending::Read { conn, xid, op, at }),
             Pending::Revalidating { origin, .. } => self.finish_revalidation(origin),
         }
     }
@@ -101,8 +101,8 @@ impl Core {
         origin: Origin,
         txn: &crate::txn::LoggedTxn,
         out: ApplyOutcome,
+        zxid: i64,
     ) {
-        let zxid = self.db.last_processed_zxid;
         match origin {
             Origin::Internal => {
                 if txn.header.type_ == OpCode::CloseSession as i32 {

@@ -673,7 +673,7 @@ impl Core {
             "ephemerals_count" => self.db.tree.ephemerals_count() as i64,
             "num_alive_connections" => (self.conns.len() + asking) as i64,
             "avg_latency" => return Value::Double(s.latency.avg()),
-            "outstanding_requests" => self.fifo.len() as i64,
+            "outstanding_requests" => self.outstanding() as i64,
             "znode_count" => self.db.tree.node_count() as i64,
             "global_sessions" => self.sessions.len() as i64,
             "last_client_response_size" => s.client_response.last,

@@ -449,6 +449,7 @@ impl Core {
             self.drop_conn(c);
         }
         self.fifo.clear();
+        self.replies.clear();
         self.changes = Default::default();
         if !self.to_sync.is_empty() {
             warn!(n = self.to_sync.len(), "dropping txns never proposed");

@@ -32,7 +32,7 @@ impl Core {
     }
 
     /// Follower: a client's write or sync goes to the leader; the request
-    /// waits in `fifo` for its txn (or the leader's SYNC).
+    /// waits on its connection for its txn (or the leader's SYNC).
     pub(in crate::pipeline) fn forward_request(
         &mut self,
         conn: ConnId,
@@ -61,14 +61,15 @@ impl Core {
         };
         m.io.send_request(leader, &req, &auth);
         if matches!(op, ClientOp::Sync(_)) {
-            self.fifo.push_back(Pending::ForwardedSync {
+            self.queue(Pending::ForwardedSync {
                 conn,
                 xid,
                 op,
                 at: received,
+                after: None,
             });
         } else {
-            self.fifo.push_back(Pending::Forwarded {
+            self.queue(Pending::Forwarded {
                 session,
                 cxid: xid,
                 origin: Origin::Client {
@@ -98,7 +99,7 @@ impl Core {
             return;
         };
         m.io.send_revalidate(leader, session, timeout_ms);
-        self.fifo.push_back(Pending::Revalidating {
+        self.queue(Pending::Revalidating {
             session,
             conn,
             origin,
@@ -108,23 +109,13 @@ impl Core {
 
     /// Follower: the leader's answer to REVALIDATE.
     pub(in crate::pipeline) fn on_revalidate_reply(&mut self, session: SessionId, valid: bool) {
-        let slot = self.fifo.iter_mut().find_map(|p| match p {
-            Pending::Revalidating {
-                session: s,
-                conn,
-                valid: v @ None,
-                ..
-            } if *s == session => Some((v, *conn)),
-            _ => None,
-        });
-        let Some((v, conn)) = slot else {
+        let Some(conn) = self.revalidated(session, valid) else {
             debug!(
                 session = format_args!("0x{session:x}"),
                 "REVALIDATE reply nobody waits for"
             );
             return;
         };
-        *v = Some(valid);
         if !valid {
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.session = 0;
@@ -159,7 +150,7 @@ impl Core {
             return;
         };
         m.io.send_request(leader, &req, &[]);
-        self.fifo.push_back(Pending::Forwarded {
+        self.queue(Pending::Forwarded {
             session,
             cxid: 0,
             origin: Origin::Connect {

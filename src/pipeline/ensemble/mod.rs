@@ -21,6 +21,7 @@ mod actions;
 mod apply;
 mod config_node;
 mod forward;
+pub(super) mod replies;
 mod status;
 
 use std::collections::{HashMap, VecDeque};
