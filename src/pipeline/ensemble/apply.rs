@@ -8,6 +8,7 @@
 //! that session (the leader preps each learner's requests in order), its
 //! result kept until the requests before it on its connection are answered.
 
+use super::replies::Waiting;
 use crate::pipeline::core::{AppliedTxn, Core, Origin};
 use crate::txn::LoggedTxn;
 
@@ -38,8 +39,9 @@ impl Core {
 
     fn apply_one_committed(&mut self, txn: LoggedTxn) {
         let zxid = txn.zxid();
-        let own = self.take_proposed(zxid);
-        if own.is_some() {
+        let session = txn.header.client_id;
+        let waiting = self.waiting_for_commit(zxid, session);
+        if matches!(waiting, Some(Waiting::Own(_))) {
             let propagation = crate::pipeline::core::wall_ms() - txn.header.time;
             if propagation >= 0 {
                 self.metrics.propagation_latency.add(propagation as u64);
@@ -55,14 +57,14 @@ impl Core {
             outcome,
             zxid: self.db.last_processed_zxid,
         };
-        let Some(done) = self.committed_answers(own, done) else {
+        if let Some(waiting) = waiting {
+            self.committed_answers(waiting, done);
             return;
-        };
+        }
         // Nobody here waits (another server's client, an expiry, a
         // learner's request on the leader): a closed session's connection
         // goes, and with it any of its requests still waiting for the leader
         // (the leader drops requests of a closed session unanswered).
-        let session = done.txn.header.client_id;
         let closed = done.txn.header.type_ == jute::consts::OpCode::CloseSession as i32;
         self.answer_txn(Origin::Internal, &done.txn, done.outcome, done.zxid);
         if closed {

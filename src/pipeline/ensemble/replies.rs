@@ -122,6 +122,22 @@ impl ReplyQueues {
     }
 }
 
+/// Who waits for a committed txn here.
+pub(in crate::pipeline) enum Waiting {
+    /// A client of this leader, for its proposal.
+    Own(ConnId),
+    /// A client of this follower, for its forwarded request.
+    Forwarded(ConnId),
+}
+
+impl Waiting {
+    fn conn(&self) -> ConnId {
+        match self {
+            Waiting::Own(c) | Waiting::Forwarded(c) => *c,
+        }
+    }
+}
+
 /// Whether a request at the head of its connection's queue can be answered
 /// now; `applied` is the database's last applied zxid.
 fn answerable(p: &Pending, applied: i64) -> bool {
@@ -217,33 +233,43 @@ impl Core {
         }
     }
 
-    /// A committed txn was applied with `done`'s result: the request it
-    /// answers, if one here waits for it, gets it. `None` back: nobody here
-    /// waits (another server's client, an expiry), the caller answers it as
-    /// internal.
-    pub(in crate::pipeline) fn committed_answers(
+    /// The connection whose request a committed txn answers, if one here
+    /// waits for it: the leader's own proposal by zxid, else a forwarded
+    /// request of the txn's session. Requests queued before it on that
+    /// connection are answered now, before the txn applies: they come
+    /// before it in the session's order, so a read between two writes of a
+    /// session sees the first and not the second (CommitProcessor runs a
+    /// session's requests one by one, commits in zxid order).
+    pub(in crate::pipeline) fn waiting_for_commit(
         &mut self,
-        own: Option<Option<ConnId>>,
-        done: AppliedTxn,
-    ) -> Option<AppliedTxn> {
+        zxid: i64,
+        session: SessionId,
+    ) -> Option<Waiting> {
+        let waiting = match self.replies.take_proposed(zxid) {
+            Some(Some(conn)) => Waiting::Own(conn),
+            Some(None) => return None,
+            None => Waiting::Forwarded(self.replies.take_forwarded(session)?),
+        };
+        self.answer_conn(waiting.conn());
+        Some(waiting)
+    }
+
+    /// The applied result of a committed txn goes to the request that
+    /// waits for it (found by `waiting_for_commit`), answered in its
+    /// connection's turn.
+    pub(in crate::pipeline) fn committed_answers(&mut self, waiting: Waiting, done: AppliedTxn) {
         let r = &mut self.replies;
         let zxid = done.txn.zxid();
         let session = done.txn.header.client_id;
-        let conn = match own {
-            Some(Some(conn)) => conn,
-            Some(None) => return Some(done),
-            None => match r.take_forwarded(session) {
-                Some(conn) => conn,
-                None => return Some(done),
-            },
-        };
+        let conn = waiting.conn();
+        let own = matches!(waiting, Waiting::Own(_));
         let pick = |p: &Pending| match p {
-            Pending::Txn { zxid: z, .. } => own.is_some() && *z == zxid,
+            Pending::Txn { zxid: z, .. } => own && *z == zxid,
             Pending::Forwarded {
                 session: s,
                 done: None,
                 ..
-            } => own.is_none() && *s == session,
+            } => !own && *s == session,
             _ => false,
         };
         let Some((q, i)) = r
@@ -255,7 +281,7 @@ impl Core {
                 zxid = format_args!("0x{zxid:x}"),
                 "the request a commit answers is gone"
             );
-            return None;
+            return;
         };
         match q.get_mut(i) {
             Some(Pending::Forwarded { cxid, done: d, .. }) => {
@@ -278,12 +304,6 @@ impl Core {
             _ => {}
         }
         r.dirty.push(conn);
-        None
-    }
-
-    /// Leader: who waits for its proposal `zxid` (see `ReplyQueues`).
-    pub(in crate::pipeline) fn take_proposed(&mut self, zxid: i64) -> Option<Option<ConnId>> {
-        self.replies.take_proposed(zxid)
     }
 
     /// Follower: the forwarded requests of a session that was closed.
