@@ -29,7 +29,6 @@ impl Core {
             self.apply_one_committed(txn);
         }
         self.answer_ready_head();
-        self.answer_pending_syncs();
     }
 
     /// Applies what is committed without waiting for anything else (before
@@ -99,8 +98,8 @@ impl Core {
             None => {
                 // Another server's client (or an expiry): nobody here waits,
                 // but a closed session's connection goes, and with it any
-                // request of that session still waiting here (the leader
-                // drops requests of a closed session unanswered).
+                // request of that session still waiting here (their error
+                // txns, SESSIONEXPIRED, come after it and find no one).
                 let closed = txn.header.type_ == jute::consts::OpCode::CloseSession as i32;
                 self.answer_txn(Origin::Internal, &txn, outcome);
                 if closed {
