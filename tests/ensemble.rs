@@ -50,13 +50,19 @@ struct Ensemble {
 
 impl Ensemble {
     async fn start(n: usize) -> Ensemble {
+        Ensemble::start_first(n, n).await
+    }
+
+    /// An ensemble of `n` voters of which only members 1..=`running` are
+    /// started (a test plays the others).
+    async fn start_first(n: usize, running: usize) -> Ensemble {
         let dir = tempfile::tempdir().expect("tempdir");
         let ports: Vec<(u16, u16, u16)> = (0..n)
             .map(|_| (free_port(), free_port(), free_port()))
             .collect();
         let mut servers = Vec::new();
         let mut addrs = Vec::new();
-        for id in 1..=n {
+        for id in 1..=running {
             let s = member_settings(dir.path(), id, &ports);
             let srv = server::start(s).await.expect("member starts");
             addrs.push(srv.local_addr);
@@ -426,4 +432,356 @@ async fn find_leader(ens: &Ensemble) -> usize {
         }
     }
     panic!("no member says Mode: leader");
+}
+
+/// A learner forwards its clients' requests, a `sync` among them, and a Java 3.8.0 follower
+/// matches every COMMIT and SYNC that comes back, in order, to the oldest of them still
+/// waiting (`CommitProcessor`: one that comes out of turn is taken for another server's, and
+/// the request it overtook, and every later one of its clients, waits for ever). So the
+/// leader's SYNC for a forwarded sync must come right after the COMMIT of the last txn
+/// proposed before it and before the COMMITs of the learner's requests after it
+/// (`Leader.processSync`, `tryToCommit`), and every forwarded request is answered, also
+/// one of a session closed meanwhile (an error txn; the sync its SYNC), as Java's leader
+/// submits a learner's requests straight to `PrepRequestProcessor`. The test plays server.3
+/// over a raw socket; with server.1 stopped, the leader commits only what it ACKs, so both
+/// of its creates commit in one go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learners_sync_is_answered_between_the_commits_of_its_requests() {
+    let mut ens = Ensemble::start_first(3, 2).await;
+    let limit = Duration::from_secs(30);
+    for a in &ens.addrs {
+        drop(session_on(*a, limit).await);
+    }
+    let leader = find_leader(&ens).await;
+    let quorum_port = ens.ports[leader].1;
+    let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
+    let (alone_tx, alone_rx) = std::sync::mpsc::channel::<()>();
+    let script = std::thread::spawn(move || -> Result<Vec<String>, String> {
+        let mut l = raw_learner::Learner::join(quorum_port, 3)?;
+        let _ = joined_tx.send(());
+        l.idle_until(|| alone_rx.try_recv().is_ok())?;
+        l.forwarded_script()
+    });
+    joined_rx.await.expect("the raw learner joins the leader");
+    if let Some(srv) = ens.servers[1 - leader].take() {
+        srv.shutdown().await.expect("the other member stops");
+    }
+    alone_tx.send(()).expect("the raw learner waits");
+    let seen = tokio::task::spawn_blocking(move || script.join())
+        .await
+        .expect("joined")
+        .expect("the raw learner's thread")
+        .unwrap_or_else(|e| panic!("raw learner: {e}"));
+    assert_eq!(
+        seen,
+        [
+            "COMMIT cxid 0 createSession",
+            "COMMIT cxid 1 create",
+            "SYNC",
+            "COMMIT cxid 3 create",
+            "COMMIT cxid 4 closeSession",
+            "COMMIT cxid 5 error -112",
+            "SYNC",
+        ]
+    );
+}
+
+/// Server.3 of the ensemble, played over a raw socket with `ferrokeeper::quorum::wire` as a
+/// Java 3.8.0 follower speaks: FOLLOWERINFO … UPTODATE, then PINGs answered with its
+/// session's touch, PROPOSALs ACKed (or held), its session's REQUESTs forwarded.
+mod raw_learner {
+    use std::collections::HashMap;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    use ferrokeeper::persist::txnlog::format::decode_txn;
+    use ferrokeeper::quorum::wire::packet::packet;
+    use ferrokeeper::quorum::wire::payload::{
+        encode_ping_touches, int_payload, learner_info_bytes, ForwardedRequest,
+    };
+    use ferrokeeper::quorum::wire::{
+        decode_quorum_packet, encode_quorum_packet, PacketLimit, PacketType, QuorumPacket,
+        SnapScanner,
+    };
+    use ferrokeeper::txn::TxnBody;
+    use jute::consts::OpCode;
+    use jute::data::{Id, ACL};
+    use jute::proto::{CreateRequest, SyncRequest};
+
+    type Res<T> = Result<T, String>;
+
+    const SESSION_TIMEOUT_MS: i32 = 30_000;
+
+    pub struct Learner {
+        stream: TcpStream,
+        buf: Vec<u8>,
+        deadline: Instant,
+        limit: PacketLimit,
+        session: i64,
+        /// What each PROPOSAL we saw was: (session, cxid, description).
+        txns: HashMap<i64, (i64, i32, String)>,
+        /// PROPOSALs not ACKed yet, while ACKs are held.
+        held: Option<Vec<i64>>,
+        /// Our session's COMMITs and every SYNC, in the order they came.
+        seen: Vec<String>,
+    }
+
+    impl Learner {
+        /// Connects to the leader's quorum port and syncs as a fresh follower.
+        pub fn join(port: u16, sid: i64) -> Res<Learner> {
+            let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            let mut l = Learner {
+                stream,
+                buf: Vec::new(),
+                deadline: Instant::now() + Duration::from_secs(15),
+                limit: PacketLimit::default(),
+                session: (sid << 56) | 1,
+                txns: HashMap::new(),
+                held: None,
+                seen: Vec::new(),
+            };
+            l.write(&[packet(
+                PacketType::FollowerInfo,
+                0,
+                Some(learner_info_bytes(sid, 0)),
+            )])?;
+            let info = l.read()?;
+            if info.type_ != PacketType::LeaderInfo as i32 {
+                return Err(format!("LEADERINFO expected, got type {}", info.type_));
+            }
+            let newleader = info.zxid;
+            l.write(&[packet(PacketType::AckEpoch, 0, Some(int_payload(0)))])?;
+            loop {
+                let p = l.read()?;
+                match PacketType::from_wire(p.type_) {
+                    Some(PacketType::Snap) => l.skip_snapshot()?,
+                    Some(PacketType::NewLeader) => {
+                        l.write(&[packet(PacketType::Ack, newleader, None)])?
+                    }
+                    Some(PacketType::UpToDate) => break,
+                    _ => {}
+                }
+            }
+            l.write(&[packet(PacketType::Ack, newleader, None)])
+                .map(|_| l)
+        }
+
+        /// Follows (PINGs, ACKs) until `done` says so.
+        pub fn idle_until(&mut self, mut done: impl FnMut() -> bool) -> Res<()> {
+            while !done() {
+                self.step(Duration::from_millis(50))?;
+            }
+            Ok(())
+        }
+
+        /// createSession; create /a, sync, create /b in one write with their ACKs held;
+        /// closeSession; then a create and a sync of the closed session. Returns `seen`.
+        pub fn forwarded_script(mut self) -> Res<Vec<String>> {
+            self.forward(&[(0, OpCode::CreateSession, int_payload(SESSION_TIMEOUT_MS))])?;
+            self.await_seen(1)?;
+            self.held = Some(Vec::new());
+            self.forward(&[
+                (1, OpCode::Create, create_body("/a")),
+                (2, OpCode::Sync, sync_body()),
+                (3, OpCode::Create, create_body("/b")),
+            ])?;
+            // Both creates proposed, neither committed: nothing may come back yet.
+            while !(self.proposed(1) && self.proposed(3)) {
+                self.step(Duration::from_millis(50))?;
+            }
+            let held = self.held.take().unwrap_or_default();
+            let acks: Vec<QuorumPacket> = held
+                .iter()
+                .map(|z| packet(PacketType::Ack, *z, None))
+                .collect();
+            self.write(&acks)?;
+            self.await_seen(4)?;
+            self.forward(&[(4, OpCode::CloseSession, Vec::new())])?;
+            self.await_seen(5)?;
+            self.forward(&[
+                (5, OpCode::Create, create_body("/c")),
+                (6, OpCode::Sync, sync_body()),
+            ])?;
+            self.await_seen(7)?;
+            Ok(self.seen)
+        }
+
+        fn proposed(&self, cxid: i32) -> bool {
+            self.txns
+                .values()
+                .any(|(s, c, _)| *s == self.session && *c == cxid)
+        }
+
+        fn await_seen(&mut self, n: usize) -> Res<()> {
+            while self.seen.len() < n {
+                self.step(Duration::from_millis(50))?;
+            }
+            Ok(())
+        }
+
+        /// REQUESTs of our session, in one write.
+        fn forward(&mut self, requests: &[(i32, OpCode, Vec<u8>)]) -> Res<()> {
+            let packets: Vec<QuorumPacket> = requests
+                .iter()
+                .map(|(cxid, op, body)| {
+                    let r = ForwardedRequest {
+                        session_id: self.session,
+                        cxid: *cxid,
+                        op: *op as i32,
+                        body: body.clone(),
+                    };
+                    packet(PacketType::Request, -1, Some(r.encode()))
+                })
+                .collect();
+            self.write(&packets)
+        }
+
+        /// Handles one packet, if one comes within `wait`.
+        fn step(&mut self, wait: Duration) -> Res<()> {
+            let Some(p) = self.read_within(wait)? else {
+                return Ok(());
+            };
+            match PacketType::from_wire(p.type_) {
+                Some(PacketType::Ping) => {
+                    let touches = encode_ping_touches(&[(self.session, SESSION_TIMEOUT_MS)]);
+                    self.write(&[packet(PacketType::Ping, p.zxid, Some(touches))])?;
+                }
+                Some(PacketType::Proposal) => {
+                    let d = decode_txn(p.data.as_deref().unwrap_or_default())?;
+                    let what = match &d.body {
+                        TxnBody::Error(e) => format!("error {}", e.err),
+                        other => format!("{:?}", other.op_code()),
+                    };
+                    let what = lower_first(&what);
+                    self.txns
+                        .insert(p.zxid, (d.header.client_id, d.header.cxid, what));
+                    match self.held.as_mut() {
+                        Some(held) => held.push(p.zxid),
+                        None => self.write(&[packet(PacketType::Ack, p.zxid, None)])?,
+                    }
+                }
+                Some(PacketType::Commit) => {
+                    if let Some((s, cxid, what)) = self.txns.get(&p.zxid) {
+                        if *s == self.session {
+                            self.seen.push(format!("COMMIT cxid {cxid} {what}"));
+                        }
+                    }
+                }
+                Some(PacketType::Sync) => self.seen.push("SYNC".to_string()),
+                _ => {
+                    return Err(format!(
+                        "unexpected packet type {} while following",
+                        p.type_
+                    ))
+                }
+            }
+            Ok(())
+        }
+
+        fn skip_snapshot(&mut self) -> Res<()> {
+            let mut scanner = SnapScanner::new(self.limit);
+            loop {
+                if let Some(end) = scanner.advance(&self.buf).map_err(|e| e.to_string())? {
+                    self.buf.drain(..end.stream_len);
+                    return Ok(());
+                }
+                self.fill(self.deadline)?;
+            }
+        }
+
+        fn write(&mut self, packets: &[QuorumPacket]) -> Res<()> {
+            let bytes: Vec<u8> = packets.iter().flat_map(encode_quorum_packet).collect();
+            self.stream.write_all(&bytes).map_err(|e| e.to_string())
+        }
+
+        fn read(&mut self) -> Res<QuorumPacket> {
+            let deadline = self.deadline;
+            loop {
+                if let Some(p) = self.decode()? {
+                    return Ok(p);
+                }
+                self.fill(deadline)?;
+            }
+        }
+
+        fn read_within(&mut self, wait: Duration) -> Res<Option<QuorumPacket>> {
+            if let Some(p) = self.decode()? {
+                return Ok(Some(p));
+            }
+            if Instant::now() >= self.deadline {
+                return Err(format!("nothing more after {:?}", self.seen));
+            }
+            match self.fill(Instant::now() + wait) {
+                Ok(()) => self.decode(),
+                Err(e) if e == "timeout" => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+
+        fn decode(&mut self) -> Res<Option<QuorumPacket>> {
+            match decode_quorum_packet(&self.buf, self.limit).map_err(|e| e.to_string())? {
+                Some((p, used)) => {
+                    self.buf.drain(..used);
+                    Ok(Some(p))
+                }
+                None => Ok(None),
+            }
+        }
+
+        /// More bytes by `until`: Err("timeout") if none came.
+        fn fill(&mut self, until: Instant) -> Res<()> {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err("timeout".to_string());
+            }
+            self.stream
+                .set_read_timeout(Some(left))
+                .map_err(|e| e.to_string())?;
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => Err("the leader closed the connection".to_string()),
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    Ok(())
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    Err("timeout".to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    }
+
+    fn lower_first(s: &str) -> String {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_lowercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+
+    fn create_body(path: &str) -> Vec<u8> {
+        jute::to_bytes(&CreateRequest {
+            path: path.into(),
+            data: Some(b"x".to_vec()),
+            acl: vec![ACL {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            }],
+            flags: 0,
+        })
+    }
+
+    fn sync_body() -> Vec<u8> {
+        jute::to_bytes(&SyncRequest { path: "/".into() })
+    }
 }

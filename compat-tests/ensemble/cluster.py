@@ -125,6 +125,12 @@ class Cluster:
         # Java members get them as java_props, FerroKeeper members read SERVER_JVMFLAGS from
         # fk_env, as the bin/ scripts pass them.
         self.java_props = dict(java_props or {})
+        # ENSEMBLE_JAVA_PROPS="k=v k=v": more -D flags for every Java member, by hand, e.g.
+        # slf4j-simple's org.slf4j.simpleLogger.showDateTime=true and per-class log levels
+        # (org.slf4j.simpleLogger.log.org.apache.zookeeper.server.quorum.CommitProcessor=debug).
+        for kv in os.environ.get("ENSEMBLE_JAVA_PROPS", "").split():
+            k, _, v = kv.partition("=")
+            self.java_props[k] = v
         self.fk_env = dict(fk_env or {})
         for sid, kind in zip(sids, kinds):
             d = os.path.join(self.run_dir, "m%d" % sid)

@@ -535,3 +535,82 @@ fn leader_holds_a_joining_learners_commits_until_its_uptodate() {
         ]
     );
 }
+
+#[test]
+fn leader_sends_a_learners_sync_right_after_the_commit_it_waits_for() {
+    // Leader.processSync: with nothing outstanding (here the new epoch's start, before
+    // any txn of it) the SYNC goes at once; else right after the COMMIT of the last
+    // proposal outstanding when the sync came, ahead of later COMMITs, even when they
+    // commit together. A Java learner matches commits and SYNCs to its clients'
+    // requests in the order it forwarded them.
+    let mut n = leader_3_broadcasting_with_1();
+    n.learner_sync(1);
+    assert_eq!(
+        n.take_actions(),
+        vec![send(1, QuorumPacket::Sync { zxid: Zxid::ZERO })]
+    );
+    assert_eq!(n.propose(Bytes::from("a")), Ok(Some(z(2, 1))));
+    n.learner_sync(1);
+    assert_eq!(n.propose(Bytes::from("b")), Ok(Some(z(2, 2))));
+    assert_eq!(n.pending_syncs(), 1);
+    let out = n.take_actions();
+    assert!(
+        !out.iter().any(|a| matches!(
+            a,
+            Action::Send {
+                packet: QuorumPacket::Sync { .. },
+                ..
+            }
+        )),
+        "no SYNC before its COMMIT: {out:?}"
+    );
+    // Both commit in one go: 1 ACKs both, then the leader's own log writes are durable.
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 1) });
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 2) });
+    assert_eq!(sent_to(&n.take_actions(), 1), []);
+    n.persisted(4);
+    let out = n.take_actions();
+    assert_eq!(
+        sent_to(&out, 1),
+        [
+            QuorumPacket::Commit { zxid: z(2, 1) },
+            QuorumPacket::Sync { zxid: Zxid::ZERO },
+            QuorumPacket::Commit { zxid: z(2, 2) },
+        ]
+    );
+    assert_eq!(n.pending_syncs(), 0);
+}
+
+#[test]
+fn leader_owes_no_sync_to_a_learner_that_reconnected() {
+    // Java answers a sync on the LearnerHandler it came through; a learner that
+    // reconnected has new requests, and an old SYNC would answer one of them.
+    let mut n = leader_3_broadcasting_with_1();
+    assert_eq!(n.propose(Bytes::from("a")), Ok(Some(z(2, 1))));
+    n.learner_sync(1);
+    n.take_actions();
+    n.on_disconnected(1);
+    n.on_quorum(
+        1,
+        QuorumPacket::FollowerInfo {
+            zxid: z(2, 0),
+            sid: 1,
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    assert_eq!(n.pending_syncs(), 0);
+    // A sync of a learner that has gone is not answered at all.
+    n.learner_sync(2);
+    assert_eq!(n.pending_syncs(), 0);
+    let out = n.take_actions();
+    assert!(
+        !out.iter().any(|a| matches!(
+            a,
+            Action::Send {
+                packet: QuorumPacket::Sync { .. },
+                ..
+            }
+        )),
+        "{out:?}"
+    );
+}

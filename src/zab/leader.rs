@@ -47,13 +47,28 @@ struct Handler {
     forwarding: bool,
     /// Proposals sent and not yet acked, with their send tick (`SyncLimitCheck`).
     unacked: VecDeque<(Zxid, u64)>,
-    /// COMMITs due to a learner between its NEWLEADER and its UPTODATE, sent right after
-    /// the UPTODATE. A Java 3.8.0 learner logs the proposals it got before NEWLEADER when
-    /// NEWLEADER arrives and forgets them, so a COMMIT of one of them before UPTODATE finds
-    /// nothing pending and throws (ZOOKEEPER-4394, `Learner.syncWithLeader`: NPE on `pif`);
-    /// it drops the connection and the next try fails the same way while writes go on.
-    /// After UPTODATE the same COMMITs match its pending txns in order.
-    held_commits: Vec<Zxid>,
+    /// COMMITs (and SYNCs) due to a learner between its NEWLEADER and its UPTODATE, sent
+    /// right after the UPTODATE, in order. A Java 3.8.0 learner logs the proposals it got
+    /// before NEWLEADER when NEWLEADER arrives and forgets them, so a COMMIT of one of them
+    /// before UPTODATE finds nothing pending and throws (ZOOKEEPER-4394,
+    /// `Learner.syncWithLeader`: NPE on `pif`); it drops the connection and the next try
+    /// fails the same way while writes go on. After UPTODATE the same COMMITs match its
+    /// pending txns in order.
+    held: Vec<QuorumPacket>,
+    /// The learner's forwarded syncs still to be answered, each with the zxid whose
+    /// COMMIT its SYNC must follow (`Leader.pendingSyncs`, keyed by `lastProposed`).
+    syncs: VecDeque<Zxid>,
+}
+
+impl Handler {
+    /// A COMMIT or SYNC, now or, before the learner's UPTODATE, right after it.
+    fn deliver(&mut self, core: &mut Core, sid: Sid, packet: QuorumPacket) {
+        if self.state == HandlerState::Synced {
+            core.send(sid, packet);
+        } else {
+            self.held.push(packet);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -268,13 +283,44 @@ impl Leader {
         );
     }
 
-    /// UPTODATE, then the COMMITs held back since NEWLEADER (see `held_commits`).
+    /// UPTODATE, then the COMMITs and SYNCs held back since NEWLEADER (see `held`).
     fn up_to_date(core: &mut Core, sid: Sid, h: &mut Handler) {
         h.state = HandlerState::Synced;
         core.send(sid, QuorumPacket::UpToDate);
-        for zxid in std::mem::take(&mut h.held_commits) {
-            core.send(sid, QuorumPacket::Commit { zxid });
+        for packet in std::mem::take(&mut h.held) {
+            core.send(sid, packet);
         }
+    }
+
+    /// `Leader.processSync`: a learner forwarded a client's `sync`. Its SYNC goes out right
+    /// after the COMMIT of the last proposal outstanding now, or at once if none is, so it
+    /// sits between the COMMITs of the learner's requests forwarded before and after it.
+    /// A Java learner depends on that order: its CommitProcessor matches every commit (a
+    /// SYNC is one) against the oldest of its clients' requests still waiting, and a commit
+    /// that overtakes it is taken for another server's; the request it overtook then waits
+    /// for ever, and every later one of its clients behind it. Answering a sync once the
+    /// txns before it had been applied let the COMMITs of later ones, committed in the same
+    /// pass, go first (and at a new epoch's start the SYNC waited for the next txn).
+    /// A learner that has gone gets nothing (Java queues it on the dead handler).
+    pub fn sync(&mut self, core: &mut Core, learner: Sid) {
+        let Some(h) = self.handlers.get_mut(&learner) else {
+            return;
+        };
+        if self.outstanding.is_empty() {
+            h.deliver(core, learner, QuorumPacket::Sync { zxid: Zxid::ZERO });
+        } else {
+            h.syncs.push_back(self.last_proposed);
+        }
+    }
+
+    /// Syncs waiting for a COMMIT, counted by that zxid (`Leader.getNumPendingSyncs`).
+    pub fn pending_syncs(&self) -> usize {
+        let zxids: BTreeSet<Zxid> = self
+            .handlers
+            .values()
+            .flat_map(|h| h.syncs.iter().copied())
+            .collect();
+        zxids.len()
     }
 
     fn drop_handler(&mut self, core: &mut Core, sid: Sid) {
@@ -370,7 +416,8 @@ impl Leader {
             deadline: core.now + core.cfg.init_ticks() + core.cfg.sync_ticks(),
             forwarding: false,
             unacked: VecDeque::new(),
-            held_commits: Vec::new(),
+            held: Vec::new(),
+            syncs: VecDeque::new(),
         };
         if self.phase == Phase::Discovery {
             self.connecting.insert(from);
@@ -420,13 +467,12 @@ impl Leader {
             core.log.mark_applied(zxid);
             core.apply(txn);
             for (sid, h) in self.handlers.iter_mut() {
-                if !h.forwarding {
-                    continue;
+                if h.forwarding {
+                    h.deliver(core, *sid, QuorumPacket::Commit { zxid });
                 }
-                if h.state == HandlerState::Synced {
-                    core.send(*sid, QuorumPacket::Commit { zxid });
-                } else {
-                    h.held_commits.push(zxid);
+                while h.syncs.front().is_some_and(|z| *z <= zxid) {
+                    h.syncs.pop_front();
+                    h.deliver(core, *sid, QuorumPacket::Sync { zxid: Zxid::ZERO });
                 }
             }
         }

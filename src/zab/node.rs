@@ -236,6 +236,22 @@ impl Node {
         }
     }
 
+    /// Leading: a learner forwarded a client's `sync`; its SYNC follows the COMMIT of the
+    /// last proposal outstanding now ([`Leader::sync`]). Not leading: nothing.
+    pub fn learner_sync(&mut self, learner: Sid) {
+        if let Role::Leading(l) = &mut self.role {
+            l.sync(&mut self.core, learner);
+        }
+    }
+
+    /// Leading: learners' syncs waiting for a COMMIT, by zxid.
+    pub fn pending_syncs(&self) -> usize {
+        match &self.role {
+            Role::Leading(l) => l.pending_syncs(),
+            _ => 0,
+        }
+    }
+
     /// The leader this node follows or is.
     pub fn leader(&self) -> Option<Sid> {
         match &self.role {

@@ -424,7 +424,6 @@ impl Core {
             info!(state = ?state, epoch, "serving clients");
         } else {
             if let Some(m) = self.ensemble.as_deref_mut() {
-                m.pending_syncs.clear();
                 m.sync_replies.clear();
                 m.touches.clear();
             }

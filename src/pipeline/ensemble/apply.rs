@@ -28,7 +28,6 @@ impl Core {
             self.apply_one_committed(txn);
         }
         self.answer_ready();
-        self.answer_pending_syncs();
     }
 
     /// Applies what is committed without waiting for anything else (before
@@ -64,7 +63,7 @@ impl Core {
         // Nobody here waits (another server's client, an expiry, a
         // learner's request on the leader): a closed session's connection
         // goes, and with it any of its requests still waiting for the leader
-        // (the leader drops requests of a closed session unanswered).
+        // (their error txns, SESSIONEXPIRED, come after it and find no one).
         let closed = done.txn.header.type_ == jute::consts::OpCode::CloseSession as i32;
         self.answer_txn(Origin::Internal, &done.txn, done.outcome, done.zxid);
         if closed {

@@ -1,8 +1,8 @@
 //! Requests that cross the ensemble: a follower forwards its clients'
 //! writes, syncs and new sessions to the leader (`FollowerRequestProcessor`,
 //! `Learner.request`); the leader preps them like its own clients' requests
-//! (`LearnerHandler`'s REQUEST case) and answers a forwarded sync once
-//! everything proposed before it has committed (`Leader.processSync`).
+//! (`LearnerHandler`'s REQUEST case); a forwarded sync is answered by the
+//! ZAB machine, in order with the COMMITs (`Leader.processSync`).
 
 use std::time::Instant;
 
@@ -16,9 +16,9 @@ use crate::pipeline::core::{ConnId, Core, Origin, Pending};
 use crate::pipeline::prep::Requester;
 use crate::pipeline::request::ClientOp;
 use crate::quorum::wire::payload::ForwardedRequest;
-use crate::session::{SessionId, SessionOwner, TouchOutcome};
+use crate::session::{SessionId, SessionOwner};
 use crate::txn::TxnBody;
-use crate::zab::{QuorumPacket, Sid, Zxid};
+use crate::zab::Sid;
 
 impl Core {
     /// Follower: the session was touched by one of its clients; the leader
@@ -190,20 +190,19 @@ impl Core {
             self.enqueue_txn(session, 0, zxid, body, Origin::Internal);
             return;
         }
+        // Every forwarded request is answered, whatever became of its session: a write
+        // of a closed or closing session becomes an error txn (prep's session check:
+        // SESSIONEXPIRED), a sync gets its SYNC, as Java's leader submits a learner's
+        // requests straight to PrepRequestProcessor. A Java learner matches each commit
+        // and SYNC, in order, to its clients' requests; one that never comes leaves every
+        // later request of its clients waiting behind it.
         let now = self.now_ms();
-        if self.sessions.touch(session, now) == TouchOutcome::Gone {
-            debug!(
-                session = format_args!("0x{session:x}"),
-                "dropping forwarded request of a closed session"
-            );
-            return;
-        }
+        let _ = self.sessions.touch(session, now);
         if req.op == OpCode::Sync as i32 {
-            let last = self.last_assigned_zxid;
             if let Some(m) = self.ensemble.as_deref_mut() {
-                m.pending_syncs.push_back((from, last));
+                m.node.learner_sync(from);
             }
-            self.answer_pending_syncs();
+            self.run_member_actions();
             return;
         }
         let mut op = ClientOp::decode(req.op, &req.body);
@@ -226,22 +225,5 @@ impl Core {
             Err(e) => TxnBody::Error(ErrorTxn { err: e as i32 }),
         };
         self.enqueue_txn(session, req.cxid, zxid, body, Origin::Internal);
-    }
-
-    /// Leader: SYNC goes to each learner whose sync waited for txns that
-    /// have now been applied.
-    pub(in crate::pipeline) fn answer_pending_syncs(&mut self) {
-        let applied = self.db.last_processed_zxid;
-        let Some(m) = self.ensemble.as_deref_mut() else {
-            return;
-        };
-        while let Some(&(learner, waits_for)) = m.pending_syncs.front() {
-            if waits_for > applied {
-                break;
-            }
-            m.pending_syncs.pop_front();
-            // Java's leader sends SYNC with zxid 0.
-            m.io.send(learner, &QuorumPacket::Sync { zxid: Zxid::ZERO });
-        }
     }
 }

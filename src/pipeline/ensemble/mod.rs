@@ -89,9 +89,6 @@ pub struct Ensemble {
     pub(super) touches: HashMap<i64, i32>,
     /// Committed txns not applied yet, in zxid order.
     pub(super) committed: VecDeque<LoggedTxn>,
-    /// Leader: syncs forwarded by learners, answered (SYNC) once the txns
-    /// proposed before them have committed: (learner, last proposed zxid).
-    pub(super) pending_syncs: VecDeque<(Sid, i64)>,
     /// Learner: SYNC replies from the leader not yet matched to a client's
     /// forwarded sync, each with the zxid that must be applied first: the
     /// leader sent every COMMIT before its SYNC, so a sync is answered only
@@ -141,7 +138,6 @@ impl Ensemble {
             serving: false,
             touches: HashMap::new(),
             committed: VecDeque::new(),
-            pending_syncs: VecDeque::new(),
             sync_replies: VecDeque::new(),
             ticks: 0,
         }

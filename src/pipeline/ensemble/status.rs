@@ -39,7 +39,7 @@ impl Core {
                     })
                 })
                 .collect(),
-            pending_syncs: m.pending_syncs.len(),
+            pending_syncs: m.node.pending_syncs(),
             proposal_sizes: m.proposal_sizes,
             uptime_ms: m
                 .leading_since
