@@ -20,6 +20,7 @@
 # 4. the differential test: the same seeded random programs against Debian's
 #    Java ZooKeeper 3.8 and FerroKeeper, every reply and event compared; then
 #    a 3-member Java ensemble against a 3-member FerroKeeper one, clients on followers;
+#    the ACL matrix, scheme x permission x operation, against Java (compat-tests/acl-matrix);
 # 5. the on-disk txn log against Java ZooKeeper (compat-tests/txnlog-interop);
 #    limits side by side with Java (compat-tests/limits); session expiry under a
 #    saturating load, both servers (compat-tests/expiry-load); a closeSession pipelined
@@ -149,6 +150,13 @@ count_line "$WORK/diff-regression.log"
 stage "enforce.auth against Java ZooKeeper 3.8 (compat-tests/security)"
 "$PY" compat-tests/security/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/security.log"
 count_line "$WORK/security.log"
+
+stage "the ACL matrix against Java ZooKeeper 3.8: scheme x permission x operation (compat-tests/acl-matrix)"
+# world, auth, digest, ip (matching, not, CIDR) and super, each permission alone, all and none,
+# 56 operations in and out of multi, addAuth and ACL-list probes, skipACL=yes (about 15 s).
+# x509 and sasl are listed as not covered until TLS and SASL exist.
+timeout 300 "$PY" compat-tests/acl-matrix/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/acl-matrix.log"
+count_line "$WORK/acl-matrix.log"
 
 stage "listeners and counters against Java ZooKeeper 3.8: IPv6, Sent/Received, AdminServer with server.N (compat-tests/listeners)"
 "$PY" compat-tests/listeners/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/listeners.log"
