@@ -157,6 +157,11 @@ stage "the ACL matrix against Java ZooKeeper 3.8: scheme x permission x operatio
 # x509 and sasl are listed as not covered until TLS and SASL exist.
 timeout 300 "$PY" compat-tests/acl-matrix/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/acl-matrix.log"
 count_line "$WORK/acl-matrix.log"
+stage "the ACL matrix on a follower of a 3-member FerroKeeper ensemble, against Java 3.8 (compat-tests/acl-matrix)"
+# Reads answered by the follower, writes checked by the leader with the forwarded auth ids (about 10 s).
+timeout 300 "$PY" compat-tests/acl-matrix/run.py --fk-members fk,fk,fk "$REPO/target/release/ferrokeeper" 2>&1 \
+  | tee "$WORK/acl-matrix-ensemble.log"
+count_line "$WORK/acl-matrix-ensemble.log"
 
 stage "listeners and counters against Java ZooKeeper 3.8: IPv6, Sent/Received, AdminServer with server.N (compat-tests/listeners)"
 "$PY" compat-tests/listeners/run.py "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/listeners.log"

@@ -3,6 +3,7 @@
 FerroKeeper, cell by cell.
 
     compat-tests/acl-matrix/run.py [FERROKEEPER_BINARY] [--table FILE] [--only SCHEME,...]
+        [--skip-ops OP,...] [--fk-members fk,fk,fk] [--java-members java,java,java]
 
 One Java server and one FerroKeeper server are started once each (superDigest,
 extendedTypesEnabled, reaping off, forceSync=no) and the same matrix runs against both:
@@ -21,6 +22,9 @@ session reads what is left (N's data, children, ACL and stat counters, N.f's dat
 its replies' error codes and bodies (stats without zxids and times), the watch events seen
 before each reply, and that state. Requests are pipelined (a window of WINDOW) per session:
 cells never share a node, so their order across sessions does not matter.
+
+--fk-members / --java-members: that side runs on a follower of a 3-member ensemble of those
+kinds instead (compat-tests/ensemble/cluster.py); skipACL stays standalone.
 
 Also: addAuth with malformed digests and unknown schemes (the reply, whether the connection
 stays open, whoAmI after), and the skipACL=yes servers (no ACL is checked at all).
@@ -564,8 +568,39 @@ def start(kind, fk, d, props):
     return javazk.start_either(kind, d, fk, props=props)
 
 
-def run_server(kind, fk, tmp, schemes, skip_schemes):
-    server = start(kind, fk, os.path.join(tmp, kind), PROPS)
+class Follower:
+    """A follower of a 3-member ensemble of `kinds` (compat-tests/ensemble/cluster.py), with
+    PROPS as -D flags / SERVER_JVMFLAGS: every session of the matrix connects to it, so writes
+    are checked by the leader with the ids the follower forwards, reads by the follower."""
+
+    def __init__(self, kinds, fk, d):
+        sys.path.insert(0, os.path.join(HERE, "..", "ensemble"))
+        import cluster  # noqa: E402 (only the ensemble mode needs it)
+        flags = " ".join("-D%s=%s" % kv for kv in PROPS.items())
+        self.cluster = cluster.Cluster(kinds, d, tick=2000, fk_bin=fk, java_props=PROPS,
+                                       fk_env={"SERVER_JVMFLAGS": flags})
+        self.cluster.start()
+        try:
+            modes = self.cluster.wait_formed(90)
+        except cluster.ClusterError:
+            self.cluster.stop_all()
+            raise
+        sid = min(s for s, m in modes.items() if m == "follower")
+        self.port = self.cluster.members[sid].ports[0]
+        self.name = "server.%d (%s) of %s" % (sid, kinds[sid - 1], ",".join(kinds))
+
+    def stop(self):
+        self.cluster.stop_all()
+
+
+def run_server(kind, fk, tmp, schemes, skip_schemes, members=None):
+    """The facts of one side: the matrix, addAuth and ACL-list probes on one server (or on a
+    follower of `members`), then skipACL on a standalone server of that kind."""
+    if members:
+        server = Follower(members, fk, os.path.join(tmp, kind + "-ensemble"))
+        print("%s side: follower %s" % (kind, server.name), flush=True)
+    else:
+        server = start(kind, fk, os.path.join(tmp, kind), PROPS)
     try:
         t0 = time.monotonic()
         facts = {("cell",) + k: v for k, v in run_matrix(server.port, schemes, PERMS, OPS).items()}
@@ -621,9 +656,9 @@ KNOWN_DEVIATIONS = {
     ("cell", "check"): (
         [dict(NO_REPLY)], [{"err": "OK"}],
         "a lone check (op 13, outside a multi) that succeeds: Java 3.8.0 throws a "
-        "NullPointerException serializing its null reply and sends nothing (the client waits "
-        "until its request timeout); FerroKeeper answers OK with no body. Failing lone checks "
-        "are answered by both, with the same error"),
+        "NullPointerException serializing its null reply and sends nothing (and logs a txn its "
+        "own next start refuses); FerroKeeper answers OK with no body (and logs an ErrorTxn 0). "
+        "Failing lone checks are answered by both, with the same error"),
     ("aclList", "ip v6"): (
         [("INVALIDACL", None), ("INVALIDACL", WORLD_ALL_STORED)],
         [("OK", [[Perms.ALL, "ip", "::1"]]), ("OK", [[Perms.ALL, "ip", "::1"]])],
@@ -653,6 +688,12 @@ def main():
                     default=os.path.join(REPO, "target", "release", "ferrokeeper"))
     ap.add_argument("--table", help="write Java's answers as a table to this file")
     ap.add_argument("--only", help="schemes to run, comma-separated (default: all available)")
+    ap.add_argument("--skip-ops", help="operations to leave out, comma-separated (a lone "
+                                       "`check` breaks a Java 3.8.0 ensemble: README)")
+    ap.add_argument("--java-members", help="run Java's side on a follower of this ensemble "
+                                           "(e.g. java,java,java) instead of a standalone server")
+    ap.add_argument("--fk-members", help="run FerroKeeper's side on a follower of this ensemble "
+                                         "(e.g. fk,fk,fk)")
     a = ap.parse_args()
     fk = os.path.abspath(a.ferrokeeper)
     why = javazk.missing()
@@ -666,9 +707,13 @@ def main():
         if s.missing is not None:
             print("not covered: scheme %s (%s)" % (s.name, s.missing))
     skip_schemes = [s for s in schemes if s.name in ("world", "digest")]
+    for op in (a.skip_ops.split(",") if a.skip_ops else []):
+        if OPS.pop(op, None) is None:
+            ap.error("no operation %r" % op)
     with tempfile.TemporaryDirectory(prefix="acl-matrix.") as tmp:
-        java, java_took = run_server("java", fk, tmp, schemes, skip_schemes)
-        ours, ours_took = run_server("ferrokeeper", fk, tmp, schemes, skip_schemes)
+        members = [m.split(",") if m else None for m in (a.java_members, a.fk_members)]
+        java, java_took = run_server("java", fk, tmp, schemes, skip_schemes, members[0])
+        ours, ours_took = run_server("ferrokeeper", fk, tmp, schemes, skip_schemes, members[1])
     print("matrix run: Java %.1f s, FerroKeeper %.1f s (%d cells each)"
           % (java_took, ours_took, len(java)))
     if a.table:

@@ -230,7 +230,28 @@ impl Core {
 
     /// Turns one write into a txn body at `zxid`, adding its change records.
     /// `Err` means the caller logs an `ErrorTxn` with that code instead.
+    ///
+    /// A lone check (op 13 outside a multi) that passes becomes an `ErrorTxn`
+    /// with code 0, answered as it was (OK, no body). ZooKeeper 3.8 logs a
+    /// top-level check txn, which no log reader accepts — its own fails its
+    /// next start with "Unsupported Txn with type=13", ours did the same, and
+    /// every member of an ensemble stopped on the committed proposal — so one
+    /// request of any client bricked the data directory.
     pub(super) fn prep_write(
+        &mut self,
+        op: &mut ClientOp,
+        who: &Requester<'_>,
+        zxid: i64,
+        time: i64,
+    ) -> PrepResult<TxnBody> {
+        match self.prep_op(op, who, zxid, time)? {
+            TxnBody::Check(_) => Ok(TxnBody::Error(ErrorTxn { err: 0 })),
+            body => Ok(body),
+        }
+    }
+
+    /// One write, alone or as an op of a multi (where a check stays a check).
+    fn prep_op(
         &mut self,
         op: &mut ClientOp,
         who: &Requester<'_>,
@@ -484,7 +505,7 @@ impl Core {
                 self.changes.rollback(zxid, saved);
                 return Err(ErrorCode::MarshallingError);
             }
-            match self.prep_write(&mut client_op, who, zxid, time) {
+            match self.prep_op(&mut client_op, who, zxid, time) {
                 Ok(body) => subs.push(body),
                 Err(code) => {
                     failed = true;
