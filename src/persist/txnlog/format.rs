@@ -151,8 +151,10 @@ pub struct DecodedTxn {
 /// Decodes the txn bytes of an entry as ZooKeeper 3.8 does:
 ///
 /// - the header's type selects the body record (`reconfig` and `check`
-///   are not accepted at the top level: FerroKeeper has no reconfig, and
-///   ZooKeeper never logs a bare check);
+///   are not accepted at the top level: FerroKeeper has no reconfig, and a
+///   bare check — which ZooKeeper 3.8 logs for a lone check request — is
+///   refused by ZooKeeper's reader as well; FerroKeeper logs an `ErrorTxn`
+///   with code 0 for it instead, see `prep_write`);
 /// - a create whose body is too short for `CreateTxn` is read as the
 ///   pre-3.3 `CreateTxnV0` with parentCVersion -1, as ZooKeeper does;
 /// - a `TxnDigest` follows when at least 12 bytes remain; fewer remaining
