@@ -474,7 +474,7 @@ impl Probe {
         let settings = CnxSettings {
             my_sid: self.sid,
             my_address,
-            peers: peers.clone(),
+            peers: ferrokeeper::quorum::peer_addresses::PeerAddresses::fixed(peers.clone()),
             connect_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
         };
@@ -1069,7 +1069,9 @@ impl Probe {
         let mut settings = PeerSettings::new(
             self.sid,
             None,
-            std::collections::BTreeMap::from([(leader, leader_addr)]),
+            ferrokeeper::quorum::peer_addresses::PeerAddresses::fixed(
+                std::collections::BTreeMap::from([(leader, leader_addr)]),
+            ),
         );
         settings.limit = self.limit;
         let (tx, mut events) = mpsc::channel(256);

@@ -22,7 +22,8 @@
 #     with docker/docker-compose.test.yml layered on (the Dockerfile's
 #     `prebuilt` stage: target/release/ferrokeeper instead of a build in
 #     rust:1-bookworm), then one leader and two followers, replication,
-#     `docker kill` of the leader, re-election, rejoin, `down -v`.
+#     `docker kill` of the leader, re-election, rejoin, zoo1 rejoining from a
+#     new IP (its peers look its name up again), `down -v`.
 # Last line: "N passed, M failed"; exit 1 on any failure.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)

@@ -18,7 +18,13 @@ Steps, each a check that could fail:
      each; 5. the killed container started again: it rejoins as a follower
      with the same tree (every znode's data, version, czxid and mzxid) and
      takes a write;
-  6. `docker-compose down -v` leaves no container, network or volume.
+  6. zoo1 back on another IP: stopped, a throwaway container takes its address,
+     zoo1 started again gets a new one; it rejoins as a follower, which takes
+     the two others dialing it at the new address (both have larger sids, so
+     only their dials make election connections to it): each logs that
+     server.1's election address changed to the new IP, and a write through
+     zoo1 is read through them;
+  7. `docker-compose down -v` leaves no container, network or volume.
 The last line is "N passed, M failed"; exit 1 on any failure. A step that
 cannot run because an earlier one failed counts as failed.
 """
@@ -35,6 +41,7 @@ from kazoo.client import KazooClient
 SERVICES = ("zoo1", "zoo2", "zoo3")
 PORTS = {"zoo1": 2181, "zoo2": 2182, "zoo3": 2183}  # published by docker-compose.yml
 ROOT = "/compose"
+SQUATTER = "fk-compose-squatter"  # holds zoo1's old address in step 6
 
 
 class StepFailed(Exception):
@@ -70,6 +77,16 @@ class Compose:
 
     def state(self, cid, field):
         return self.run(["docker", "inspect", "-f", "{{.State.%s}}" % field, cid]).strip()
+
+    def network(self, cid):
+        """(network name, IP) of a container on its one network."""
+        out = self.run(["docker", "inspect", "-f",
+                        "{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.IPAddress}}\n{{end}}",
+                        cid]).split("\n")
+        nets = [line.split() for line in out if line.strip()]
+        if len(nets) != 1 or len(nets[0]) != 2:
+            raise StepFailed("%s: networks %r" % (cid[:12], nets))
+        return nets[0][0], nets[0][1]
 
 
 def srvr_mode(port):
@@ -267,7 +284,36 @@ def main():
         back = state["leader"]
         write_and_read(back, state["survivors"], "after-restart-via-" + back)
 
+    def moved():
+        # zoo1 has the smallest sid: the others' election connections to it are
+        # theirs to dial (a smaller sid's dial is hung up on and dialed back).
+        cid = state["ids"]["zoo1"]
+        net, old_ip = c.network(cid)
+        c.compose("stop", "-t", "10", "zoo1")
+        # The allocator gives out the lowest free address: zoo1's old one.
+        c.run(["docker", "run", "-d", "--rm", "--name", SQUATTER, "--network", net,
+               "debian:bookworm-slim", "sleep", "300"])
+        _, squatter_ip = c.network(SQUATTER)
+        if squatter_ip != old_ip:
+            raise StepFailed("the throwaway container got %s, not zoo1's old %s"
+                             % (squatter_ip, old_ip))
+        c.compose("start", "zoo1")
+        _, new_ip = c.network(cid)
+        if new_ip == old_ip:
+            raise StepFailed("zoo1 is back on its old address %s" % old_ip)
+        m = wait_for("zoo1 (%s, was %s) following" % (new_ip, old_ip),
+                     lambda: one_leader(SERVICES) if srvr_mode(PORTS["zoo1"]) == "follower" else None,
+                     60)
+        print("     zoo1 %s -> %s; modes: %s" % (old_ip, new_ip, m))
+        want = "server.1's election address changed: zoo1 resolves to %s:3888" % new_ip
+        for s in ("zoo2", "zoo3"):
+            logs = c.run(["docker", "logs", state["ids"][s]])
+            if want not in logs:
+                raise StepFailed("%s's log has no %r" % (s, want))
+        write_and_read("zoo1", ["zoo2", "zoo3"], "after-move-via-zoo1")
+
     def down():
+        subprocess.run(["docker", "rm", "-f", SQUATTER], capture_output=True, timeout=60)
         c.compose("down", "-v", "--timeout", "10", timeout=120)
         left = c.run(["docker", "ps", "-a", "-q", "--filter",
                       "label=com.docker.compose.project=%s" % c.project]).split()
@@ -293,6 +339,8 @@ def main():
         ("the killed container started again rejoins as a follower", restart),
         ("all three have the same tree (data, version, czxid, mzxid of every znode)", same_tree),
         ("a write through the rejoined member is read through the others", rejoined_write),
+        ("zoo1 back on another IP rejoins: the others look its name up again and dial it "
+         "there", moved),
     ]
     try:
         for name, fn in steps:

@@ -26,6 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::peer_addresses::PeerAddresses;
 use super::wire::{decode_election_frame, encode_election_frame, InitialMessage};
 
 /// Settings of one member's election port.
@@ -34,8 +35,9 @@ pub struct CnxSettings {
     pub my_sid: u64,
     /// The address announced in our initial message (our election address).
     pub my_address: SocketAddr,
-    /// Election addresses of the other voters; other sids are refused.
-    pub peers: BTreeMap<u64, SocketAddr>,
+    /// Election addresses of the other voters, looked up again before each
+    /// dial; other sids are refused.
+    pub peers: PeerAddresses,
     /// Dial timeout (`zookeeper.cnxTimeout`, 5 s).
     pub connect_timeout: Duration,
     /// Time for a dialer's initial message to arrive.
@@ -213,7 +215,7 @@ async fn handle_incoming(inner: Arc<Inner>, mut stream: TcpStream, from: SocketA
     };
     let Some(sid) = u64::try_from(msg.sid)
         .ok()
-        .filter(|s| inner.settings.peers.contains_key(s))
+        .filter(|s| inner.settings.peers.contains(*s))
     else {
         tracing::warn!(
             "closing election connection from {from}: sid {} is not a voter in our config",
@@ -258,7 +260,9 @@ async fn connect_one(inner: Arc<Inner>, sid: u64) {
 /// Opens a connection to `sid` and sends our initial message; returns it
 /// if it is to be kept (the peer has the smaller sid).
 async fn dial(inner: &Inner, sid: u64) -> Option<(TcpStream, Opened)> {
-    let addr = inner.settings.peers.get(&sid).copied().or_else(|| {
+    // Java's connectOne(sid) re-resolves the peer's name before each attempt:
+    // a restarted container may be back on another IP.
+    let addr = inner.settings.peers.refresh(sid).await.or_else(|| {
         tracing::warn!("no election address for sid {sid}");
         None
     })?;
@@ -396,11 +400,13 @@ mod tests {
                 let settings = CnxSettings {
                     my_sid: sid,
                     my_address: addrs[&sid],
-                    peers: addrs
-                        .iter()
-                        .filter(|(s, _)| **s != sid)
-                        .map(|(s, a)| (*s, *a))
-                        .collect(),
+                    peers: PeerAddresses::fixed(
+                        addrs
+                            .iter()
+                            .filter(|(s, _)| **s != sid)
+                            .map(|(s, a)| (*s, *a))
+                            .collect(),
+                    ),
                     connect_timeout: Duration::from_secs(5),
                     handshake_timeout: Duration::from_secs(2),
                 };
@@ -473,6 +479,68 @@ mod tests {
         );
         m5.shutdown().await;
         m9b.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_peer_back_on_another_ip_is_dialed_there_after_its_name_is_looked_up_again() {
+        use crate::quorum::peer_addresses::{test_resolver::Table, PeerAddresses};
+        // sid 2 ("two.test") first on 127.0.0.2, later on 127.0.0.3 with the same port.
+        let l1 = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let l2 = TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let (a1, a2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+        let moved = SocketAddr::new("127.0.0.3".parse().unwrap(), a2.port());
+        let names = Arc::new(Table::default());
+        names.set("two.test", Some(&["127.0.0.2"]));
+        let one = CnxSettings {
+            my_sid: 1,
+            my_address: a1,
+            peers: PeerAddresses::resolving(
+                "election",
+                [(2, "two.test".to_owned(), a2)],
+                names.resolver(),
+                Duration::from_secs(2),
+            ),
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(2),
+        };
+        let two = |my_address| CnxSettings {
+            my_sid: 2,
+            my_address,
+            peers: PeerAddresses::fixed(BTreeMap::from([(1, a1)])),
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(2),
+        };
+        let (m1, _rx1) = CnxManager::start(one, l1);
+        let (m2, mut rx2) = CnxManager::start(two(a2), l2);
+        // 1 dials 2 (and 2 dials back, the larger sid's connection surviving).
+        m1.send(2, b"first".to_vec());
+        assert_eq!(next(&mut rx2).await.payload, b"first");
+        m2.shutdown().await;
+        let l2b = TcpListener::bind(moved).await.unwrap();
+        names.set("two.test", Some(&["127.0.0.3"]));
+        let (m2b, mut rx2b) = CnxManager::start(two(moved), l2b);
+        // The restarted 2 says nothing first: only 1's dial can reach it, and only at
+        // its new address (nothing listens on the old one).
+        // 1 notices its old link closed (it has no event for that: poll, bounded).
+        for _ in 0..500 {
+            if m1.connections().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(m1.connections().is_empty(), "the old link is gone");
+        let lookups = names.lookups.load(std::sync::atomic::Ordering::SeqCst);
+        m1.send(2, b"again".to_vec());
+        assert_eq!(
+            next(&mut rx2b).await,
+            Received {
+                sid: 1,
+                payload: b"again".to_vec()
+            }
+        );
+        assert!(names.lookups.load(std::sync::atomic::Ordering::SeqCst) > lookups);
+        m1.shutdown().await;
+        m2b.shutdown().await;
     }
 
     #[tokio::test]

@@ -4,8 +4,8 @@
 //! bytes. Events from both ports go to the core's inbox as
 //! [`CoreMsg::Member`].
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::cnx::{CnxManager, CnxSettings};
+use super::peer_addresses::{PeerAddresses, Resolver, SystemResolver, LOOKUP_TIMEOUT};
 use super::peers::{PeerEvent, PeerSettings, Peers};
 use super::settings::{MemberSettings, PeerAddrs};
 use super::translate::{
@@ -99,27 +100,35 @@ pub async fn start(
     let election_listener = TcpListener::bind(bind(me.election)).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("election port {}: {e}", me.election))
     })?;
-    let others = |f: fn(&PeerAddrs) -> SocketAddr| {
-        s.voters
+    // The other voters as zoo.cfg names them, at the addresses resolved at
+    // start; each dial looks the name up again. Our own address stays as
+    // resolved at start: it is what we bound.
+    let resolver: Arc<dyn Resolver> = Arc::new(SystemResolver);
+    let others = |port_name: &'static str, f: fn(&PeerAddrs) -> SocketAddr| {
+        let named = s
+            .voters
             .iter()
             .filter(|(sid, _)| **sid != s.my_sid)
-            .map(|(sid, a)| (*sid, f(a)))
-            .collect::<BTreeMap<_, _>>()
+            .filter_map(|(sid, a)| Some((*sid, s.hosts.get(sid)?.host.clone(), f(a))));
+        PeerAddresses::resolving(port_name, named, resolver.clone(), LOOKUP_TIMEOUT)
     };
     let sync_ms = s.tick_time_ms.saturating_mul(s.sync_limit);
     let (election, mut votes) = CnxManager::start(
         CnxSettings {
             my_sid: s.my_sid,
             my_address: me.election,
-            peers: others(|a| a.election),
+            peers: others("election", |a| a.election),
             connect_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_millis(sync_ms.max(1000)),
         },
         election_listener,
     );
     let (peer_tx, mut peer_rx) = mpsc::channel(1024);
-    let mut peer_settings =
-        PeerSettings::new(s.my_sid, Some(bind(me.quorum)), others(|a| a.quorum));
+    let mut peer_settings = PeerSettings::new(
+        s.my_sid,
+        Some(bind(me.quorum)),
+        others("quorum", |a| a.quorum),
+    );
     peer_settings.handshake_timeout =
         Duration::from_millis(s.tick_time_ms.saturating_mul(s.init_limit).max(1000));
     let peers = Peers::start(peer_settings, peer_tx)?;

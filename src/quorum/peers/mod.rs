@@ -29,7 +29,7 @@ mod link;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -44,6 +44,7 @@ use tokio::task::JoinHandle;
 pub use link::LinkStats;
 use link::{read_loop, write_loop, Outbox, ReadEnd, ReadRules};
 
+use super::peer_addresses::PeerAddresses;
 use super::wire::packet::PacketType;
 use super::wire::payload::LearnerInfoFields;
 use super::wire::{decode_quorum_packet, describe_packet, PacketLimit, QuorumPacket};
@@ -56,8 +57,9 @@ pub struct PeerSettings {
     /// never leads.
     pub quorum_listen: Option<SocketAddr>,
     /// Quorum addresses of the other voters. Learners with other sids are
-    /// refused; `connect_leader` dials these.
-    pub peers: BTreeMap<u64, SocketAddr>,
+    /// refused; `connect_leader` dials these, looking the name up again
+    /// before each try.
+    pub peers: PeerAddresses,
     /// Largest buffer a packet may announce (`jute.maxbuffer` + extra).
     pub limit: PacketLimit,
     /// Largest SNAP stream a learner accepts; a longer one closes the connection.
@@ -76,11 +78,7 @@ pub struct PeerSettings {
 impl PeerSettings {
     /// Java's defaults: packets up to `jute.maxbuffer` + extra, dials of 5
     /// tries 100 ms apart, 5 s per try; snapshots up to 1 GiB.
-    pub fn new(
-        my_sid: u64,
-        quorum_listen: Option<SocketAddr>,
-        peers: BTreeMap<u64, SocketAddr>,
-    ) -> Self {
+    pub fn new(my_sid: u64, quorum_listen: Option<SocketAddr>, peers: PeerAddresses) -> Self {
         PeerSettings {
             my_sid,
             quorum_listen,
@@ -318,10 +316,7 @@ impl Peers {
 }
 
 async fn dial_leader(inner: Arc<Inner>, leader: u64, generation: u64) {
-    let outcome = match inner.settings.peers.get(&leader) {
-        Some(&addr) => dial(&inner.settings, addr).await,
-        None => Err(format!("sid {leader} has no quorum address in our config")),
-    };
+    let outcome = dial(&inner.settings, leader).await;
     match outcome {
         Ok(stream) => {
             let mut st = lock(&inner.state);
@@ -356,25 +351,33 @@ async fn dial_leader(inner: Arc<Inner>, leader: u64, generation: u64) {
 }
 
 /// `Learner.connectToLeader`'s loop: `connect_tries` attempts,
-/// `connect_retry_delay` apart, each bounded by `connect_timeout`.
-async fn dial(s: &PeerSettings, addr: SocketAddr) -> Result<TcpStream, String> {
+/// `connect_retry_delay` apart, each bounded by `connect_timeout`. The
+/// leader's name is looked up again before each try (Java's
+/// `Learner.findLeader` does it once before the loop; a try after a failed
+/// one is as good a moment, and a leader whose container moved is found).
+async fn dial(s: &PeerSettings, leader: u64) -> Result<TcpStream, String> {
     let tries = s.connect_tries.max(1);
     let mut last = String::new();
     for attempt in 1..=tries {
+        let addr = s
+            .peers
+            .refresh(leader)
+            .await
+            .ok_or_else(|| format!("sid {leader} has no quorum address in our config"))?;
         match tokio::time::timeout(s.connect_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
             }
-            Ok(Err(e)) => last = e.to_string(),
-            Err(_) => last = format!("no answer within {:?}", s.connect_timeout),
+            Ok(Err(e)) => last = format!("{addr}: {e}"),
+            Err(_) => last = format!("{addr}: no answer within {:?}", s.connect_timeout),
         }
-        tracing::debug!("quorum dial {attempt}/{tries} to {addr} failed: {last}");
+        tracing::debug!("quorum dial {attempt}/{tries} failed: {last}");
         if attempt < tries {
             tokio::time::sleep(s.connect_retry_delay).await;
         }
     }
-    Err(format!("{tries} tries to {addr} failed, the last: {last}"))
+    Err(format!("{tries} tries failed, the last: {last}"))
 }
 
 /// Removes the connection of `generation` to `sid` if it is still the
@@ -526,7 +529,7 @@ async fn admit_learner(inner: Arc<Inner>, mut stream: TcpStream, from: SocketAdd
     let named = LearnerInfoFields::decode(first.data.as_deref()).sid;
     let Some(sid) = named
         .and_then(|sid| u64::try_from(sid).ok())
-        .filter(|sid| s.peers.contains_key(sid) && *sid != s.my_sid)
+        .filter(|sid| s.peers.contains(*sid) && *sid != s.my_sid)
     else {
         tracing::warn!(
             "closing quorum connection from {from}: FOLLOWERINFO names sid {}, not another voter of our config",

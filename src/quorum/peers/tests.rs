@@ -1,5 +1,6 @@
 //! A leader and learners in one process, on loopback.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -61,7 +62,7 @@ fn start(settings: PeerSettings) -> Member {
 /// A leader (sid 1) that accepts sids 2..=4.
 fn leader() -> Member {
     let unused: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    let voters = (2..=4).map(|sid| (sid, unused)).collect();
+    let voters = PeerAddresses::fixed((2..=4).map(|sid| (sid, unused)).collect());
     start(PeerSettings::new(
         LEADER,
         Some("127.0.0.1:0".parse().unwrap()),
@@ -71,7 +72,11 @@ fn leader() -> Member {
 
 fn learner_settings(sid: u64, leader: &Member) -> PeerSettings {
     let addr = leader.peers.listening_addr().unwrap();
-    PeerSettings::new(sid, None, BTreeMap::from([(LEADER, addr)]))
+    PeerSettings::new(
+        sid,
+        None,
+        PeerAddresses::fixed(BTreeMap::from([(LEADER, addr)])),
+    )
 }
 
 fn follower_info(sid: u64) -> QuorumPacket {
@@ -422,6 +427,32 @@ async fn a_second_connection_from_a_sid_replaces_the_first() {
 }
 
 #[tokio::test]
+async fn each_try_looks_the_leaders_name_up_again() {
+    use crate::quorum::peer_addresses::test_resolver::Table;
+    let mut leader = leader();
+    let at = leader.peers.listening_addr().unwrap();
+    // Configured as "leader.test", which resolved to 127.0.0.2 (nothing listens
+    // there) and now, from the second lookup on, to the leader's 127.0.0.1.
+    let names = Arc::new(Table::default());
+    names.script("leader.test", &[Some(&["127.0.0.2"]), Some(&["127.0.0.1"])]);
+    let was = SocketAddr::new("127.0.0.2".parse().unwrap(), at.port());
+    let mut settings = PeerSettings::new(
+        2,
+        None,
+        PeerAddresses::resolving(
+            "quorum",
+            [(LEADER, "leader.test".to_owned(), was)],
+            names.resolver(),
+            Duration::from_secs(2),
+        ),
+    );
+    settings.connect_tries = 3;
+    settings.connect_retry_delay = Duration::from_millis(50);
+    join(&mut leader, settings).await;
+    assert_eq!(names.lookups.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn connect_leader_tries_then_gives_up_and_replaces_the_old_leader() {
     let mut leader = leader();
     // A port nobody listens on.
@@ -430,7 +461,8 @@ async fn connect_leader_tries_then_gives_up_and_replaces_the_old_leader() {
         .local_addr()
         .unwrap();
     let mut settings = learner_settings(2, &leader);
-    settings.peers.insert(5, dead);
+    let to_leader = leader.peers.listening_addr().unwrap();
+    settings.peers = PeerAddresses::fixed(BTreeMap::from([(LEADER, to_leader), (5, dead)]));
     settings.connect_tries = 3;
     settings.connect_retry_delay = Duration::from_millis(50);
     let mut two = join(&mut leader, settings).await;
@@ -511,7 +543,11 @@ async fn learner_of_raw_leader(
 ) -> (Member, tokio::net::TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut settings = PeerSettings::new(2, None, BTreeMap::from([(LEADER, addr)]));
+    let mut settings = PeerSettings::new(
+        2,
+        None,
+        PeerAddresses::fixed(BTreeMap::from([(LEADER, addr)])),
+    );
     tweak(&mut settings);
     let mut learner = start(settings);
     learner.peers.connect_leader(LEADER);
