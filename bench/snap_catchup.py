@@ -103,7 +103,10 @@ def one(kind, znodes, fk_bin):
                 "leader_znode_count": leader_count, "follower_znode_count": znode_count(fport)}
     finally:
         c.stop_all()
-        shutil.rmtree(run, ignore_errors=True)
+        if os.environ.get("KEEP_RUN_DIR"):
+            print("run dir kept: %s" % run, file=sys.stderr)
+        else:
+            shutil.rmtree(run, ignore_errors=True)
 
 
 def main():

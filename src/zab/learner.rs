@@ -41,6 +41,9 @@ pub struct Learner {
     logged_unacked: Vec<Zxid>,
     /// COMMITs received during sync, applied after UPTODATE (`packetsCommitted`).
     committed: Vec<Zxid>,
+    /// The zxid of the snapshot saved when SNAP loaded: NEWLEADER saves
+    /// another only if something was applied since (Java takes one).
+    snapshot_saved: Option<Zxid>,
 }
 
 impl Learner {
@@ -62,6 +65,7 @@ impl Learner {
             not_logged: VecDeque::new(),
             logged_unacked: Vec::new(),
             committed: Vec::new(),
+            snapshot_saved: None,
         };
         l.connect(core);
         l
@@ -153,6 +157,7 @@ impl Learner {
                 // else, or a later vote or DIFF could build on a database
                 // that a restart no longer has.
                 core.persist(PersistOp::Snapshot { zxid });
+                self.snapshot_saved = Some(zxid);
                 self.mode = Mode::Snap;
                 self.phase = Phase::Syncing;
                 Next::Stay
@@ -247,8 +252,10 @@ impl Learner {
             return self.quit(core, "unexpected NEWLEADER");
         }
         self.newleader_seen = true;
-        if self.mode != Mode::Diff {
-            // ZOOKEEPER-3642: the synced state must be on disk before we ack.
+        // ZOOKEEPER-3642: the synced state must be on disk before we ack;
+        // the snapshot saved when SNAP loaded already is, if nothing was
+        // applied since.
+        if self.mode != Mode::Diff && self.snapshot_saved != Some(core.log.applied()) {
             core.persist(PersistOp::Snapshot {
                 zxid: core.log.applied(),
             });

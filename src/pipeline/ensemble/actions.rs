@@ -242,16 +242,32 @@ impl Core {
                 // "The database as it is when this command is issued": every
                 // txn committed before it is in.
                 self.apply_committed();
-                match snapshot_stream(&self.db) {
-                    Ok(stream) => StorageOp::Snapshot {
+                // Right after a SNAP the leader's stream is that database:
+                // written as it came, not serialized again.
+                let loaded = self
+                    .ensemble
+                    .as_deref_mut()
+                    .and_then(|m| m.loaded_snapshot.take())
+                    .filter(|(z, _)| *z == zxid.0 && self.db.last_processed_zxid == zxid.0);
+                if let Some((_, stream)) = loaded {
+                    StorageOp::Snapshot {
                         zxid: zxid.0,
                         stream,
-                    },
-                    Err(e) => {
-                        error!(error = %e, "could not serialize the database for a snapshot");
-                        self.exit
-                            .get_or_insert(super::super::core::CoreExit::LogFailed(e.to_string()));
-                        return;
+                    }
+                } else {
+                    match snapshot_stream(&self.db) {
+                        Ok(stream) => StorageOp::Snapshot {
+                            zxid: zxid.0,
+                            stream,
+                        },
+                        Err(e) => {
+                            error!(error = %e, "could not serialize the database for a snapshot");
+                            self.exit
+                                .get_or_insert(super::super::core::CoreExit::LogFailed(
+                                    e.to_string(),
+                                ));
+                            return;
+                        }
                     }
                 }
             }
@@ -346,6 +362,9 @@ impl Core {
                     "database replaced by the leader's snapshot"
                 );
                 self.init_config_node();
+                if let Some(m) = self.ensemble.as_deref_mut() {
+                    m.loaded_snapshot = Some((zxid, snapshot));
+                }
             }
             Err(e) => {
                 error!(error = %e, "the leader's snapshot does not load; stopping");

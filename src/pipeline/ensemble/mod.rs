@@ -89,6 +89,9 @@ pub struct Ensemble {
     pub(super) touches: HashMap<i64, i32>,
     /// Committed txns not applied yet, in zxid order.
     pub(super) committed: VecDeque<LoggedTxn>,
+    /// The leader's SNAP stream just loaded, kept for the snapshot the
+    /// machine saves right after (`actions.rs`).
+    pub(super) loaded_snapshot: Option<(i64, bytes::Bytes)>,
     /// Learner: SYNC replies from the leader not yet matched to a client's
     /// forwarded sync, each with the zxid that must be applied first: the
     /// leader sent every COMMIT before its SYNC, so a sync is answered only
@@ -138,6 +141,7 @@ impl Ensemble {
             serving: false,
             touches: HashMap::new(),
             committed: VecDeque::new(),
+            loaded_snapshot: None,
             sync_replies: VecDeque::new(),
             ticks: 0,
         }
