@@ -197,6 +197,18 @@ impl Core {
                 m.io.send(to, &packet)
             }
             Action::Disconnect { peer } => m.io.disconnect(peer),
+            Action::ReadSyncLog {
+                learner,
+                after,
+                through,
+            } => {
+                let history = m
+                    .txnlog_sync
+                    .as_ref()
+                    .and_then(|s| s.read(learner, after, through));
+                // The machine's next actions are taken by the caller's loop.
+                m.node.on_sync_log(learner, after, history);
+            }
             Action::SendSnapshot { to, zxid } => {
                 self.metrics.quorum.snap_count += 1;
                 self.apply_committed();

@@ -22,6 +22,7 @@ mod apply;
 mod config_node;
 mod forward;
 mod status;
+mod sync_log;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -33,6 +34,7 @@ use crate::txn::LoggedTxn;
 use crate::zab::{Node, Notification, QuorumPacket, ServerState, Sid, Zxid};
 
 pub use actions::snapshot_stream;
+pub use sync_log::TxnLogSync;
 
 /// What the member sends through the quorum and election ports. The
 /// implementation translates to ZooKeeper's wire format and owns the sockets.
@@ -106,6 +108,9 @@ pub struct Ensemble {
     /// Core-clock ms when the phases behind `election_time`,
     /// `unavailable_time` and `follower_sync_time` began.
     pub(super) phases: PhaseClock,
+    /// Leader: where to read the txn log for learners older than the
+    /// committed window; without it they get SNAP.
+    pub(super) txnlog_sync: Option<TxnLogSync>,
 }
 
 /// When the current election, unavailability and learner sync began.
@@ -143,7 +148,14 @@ impl Ensemble {
             pending_syncs: VecDeque::new(),
             sync_replies: VecDeque::new(),
             ticks: 0,
+            txnlog_sync: None,
         }
+    }
+
+    /// Lets a leader sync learners older than the window from its log.
+    pub fn with_txnlog_sync(mut self, sync: TxnLogSync) -> Ensemble {
+        self.txnlog_sync = Some(sync);
+        self
     }
 
     pub fn is_leader(&self) -> bool {
