@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::persist::txnlog::{
     txnlog_sync_allowed, txnlog_sync_size, txnlog_sync_size_limit, RawTxnIterator,
@@ -77,13 +77,17 @@ impl TxnLogSync {
             }
         }
         let preceding = it.preceding_zxid().map(Zxid);
-        info!(
-            learner,
-            after = format_args!("0x{:x}", after.0),
-            preceding = ?preceding.map(|z| format!("0x{:x}", z.0)),
-            txns = txns.len(),
-            "read the txnlog for a learner older than the committedLog"
-        );
+        // Java's words for the same two outcomes (ZKDatabase, LearnerHandler).
+        match preceding {
+            Some(_) => info!(
+                txns = txns.len(),
+                "Use txnlog and committedLog for peer sid: {learner}"
+            ),
+            None => warn!(
+                "Unable to find proposals from txnlog for zxid: 0x{:x}",
+                after.0
+            ),
+        }
         Some(LogHistory { preceding, txns })
     }
 }
