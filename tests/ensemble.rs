@@ -444,7 +444,8 @@ async fn find_leader(ens: &Ensemble) -> usize {
 /// raises it) catches up by DIFF from the leader's on-disk txn log — the
 /// log from its zxid is one file, which `getProposalsFromTxnLog` does not
 /// count against snapshotSizeFactor × snapshot size — and holds every write.
-/// With `snapshotSizeFactor=-1` (the log sync off) the same gap is a SNAP.
+/// Writes go on meanwhile. With `snapshotSizeFactor=-1` (the log sync off)
+/// the same gap is a SNAP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_behind_the_committed_window_catches_up_from_the_leader_s_log() {
     for (factor, want_diff) in [("", true), ("snapshotSizeFactor=-1\n", false)] {
@@ -470,14 +471,37 @@ async fn a_follower_behind_the_committed_window_catches_up_from_the_leader_s_log
         }
         let diffs = mntr_value(ens.addrs[leader], "zk_diff_count").await;
         let snaps = mntr_value(ens.addrs[leader], "zk_snap_count").await;
+        // Writes go on while the follower rejoins: the window moves while
+        // the leader reads its log for it.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut k = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && k < 5000 {
+                    let path = format!("/during-{k}");
+                    assert_eq!(
+                        c.create(&path, b"y", CreateMode::Persistent).await,
+                        Ok(path.clone())
+                    );
+                    k += 1;
+                }
+                k
+            })
+        };
         let s = member_settings_with(ens._dir.path(), follower + 1, &ens.ports, &extra);
         let srv = server::start(s).await.expect("follower restarts");
         ens.addrs[follower] = srv.local_addr;
         ens.servers[follower] = Some(srv);
         let mut d = session_on(ens.addrs[follower], limit).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let during = writer.await.expect("writer");
+        assert!(during > 0, "no write while the follower rejoined");
         sync(&mut d, "/").await;
-        for i in 0..n {
-            let path = format!("/missed-{i}");
+        let paths = (0..n)
+            .map(|i| format!("/missed-{i}"))
+            .chain((0..during).map(|k| format!("/during-{k}")));
+        for path in paths {
             assert!(
                 d.exists(&path, false).await.is_ok(),
                 "{path} on the follower"

@@ -77,6 +77,12 @@ pub enum MemberEvent {
     Disconnected {
         peer: Sid,
     },
+    /// The leader's txn log read for syncing `learner` (see [`TxnLogSync`]).
+    SyncLog {
+        learner: Sid,
+        after: Zxid,
+        history: Option<crate::zab::LogHistory>,
+    },
 }
 
 /// The member's state beside the machine.
@@ -109,8 +115,12 @@ pub struct Ensemble {
     /// `unavailable_time` and `follower_sync_time` began.
     pub(super) phases: PhaseClock,
     /// Leader: where to read the txn log for learners older than the
-    /// committed window; without it they get SNAP.
-    pub(super) txnlog_sync: Option<TxnLogSync>,
+    /// committed window, and the core's inbox for the answer; without it
+    /// they get SNAP.
+    pub(super) txnlog_sync: Option<(
+        TxnLogSync,
+        tokio::sync::mpsc::Sender<crate::pipeline::core::CoreMsg>,
+    )>,
 }
 
 /// When the current election, unavailability and learner sync began.
@@ -152,9 +162,14 @@ impl Ensemble {
         }
     }
 
-    /// Lets a leader sync learners older than the window from its log.
-    pub fn with_txnlog_sync(mut self, sync: TxnLogSync) -> Ensemble {
-        self.txnlog_sync = Some(sync);
+    /// Lets a leader sync learners older than the window from its log; the
+    /// reads answer through `to_core`.
+    pub fn with_txnlog_sync(
+        mut self,
+        sync: TxnLogSync,
+        to_core: tokio::sync::mpsc::Sender<crate::pipeline::core::CoreMsg>,
+    ) -> Ensemble {
+        self.txnlog_sync = Some((sync, to_core));
         self
     }
 

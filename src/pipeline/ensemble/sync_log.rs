@@ -7,8 +7,12 @@
 //! no limit). The machine then chooses DIFF, TRUNC or SNAP as
 //! `syncFollower` does (`crate::zab::sync`).
 //!
-//! The read happens on the core task, as the SNAP stream's serialization
-//! does; the size check bounds it to the first file plus that limit.
+//! The read runs on a thread of its own and its answer comes back through
+//! the core's inbox ([`super::MemberEvent::SyncLog`]), so a long first log
+//! file does not hold the core up; the machine decides on the window as it
+//! is when the answer arrives. The read goes to the end of the log, not
+//! only to the window's first entry at the time of asking: commits made
+//! meanwhile move the window on, and the log must still reach it.
 
 use std::path::PathBuf;
 
@@ -17,6 +21,10 @@ use tracing::{error, info, warn};
 use crate::persist::txnlog::{
     txnlog_sync_allowed, txnlog_sync_size, txnlog_sync_size_limit, RawTxnIterator,
 };
+use tokio::sync::mpsc;
+
+use super::MemberEvent;
+use crate::pipeline::core::CoreMsg;
 use crate::zab::{LogHistory, Sid, Txn, Zxid};
 
 /// Where a leader's log and snapshots are, and how much log it may sync from.
@@ -30,6 +38,43 @@ pub struct TxnLogSync {
 }
 
 impl TxnLogSync {
+    /// [`Self::read`] on a thread of its own, to the end of the log; the
+    /// answer goes to the core as [`MemberEvent::SyncLog`]. If the thread
+    /// cannot be started, it is read here.
+    pub fn read_off_core(&self, to_core: &mpsc::Sender<CoreMsg>, learner: Sid, after: Zxid) {
+        let this = self.clone();
+        let tx = to_core.clone();
+        let job = move || {
+            let history = this.read(learner, after, Zxid(i64::MAX));
+            // A core that is gone has no learner to sync.
+            let _ = tx.blocking_send(CoreMsg::Member(MemberEvent::SyncLog {
+                learner,
+                after,
+                history,
+            }));
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("txnlog-sync-{learner}"))
+            .spawn(job);
+        if let Err(e) = spawned {
+            error!(learner, error = %e, "no thread to read the txnlog on; reading it on the core");
+            let history = self.read(learner, after, Zxid(i64::MAX));
+            if to_core
+                .try_send(CoreMsg::Member(MemberEvent::SyncLog {
+                    learner,
+                    after,
+                    history,
+                }))
+                .is_err()
+            {
+                error!(
+                    learner,
+                    "the core's inbox is full: the learner will time out and retry"
+                );
+            }
+        }
+    }
+
     /// The logged txns after `after` through at least `through`, or `None`
     /// where Java would not sync `learner` from the log.
     pub fn read(&self, learner: Sid, after: Zxid, through: Zxid) -> Option<LogHistory> {
