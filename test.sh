@@ -232,6 +232,11 @@ timeout -k 10 300 "$PY" compat-tests/ensemble/quorum_counters.py \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/quorum-counters.log"
 count_line "$WORK/quorum-counters.log"
 
+stage "a follower older than the committed window: DIFF from the txn log or SNAP, Java 3.8.0 and FerroKeeper leaders alike (compat-tests/ensemble/txnlog_sync.py)"
+timeout -k 10 170 "$PY" compat-tests/ensemble/txnlog_sync.py \
+  --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/txnlog-sync.log"
+count_line "$WORK/txnlog-sync.log"
+
 # Network partitions (compat-tests/ensemble/test_partition.py): every member in its own
 # network namespace (veth into a bridge), partitions made with iptables inside the cut-off
 # members' namespaces, one Kazoo (and one Java) client per member writing throughout: the leader cut off

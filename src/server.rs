@@ -464,14 +464,35 @@ async fn join_ensemble(
         sync_limit: u32::try_from(m.sync_limit).unwrap_or(u32::MAX),
         quorum_addrs: m.voters.iter().map(|(sid, a)| (*sid, a.quorum)).collect(),
     };
-    pipeline
-        .core
-        .set_ensemble(crate::pipeline::ensemble::Ensemble::new(
-            node,
-            Box::new(io),
-            view,
-        ));
+    let to_core = pipeline.core_sender();
+    pipeline.core.set_ensemble(txnlog_sync(
+        crate::pipeline::ensemble::Ensemble::new(node, Box::new(io), view),
+        m,
+        settings,
+        to_core,
+    ));
     Ok(())
+}
+
+/// A leader syncs learners older than its committed window from its own
+/// txn log (when it has one on disk).
+fn txnlog_sync(
+    e: crate::pipeline::ensemble::Ensemble,
+    m: &crate::quorum::settings::MemberSettings,
+    settings: &Settings,
+    to_core: tokio::sync::mpsc::Sender<crate::pipeline::CoreMsg>,
+) -> crate::pipeline::ensemble::Ensemble {
+    match &settings.persist {
+        Some(p) => e.with_txnlog_sync(
+            crate::pipeline::ensemble::TxnLogSync {
+                log_dir: crate::persist::txnlog::version2_dir(&p.data_log_dir),
+                snap_dir: crate::persist::snapshot::snapshot_dir(&p.data_dir),
+                snapshot_size_factor: m.snapshot_size_factor,
+            },
+            to_core,
+        ),
+        None => e,
+    }
 }
 
 /// Why a configuration cannot be served.

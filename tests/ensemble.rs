@@ -17,8 +17,13 @@ use jute::consts::{CreateMode, OpCode};
 use jute::proto::{ConnectRequest, GetDataRequest, SetDataRequest, SyncRequest};
 
 /// zoo.cfg of member `id` of an ensemble whose ports are `ports`
-/// ((client, quorum, election) per member).
-fn member_settings(root: &Path, id: usize, ports: &[(u16, u16, u16)]) -> Settings {
+/// ((client, quorum, election) per member), with `extra` lines.
+fn member_settings_with(
+    root: &Path,
+    id: usize,
+    ports: &[(u16, u16, u16)],
+    extra: &str,
+) -> Settings {
     let data = root.join(format!("m{id}"));
     std::fs::create_dir_all(&data).expect("data dir");
     std::fs::write(data.join("myid"), format!("{id}\n")).expect("myid");
@@ -32,6 +37,7 @@ fn member_settings(root: &Path, id: usize, ports: &[(u16, u16, u16)]) -> Setting
     for (i, (_, q, e)) in ports.iter().enumerate() {
         text.push_str(&format!("server.{}=127.0.0.1:{q}:{e}\n", i + 1));
     }
+    text.push_str(extra);
     let cfg_path = data.join("zoo.cfg");
     std::fs::write(&cfg_path, &text).expect("zoo.cfg");
     let cfg = ServerConfig::from_str(&text, &cfg_path.display().to_string()).expect("parses");
@@ -50,12 +56,21 @@ struct Ensemble {
 
 impl Ensemble {
     async fn start(n: usize) -> Ensemble {
-        Ensemble::start_first(n, n).await
+        Ensemble::start_first_with(n, n, "").await
+    }
+
+    /// `n` members with `extra` zoo.cfg lines each.
+    async fn start_with(n: usize, extra: &str) -> Ensemble {
+        Ensemble::start_first_with(n, n, extra).await
     }
 
     /// An ensemble of `n` voters of which only members 1..=`running` are
     /// started (a test plays the others).
     async fn start_first(n: usize, running: usize) -> Ensemble {
+        Ensemble::start_first_with(n, running, "").await
+    }
+
+    async fn start_first_with(n: usize, running: usize, extra: &str) -> Ensemble {
         let dir = tempfile::tempdir().expect("tempdir");
         let ports: Vec<(u16, u16, u16)> = (0..n)
             .map(|_| (free_port(), free_port(), free_port()))
@@ -63,7 +78,7 @@ impl Ensemble {
         let mut servers = Vec::new();
         let mut addrs = Vec::new();
         for id in 1..=running {
-            let s = member_settings(dir.path(), id, &ports);
+            let s = member_settings_with(dir.path(), id, &ports, extra);
             let srv = server::start(s).await.expect("member starts");
             addrs.push(srv.local_addr);
             servers.push(Some(srv));
@@ -783,5 +798,80 @@ mod raw_learner {
 
     fn sync_body() -> Vec<u8> {
         jute::to_bytes(&SyncRequest { path: "/".into() })
+    }
+}
+
+/// A follower that missed more txns than the committed window holds
+/// (`commitLogCount`: 20 asked for, raised to 500 as Java 3.8's ZKDatabase
+/// raises it) catches up by DIFF from the leader's on-disk txn log — the
+/// log from its zxid is one file, which `getProposalsFromTxnLog` does not
+/// count against snapshotSizeFactor × snapshot size — and holds every write.
+/// Writes go on meanwhile. With `snapshotSizeFactor=-1` (the log sync off)
+/// the same gap is a SNAP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_behind_the_committed_window_catches_up_from_the_leader_s_log() {
+    for (factor, want_diff) in [("", true), ("snapshotSizeFactor=-1\n", false)] {
+        let extra = format!("commitLogCount=20\n{factor}");
+        let mut ens = Ensemble::start_with(3, &extra).await;
+        let limit = Duration::from_secs(30);
+        for a in &ens.addrs {
+            drop(session_on(*a, limit).await);
+        }
+        let leader = find_leader(&ens).await;
+        let follower = (leader + 1) % 3;
+        if let Some(srv) = ens.servers[follower].take() {
+            srv.shutdown().await.expect("follower stops");
+        }
+        let mut c = session_on(ens.addrs[leader], limit).await;
+        let n = 600;
+        for i in 0..n {
+            let path = format!("/missed-{i}");
+            assert_eq!(
+                c.create(&path, b"x", CreateMode::Persistent).await,
+                Ok(path.clone())
+            );
+        }
+        let diffs = mntr_value(ens.addrs[leader], "zk_diff_count").await;
+        let snaps = mntr_value(ens.addrs[leader], "zk_snap_count").await;
+        // Writes go on while the follower rejoins: the window moves while
+        // the leader reads its log for it.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut k = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && k < 5000 {
+                    let path = format!("/during-{k}");
+                    assert_eq!(
+                        c.create(&path, b"y", CreateMode::Persistent).await,
+                        Ok(path.clone())
+                    );
+                    k += 1;
+                }
+                k
+            })
+        };
+        let s = member_settings_with(ens._dir.path(), follower + 1, &ens.ports, &extra);
+        let srv = server::start(s).await.expect("follower restarts");
+        ens.addrs[follower] = srv.local_addr;
+        ens.servers[follower] = Some(srv);
+        let mut d = session_on(ens.addrs[follower], limit).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let during = writer.await.expect("writer");
+        assert!(during > 0, "no write while the follower rejoined");
+        sync(&mut d, "/").await;
+        let paths = (0..n)
+            .map(|i| format!("/missed-{i}"))
+            .chain((0..during).map(|k| format!("/during-{k}")));
+        for path in paths {
+            assert!(
+                d.exists(&path, false).await.is_ok(),
+                "{path} on the follower"
+            );
+        }
+        let diffs = mntr_value(ens.addrs[leader], "zk_diff_count").await - diffs;
+        let snaps = mntr_value(ens.addrs[leader], "zk_snap_count").await - snaps;
+        let want = if want_diff { (1, 0) } else { (0, 1) };
+        assert_eq!((diffs, snaps), want, "(DIFF, SNAP) with {factor:?}");
     }
 }

@@ -35,6 +35,11 @@ pub struct MemberSettings {
     pub config_version: i64,
     /// The configuration as parsed, for the admin surfaces.
     pub quorum: std::sync::Arc<crate::config::QuorumConfig>,
+    /// `zookeeper.commitLogCount`: the committed window a leader syncs from.
+    pub commit_log_count: usize,
+    /// `zookeeper.snapshotSizeFactor`: how much on-disk txn log a leader
+    /// may sync a learner from, as a share of its newest snapshot's size.
+    pub snapshot_size_factor: f64,
 }
 
 impl MemberSettings {
@@ -89,6 +94,8 @@ impl MemberSettings {
             config_text,
             config_version: cfg.quorum.version,
             quorum: std::sync::Arc::new(cfg.quorum.clone()),
+            commit_log_count: usize::try_from(cfg.commit_log_count).unwrap_or(500),
+            snapshot_size_factor: cfg.snapshot_size_factor,
         }))
     }
 
@@ -115,6 +122,7 @@ impl MemberSettings {
         z.finalize_wait_ms = finalize_wait_ms(self.tick_time_ms);
         z.init_limit = self.init_limit;
         z.sync_limit = self.sync_limit;
+        z.commit_log_count = self.commit_log_count;
         z
     }
 }

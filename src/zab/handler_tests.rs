@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use super::message::{Action, Notification, PersistOp, QuorumPacket, PROTOCOL_VERSION};
 use super::node::{Node, Restored};
+use super::sync::LogHistory;
 use super::types::{ServerState, Sid, Txn, ZabConfig, Zxid};
 
 fn z(e: i64, c: u32) -> Zxid {
@@ -613,4 +614,97 @@ fn leader_owes_no_sync_to_a_learner_that_reconnected() {
         )),
         "{out:?}"
     );
+}
+
+/// Leader 3 (log 1:1..=1:3, all in its window) with learner 1 at 0:7, older
+/// than the window, past ACKEPOCH: it asks its host for the on-disk log
+/// and syncs nobody until the answer.
+fn leader_3_reading_log_for_1() -> Node {
+    let mut n = leader_3();
+    n.on_quorum(
+        1,
+        QuorumPacket::FollowerInfo {
+            zxid: z(0, 0),
+            sid: 1,
+            protocol_version: PROTOCOL_VERSION,
+        },
+    );
+    n.persisted(1);
+    n.take_actions();
+    n.on_quorum(
+        1,
+        QuorumPacket::AckEpoch {
+            zxid: z(0, 7),
+            current_epoch: 0,
+        },
+    );
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(2, PersistOp::CurrentEpoch(2)),
+            Action::ReadSyncLog {
+                learner: 1,
+                after: z(0, 7),
+                through: z(1, 1),
+            },
+        ]
+    );
+    n
+}
+
+#[test]
+fn leader_syncs_an_old_learner_from_the_log_the_host_read() {
+    let mut n = leader_3_reading_log_for_1();
+    // An answer for another zxid of that learner (an older request) is not its.
+    n.on_sync_log(1, z(0, 6), Some(LogHistory::default()));
+    assert_eq!(n.take_actions(), vec![]);
+    let history = LogHistory {
+        preceding: Some(z(0, 7)),
+        txns: vec![txn(1, 1), txn(1, 2)],
+    };
+    n.on_sync_log(1, z(0, 7), Some(history.clone()));
+    let mut want = vec![send(1, QuorumPacket::Diff { zxid: z(1, 3) })];
+    for c in 1..=3 {
+        want.push(send(1, QuorumPacket::Proposal { txn: txn(1, c) }));
+        want.push(send(1, QuorumPacket::Commit { zxid: z(1, c) }));
+    }
+    want.push(send(1, QuorumPacket::NewLeader { zxid: z(2, 0) }));
+    assert_eq!(n.take_actions(), want);
+    // A second answer finds the learner synced already.
+    n.on_sync_log(1, z(0, 7), Some(history));
+    assert_eq!(n.take_actions(), vec![]);
+}
+
+#[test]
+fn leader_snaps_an_old_learner_when_the_log_is_unusable() {
+    for history in [
+        None,
+        // The log starts after the learner's zxid.
+        Some(LogHistory {
+            preceding: None,
+            txns: vec![txn(1, 1)],
+        }),
+    ] {
+        let mut n = leader_3_reading_log_for_1();
+        n.on_sync_log(1, z(0, 7), history);
+        assert_eq!(
+            n.take_actions(),
+            vec![
+                Action::SendSnapshot {
+                    to: 1,
+                    zxid: z(1, 3)
+                },
+                send(1, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+            ]
+        );
+    }
+}
+
+#[test]
+fn leader_ignores_a_log_answer_for_a_learner_that_left() {
+    let mut n = leader_3_reading_log_for_1();
+    n.on_disconnected(1);
+    n.take_actions();
+    n.on_sync_log(1, z(0, 7), None);
+    assert_eq!(n.take_actions(), vec![]);
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::message::{Action, PersistOp, QuorumPacket, PROTOCOL_VERSION};
 use super::node::{Core, Deferred, Next, ProposeError};
-use super::sync::{choose, SyncPlan};
+use super::sync::{choose, LogHistory, OnDisk, SyncPlan};
 use super::types::{Epoch, ServerState, Sid, Txn, Zxid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,6 +31,9 @@ enum HandlerState {
     WantAckEpoch,
     /// ACKEPOCH in, waiting for the epoch-ack quorum before syncing.
     AckedEpoch,
+    /// Older than the committed window: the host reads the on-disk log
+    /// (`Action::ReadSyncLog`) before the sync choice.
+    WantLog,
     WantNewLeaderAck,
     /// Acked NEWLEADER; UPTODATE goes out once the leader is established.
     AwaitStartup,
@@ -171,7 +174,7 @@ impl Leader {
             .map(|(s, _)| *s)
             .collect();
         for sid in waiting {
-            self.sync_learner(core, sid);
+            self.sync_learner(core, sid, OnDisk::NotRead);
         }
     }
 
@@ -236,14 +239,30 @@ impl Leader {
 
     /// `syncFollower` + `startForwarding` + NEWLEADER, atomically (ZooKeeper
     /// holds the log lock for the same reason: no commit may slip between the
-    /// sync choice and forwarding, ZOOKEEPER-3104).
-    fn sync_learner(&mut self, core: &mut Core, sid: Sid) {
+    /// sync choice and forwarding, ZOOKEEPER-3104). A learner older than the
+    /// window waits for the host's read of the on-disk log first; the choice
+    /// is then made on the window as it is when the answer comes.
+    fn sync_learner(&mut self, core: &mut Core, sid: Sid, disk: OnDisk) {
         let Some(h) = self.handlers.get_mut(&sid) else {
             return;
         };
         let window: Vec<Zxid> = core.log.committed_window().map(|t| t.zxid).collect();
         let applied = core.log.applied();
-        let plan = choose(&window, applied, h.peer_last);
+        let plan = match choose(&window, applied, h.peer_last, disk) {
+            SyncPlan::ReadLog { through } => {
+                if let OnDisk::NotRead = disk {
+                    h.state = HandlerState::WantLog;
+                    core.emit(Action::ReadSyncLog {
+                        learner: sid,
+                        after: h.peer_last,
+                        through,
+                    });
+                    return;
+                }
+                SyncPlan::Snap
+            }
+            plan => plan,
+        };
         let reaches = plan.reaches(h.peer_last, applied);
         let send = match plan {
             SyncPlan::Diff { zxid, send } => {
@@ -254,7 +273,7 @@ impl Leader {
                 core.send(sid, QuorumPacket::Trunc { zxid });
                 send
             }
-            SyncPlan::Snap => {
+            SyncPlan::Snap | SyncPlan::ReadLog { .. } => {
                 core.emit(Action::SendSnapshot {
                     to: sid,
                     zxid: applied,
@@ -262,8 +281,17 @@ impl Leader {
                 Vec::new()
             }
         };
+        let logged = match disk {
+            OnDisk::Read(history) => Some(history),
+            _ => None,
+        };
         for z in send {
-            if let Some(txn) = core.log.get(z).cloned() {
+            let txn = core
+                .log
+                .get(z)
+                .or_else(|| logged.and_then(|l| l.get(z)))
+                .cloned();
+            if let Some(txn) = txn {
                 core.send(sid, QuorumPacket::Proposal { txn });
                 core.send(sid, QuorumPacket::Commit { zxid: z });
             }
@@ -281,6 +309,25 @@ impl Leader {
                 zxid: self.newleader_zxid(),
             },
         );
+    }
+
+    /// The host's read of the on-disk log for a learner waiting in `WantLog`.
+    pub fn on_sync_log(
+        &mut self,
+        core: &mut Core,
+        sid: Sid,
+        after: Zxid,
+        history: Option<LogHistory>,
+    ) -> Next {
+        let waiting = self
+            .handlers
+            .get(&sid)
+            .is_some_and(|h| h.state == HandlerState::WantLog && h.peer_last == after);
+        if waiting {
+            let disk = history.as_ref().map_or(OnDisk::Unusable, OnDisk::Read);
+            self.sync_learner(core, sid, disk);
+        }
+        Next::Stay
     }
 
     /// UPTODATE, then the COMMITs and SYNCs held back since NEWLEADER (see `held`).
@@ -373,7 +420,7 @@ impl Leader {
                     self.epoch_acks.insert(from);
                 }
                 if self.phase >= Phase::NewLeaderAck {
-                    self.sync_learner(core, from);
+                    self.sync_learner(core, from, OnDisk::NotRead);
                 } else {
                     self.check_epoch_ack_quorum(core);
                 }

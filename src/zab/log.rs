@@ -6,8 +6,9 @@
 //! applied. The host hands the durable tail over at restart
 //! ([`super::Restored`]) and afterwards only executes the machine's commands,
 //! so the view cannot drift. Committed entries older than
-//! `commit_log_count` are trimmed: that is ZooKeeper's committedLog window,
-//! the only history DIFF is served from; older peers get SNAP.
+//! `commit_log_count` are trimmed: that is ZooKeeper's committedLog window.
+//! A peer older than it is synced from the host's on-disk log, which the
+//! host reads when asked ([`super::Action::ReadSyncLog`]), or by SNAP.
 
 use std::collections::VecDeque;
 

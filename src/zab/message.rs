@@ -100,6 +100,17 @@ pub enum Action {
         to: Sid,
         zxid: Zxid,
     },
+    /// Read the on-disk txn log for syncing `learner`, whose last zxid is
+    /// `after`: its txns after `after` through at least `through` (the
+    /// window's first entry when asked; reading on to the end of the log
+    /// keeps up with a window that moves before the answer), if Java would sync
+    /// from the log at all (`getProposalsFromTxnLog`'s size limit). Answer
+    /// with [`super::Node::on_sync_log`], now or later; the learner waits.
+    ReadSyncLog {
+        learner: Sid,
+        after: Zxid,
+        through: Zxid,
+    },
     /// Close the quorum connection to `peer`.
     Disconnect {
         peer: Sid,

@@ -35,4 +35,5 @@ pub mod types;
 
 pub use message::{Action, Notification, PersistOp, QuorumPacket};
 pub use node::{Node, ProposeError, Restored};
+pub use sync::LogHistory;
 pub use types::{Epoch, ServerState, Sid, Txn, ZabConfig, Zxid};

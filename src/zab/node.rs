@@ -11,6 +11,7 @@ use super::leader::Leader;
 use super::learner::Learner;
 use super::log::Log;
 use super::message::{Action, Notification, PersistOp, QuorumPacket};
+use super::sync::LogHistory;
 use super::types::{Epoch, PersistId, ServerState, Sid, Txn, ZabConfig, Zxid};
 
 /// Durable state the host loaded at start (ZooKeeper's `loadDataBase`): the
@@ -318,6 +319,17 @@ impl Node {
     pub fn persisted(&mut self, id: PersistId) {
         self.core.durable = self.core.durable.max(id);
         self.settle(Next::Stay);
+    }
+
+    /// The host's answer to [`Action::ReadSyncLog`] for `learner` (whose
+    /// last zxid was `after`): the log's history, or `None` when it cannot
+    /// be used. Ignored unless that learner still waits for it.
+    pub fn on_sync_log(&mut self, learner: Sid, after: Zxid, history: Option<LogHistory>) {
+        let next = match &mut self.role {
+            Role::Leading(l) => l.on_sync_log(&mut self.core, learner, after, history),
+            _ => Next::Stay,
+        };
+        self.settle(next);
     }
 
     /// A client write arriving at this member: the leader proposes it, a

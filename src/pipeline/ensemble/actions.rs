@@ -44,6 +44,11 @@ impl Core {
                 },
             ),
             MemberEvent::Disconnected { peer } => m.node.on_disconnected(peer),
+            MemberEvent::SyncLog {
+                learner,
+                after,
+                history,
+            } => m.node.on_sync_log(learner, after, history),
             MemberEvent::Wire { from, packet } => self.on_wire(from, &packet),
         }
         self.run_member_actions();
@@ -197,6 +202,11 @@ impl Core {
                 m.io.send(to, &packet)
             }
             Action::Disconnect { peer } => m.io.disconnect(peer),
+            Action::ReadSyncLog { learner, after, .. } => match &m.txnlog_sync {
+                Some((sync, to_core)) => sync.read_off_core(to_core, learner, after),
+                // No log on disk: SNAP. The caller's loop takes what the machine does next.
+                None => m.node.on_sync_log(learner, after, None),
+            },
             Action::SendSnapshot { to, zxid } => {
                 self.metrics.quorum.snap_count += 1;
                 self.apply_committed();

@@ -23,6 +23,7 @@ mod config_node;
 mod forward;
 pub(super) mod replies;
 mod status;
+mod sync_log;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -34,6 +35,7 @@ use crate::txn::LoggedTxn;
 use crate::zab::{Node, Notification, QuorumPacket, ServerState, Sid, Zxid};
 
 pub use actions::snapshot_stream;
+pub use sync_log::TxnLogSync;
 
 /// What the member sends through the quorum and election ports. The
 /// implementation translates to ZooKeeper's wire format and owns the sockets.
@@ -76,6 +78,12 @@ pub enum MemberEvent {
     Disconnected {
         peer: Sid,
     },
+    /// The leader's txn log read for syncing `learner` (see [`TxnLogSync`]).
+    SyncLog {
+        learner: Sid,
+        after: Zxid,
+        history: Option<crate::zab::LogHistory>,
+    },
 }
 
 /// The member's state beside the machine.
@@ -107,6 +115,13 @@ pub struct Ensemble {
     /// Core-clock ms when the phases behind `election_time`,
     /// `unavailable_time` and `follower_sync_time` began.
     pub(super) phases: PhaseClock,
+    /// Leader: where to read the txn log for learners older than the
+    /// committed window, and the core's inbox for the answer; without it
+    /// they get SNAP.
+    pub(super) txnlog_sync: Option<(
+        TxnLogSync,
+        tokio::sync::mpsc::Sender<crate::pipeline::core::CoreMsg>,
+    )>,
 }
 
 /// When the current election, unavailability and learner sync began.
@@ -144,7 +159,19 @@ impl Ensemble {
             loaded_snapshot: None,
             sync_replies: VecDeque::new(),
             ticks: 0,
+            txnlog_sync: None,
         }
+    }
+
+    /// Lets a leader sync learners older than the window from its log; the
+    /// reads answer through `to_core`.
+    pub fn with_txnlog_sync(
+        mut self,
+        sync: TxnLogSync,
+        to_core: tokio::sync::mpsc::Sender<crate::pipeline::core::CoreMsg>,
+    ) -> Ensemble {
+        self.txnlog_sync = Some((sync, to_core));
+        self
     }
 
     pub fn is_leader(&self) -> bool {

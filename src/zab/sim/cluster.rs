@@ -11,8 +11,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::check::Checker;
 use super::rng::Rng;
 use crate::zab::{
-    Action, Epoch, Node, Notification, PersistOp, QuorumPacket, Restored, ServerState, Sid, Txn,
-    ZabConfig, Zxid,
+    Action, Epoch, LogHistory, Node, Notification, PersistOp, QuorumPacket, Restored, ServerState,
+    Sid, Txn, ZabConfig, Zxid,
 };
 
 /// Network and disk behaviour; all probabilities are per mille.
@@ -118,6 +118,23 @@ pub struct Cluster {
     /// Every quorum packet sent, (from, to, packet), when `record` is set.
     pub sent: Vec<(Sid, Sid, QuorumPacket)>,
     pub record: bool,
+    /// How a leader's host answers `ReadSyncLog`.
+    pub log_sync: LogSync,
+    /// `ReadSyncLog`s answered later: (due tick, leader, learner, after, through).
+    log_reads: Vec<(u64, Sid, Sid, Zxid, Zxid)>,
+}
+
+/// How the simulated hosts answer a leader's `ReadSyncLog` from their disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogSync {
+    /// Never usable (a negative snapshotSizeFactor, or a log over the size
+    /// limit): learners older than the window get SNAP.
+    Off,
+    /// Always read, at once.
+    Now,
+    /// Usable or not at random, answered now or a few ticks later (the
+    /// window may have moved meanwhile).
+    Random,
 }
 
 pub fn packet_kind(p: &QuorumPacket) -> &'static str {
@@ -214,6 +231,8 @@ impl Cluster {
             next_data: 0,
             sent: Vec::new(),
             record: false,
+            log_sync: LogSync::Random,
+            log_reads: Vec::new(),
         };
         for sid in 1..=members as u64 {
             c.restart(sid);
@@ -260,6 +279,7 @@ impl Cluster {
             self.close(k);
         }
         self.election.retain(|m| m.2 != sid);
+        self.log_reads.retain(|r| r.1 != sid);
     }
 
     /// Start (or restart) a member from its disk, as `loadDataBase` would.
@@ -376,6 +396,7 @@ impl Cluster {
         self.deliver_election();
         self.deliver_quorum();
         self.finish_persistence();
+        self.answer_log_reads();
         for sid in self.sids() {
             let skew = self.host(sid).skew;
             if skew > 0 && self.now.is_multiple_of(skew) {
@@ -388,6 +409,53 @@ impl Cluster {
         }
         self.drain_closed();
         self.check();
+    }
+
+    fn answer_log_reads(&mut self) {
+        let now = self.now;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.log_reads)
+            .into_iter()
+            .partition(|r| r.0 <= now);
+        self.log_reads = later;
+        for (_, leader, learner, after, through) in due {
+            self.answer_log_read(leader, learner, after, through);
+            self.process(leader);
+        }
+    }
+
+    /// The leader's durable log after `after` through `through`, as a host
+    /// reads it for `ReadSyncLog`.
+    fn answer_log_read(&mut self, leader: Sid, learner: Sid, after: Zxid, through: Zxid) {
+        let usable = match self.log_sync {
+            LogSync::Off => false,
+            LogSync::Now => true,
+            LogSync::Random => self.rng.chance(700),
+        };
+        let history = usable.then(|| {
+            let log = &self.host(leader).disk.log;
+            LogHistory {
+                preceding: log
+                    .iter()
+                    .map(|t| t.zxid)
+                    .take_while(|z| *z <= after)
+                    .last(),
+                txns: log
+                    .iter()
+                    .filter(|t| t.zxid > after && t.zxid <= through)
+                    .cloned()
+                    .collect(),
+            }
+        });
+        self.log(|| {
+            format!(
+                "LOGREAD {leader} for {learner} after {after:?} through {through:?}: {:?}",
+                history.as_ref().map(|h| (h.preceding, h.txns.len()))
+            )
+        });
+        // The caller carries out what the node asks next (`process`).
+        if let Some(n) = self.host_mut(leader).node.as_mut() {
+            n.on_sync_log(learner, after, history);
+        }
     }
 
     pub fn check(&mut self) {
@@ -631,7 +699,24 @@ impl Cluster {
                     ));
                 }
                 self.log(|| format!("SEND {me}->{to} SNAP {zxid:?}"));
-                self.send_quorum(me, to, QuorumPacket::Snap { zxid, snapshot });
+                let snap = QuorumPacket::Snap { zxid, snapshot };
+                if self.record {
+                    self.sent.push((me, to, snap.clone()));
+                }
+                self.send_quorum(me, to, snap);
+            }
+            Action::ReadSyncLog {
+                learner,
+                after,
+                through,
+            } => {
+                let later = self.log_sync == LogSync::Random && self.rng.chance(500);
+                if later {
+                    let due = self.now + 1 + self.delay();
+                    self.log_reads.push((due, me, learner, after, through));
+                } else {
+                    self.answer_log_read(me, learner, after, through);
+                }
             }
             Action::Disconnect { peer } => self.break_conn(me, peer),
             Action::Persist { id, op } => {

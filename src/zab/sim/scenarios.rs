@@ -3,7 +3,7 @@
 //! checks that no acknowledged txn is lost and every member agrees (the
 //! checker's invariants run at every step as well).
 
-use super::cluster::{Cluster, Faults, Hold};
+use super::cluster::{Cluster, Faults, Hold, LogSync};
 use crate::zab::{PersistOp, QuorumPacket, Sid, Zxid};
 
 fn run_until(c: &mut Cluster, max: u64, pred: impl Fn(&Cluster) -> bool) -> bool {
@@ -251,6 +251,7 @@ fn zk_4685_newleader_ack_is_not_overtaken_by_proposal_acks() {
 #[test]
 fn zk_3642_leader_dies_between_snap_and_newleader() {
     let mut c = steady();
+    c.log_sync = LogSync::Off;
     c.crash(1);
     writes(&mut c, 60); // beyond the 40-entry committed window: SNAP
     c.holds.insert(Hold {
@@ -279,6 +280,7 @@ fn zk_3642_leader_dies_between_snap_and_newleader() {
 #[test]
 fn zk_3104_commits_during_snap_sync_are_not_lost() {
     let mut c = steady();
+    c.log_sync = LogSync::Off;
     c.crash(1);
     writes(&mut c, 60);
     c.restart(1);
@@ -311,5 +313,73 @@ fn zk_4394_commit_before_uptodate_is_applied_after_it() {
     c.holds.clear();
     assert!(run_until(&mut c, 500, |c| c.host(1).serving()
         && c.host(1).db == c.host(3).db));
+    finish(&mut c);
+}
+
+/// The first sync packet the leader `from` sent `to`, and how many
+/// PROPOSALs it sent `to` in all.
+fn sync_sent(c: &Cluster, from: Sid, to: Sid) -> (Option<&'static str>, usize) {
+    let mut first = None;
+    let mut proposals = 0;
+    for (f, t, p) in &c.sent {
+        if (*f, *t) != (from, to) {
+            continue;
+        }
+        match p {
+            QuorumPacket::Diff { .. } => first = first.or(Some("DIFF")),
+            QuorumPacket::Trunc { .. } => first = first.or(Some("TRUNC")),
+            QuorumPacket::Snap { .. } => first = first.or(Some("SNAP")),
+            QuorumPacket::Proposal { .. } => proposals += 1,
+            _ => {}
+        }
+    }
+    (first, proposals)
+}
+
+/// A learner older than the committed window (40 entries here) catches up
+/// by DIFF from the leader's on-disk log, then the window, when the host
+/// hands the log over (`syncFollower`'s "Use txnlog and committedLog"); by
+/// SNAP when it does not (a negative snapshotSizeFactor, a log over the
+/// size limit).
+#[test]
+fn learner_older_than_the_window_gets_diff_from_the_log() {
+    for (mode, want) in [(LogSync::Now, "DIFF"), (LogSync::Off, "SNAP")] {
+        let mut c = steady();
+        c.log_sync = mode;
+        writes(&mut c, 5);
+        assert!(run_until(&mut c, 500, |c| c.host(1).disk.log.len() >= 5));
+        c.crash(1);
+        writes(&mut c, 60);
+        c.sent.clear();
+        c.restart(1);
+        assert!(run_until(&mut c, 2000, |c| c.host(1).serving()
+            && c.host(1).db == c.host(3).db));
+        let (first, proposals) = sync_sent(&c, 3, 1);
+        assert_eq!(first, Some(want), "{mode:?}");
+        if want == "DIFF" {
+            assert!(proposals >= 60, "{proposals} proposals");
+        }
+        finish(&mut c);
+    }
+}
+
+/// The host answers a few ticks late while writes go on: the window moves
+/// between the question and the answer, and the choice is made on the
+/// window as it is then (DIFF if the log still reaches it, else SNAP);
+/// either way the learner ends with the leader's history.
+#[test]
+fn late_log_answer_with_writes_in_between() {
+    let mut c = steady();
+    c.log_sync = LogSync::Random;
+    c.crash(1);
+    writes(&mut c, 60);
+    c.restart(1);
+    for _ in 0..300 {
+        if let Some(l) = c.leader() {
+            c.submit(l);
+        }
+        c.step();
+        assert_eq!(c.checker.failure, None);
+    }
     finish(&mut c);
 }
