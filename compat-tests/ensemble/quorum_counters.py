@@ -10,7 +10,8 @@ member in one of four runs here): for them each member must have looked at least
 sampled election_time once per time it looked. Seen on Java 3.8.0: the leader proposed and committed 7
 (createSession, 5 creates, closeSession), each follower received 7 PROPOSALs and 7 COMMITs
 and sampled proposal_latency and commit_propagation_latency 7 times, the leader sampled
-quorum_ack_latency 7 times and counted 2 DIFF syncs; one election, one unavailability
+quorum_ack_latency 7 times and counted 2 DIFF syncs; every member sampled
+proposal_ack_creation_latency 7 times (the leader's own ACKs, each follower's ACKs); one election, one unavailability
 (leader_unavailable_time on the leader), one follower sync on each follower.
 Prints "N passed, M failed" last.
 
@@ -31,7 +32,7 @@ from kazoo.client import KazooClient  # noqa: E402
 KEYS = ["proposal_count", "commit_count", "learner_proposal_received_count",
         "learner_commit_received_count", "cnt_unavailable_time", "cnt_leader_unavailable_time", "cnt_follower_sync_time",
         "diff_count", "snap_count", "cnt_quorum_ack_latency", "cnt_proposal_latency",
-        "cnt_commit_propagation_latency", "revalidate_count"]
+        "cnt_commit_propagation_latency", "cnt_proposal_ack_creation_latency", "revalidate_count"]
 
 
 def mntr(port):

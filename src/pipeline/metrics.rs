@@ -472,6 +472,10 @@ pub struct QuorumMetrics {
     /// Follower: ms from a txn's creation to its PROPOSAL arriving, and to its COMMIT.
     pub proposal_latency: PercentileSummary,
     pub commit_propagation_latency: PercentileSummary,
+    /// Every member: ms from a txn's creation to its ACK, made once it is
+    /// logged (Java's AckRequestProcessor on the leader, SendAckRequestProcessor
+    /// on a follower).
+    pub proposal_ack_creation_latency: PercentileSummary,
 }
 
 /// `DataTree.STAT_OVERHEAD_BYTES`: what a read is charged on top of path and data.

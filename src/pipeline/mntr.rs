@@ -66,8 +66,8 @@
 //! | request_throttle_queue_time_ms | M | ms each request waited in the core's inbox, which stands for RequestThrottler's queue as well as prep's |
 //! | connection_token_deficit | C no samples | no connection throttle |
 //! | session_queues_drained, requests_in_session_queue, pending_session_queue_size, reads_after_write_in_session_queue, reads_issued_from_session_queue, read/write/commit_commit_proc_req_queued, read/write_commit_proc_issued, concurrent_request_processing_in_commit_processor, time_waiting_empty_pool_in_commit_processor_read_ms, write_batch_time_in_commit_processor, commit_process_time, read/write_commitproc_time_ms, local/server_write_committed_time_ms, read/write_final_proc_time_ms | C no samples | CommitProcessor, which standalone servers do not run (ZooKeeper's are 0 too) |
-//! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, quorum_ack_latency, proposal_latency, commit_propagation_latency | C no samples / M | quorum only: none standalone; on a member, sampled where Java samples them (`QuorumMetrics`) |
-//! | observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, proposal_ack_creation_latency, om_proposal/commit_process_time_ms | C no samples | quorum only: observers and the observer master are not built; no sync throttler; the ACK is made in the machine, not timed per request |
+//! | leader_unavailable_time, unavailable_time, election_time, follower_sync_time, quorum_ack_latency, proposal_latency, commit_propagation_latency, proposal_ack_creation_latency | C no samples / M | quorum only: none standalone; on a member, sampled where Java samples them (`QuorumMetrics`) |
+//! | observer_sync_time, inflight_snap/diff_count, learner_request_processor_queue_size, socket_closing_time, om_proposal/commit_process_time_ms | C no samples | quorum only: observers and the observer master are not built; no sync throttler |
 //! | netty_queued_buffer_capacity | C no samples | Netty only |
 //! | jvm_pause_time_ms | C no samples | no JVM, no GC pauses |
 //! | dead_watchers_cleaner_latency | C no samples | no dead-watcher cleaner |
@@ -776,6 +776,7 @@ impl Core {
             "quorum_ack_latency" => &m.quorum.quorum_ack_latency,
             "proposal_latency" => &m.quorum.proposal_latency,
             "commit_propagation_latency" => &m.quorum.commit_propagation_latency,
+            "proposal_ack_creation_latency" => &m.quorum.proposal_ack_creation_latency,
             // no samples: see the table
             _ => return None,
         })

@@ -156,6 +156,20 @@ impl Core {
 
     /// The sync stage made every command through `through` durable.
     pub(in crate::pipeline) fn member_persisted(&mut self, through: u64) {
+        let now = super::super::core::wall_ms();
+        let q = &mut self.metrics.quorum;
+        if let Some(m) = self.ensemble.as_deref_mut() {
+            // Logged: the machine makes their ACKs now.
+            while let Some(&(id, created)) = m.appending.front() {
+                if id > through {
+                    break;
+                }
+                m.appending.pop_front();
+                if let Ok(ms) = u64::try_from(now - created) {
+                    q.proposal_ack_creation_latency.add(ms);
+                }
+            }
+        }
         if let Some(m) = self.member() {
             m.node.persisted(through);
             self.run_member_actions();
@@ -241,10 +255,17 @@ impl Core {
 
     fn persist(&mut self, id: u64, op: PersistOp) {
         let op = match op {
-            PersistOp::Append(txn) => StorageOp::Append {
-                zxid: txn.zxid.0,
-                bytes: txn.data,
-            },
+            PersistOp::Append(txn) => {
+                if let (Some(m), Some(created)) =
+                    (self.ensemble.as_deref_mut(), txn_created(&txn.data))
+                {
+                    m.appending.push_back((id, created));
+                }
+                StorageOp::Append {
+                    zxid: txn.zxid.0,
+                    bytes: txn.data,
+                }
+            }
             PersistOp::Truncate(z) => StorageOp::Truncate { zxid: z.0 },
             PersistOp::AcceptedEpoch(e) => StorageOp::AcceptedEpoch(e),
             PersistOp::CurrentEpoch(e) => StorageOp::CurrentEpoch(e),
@@ -490,6 +511,10 @@ impl Core {
 /// time, bytes 20..28 of the serialized txn), as Java measures
 /// `proposal_latency`; `None` for a clock that went backwards or a short txn.
 fn since_txn_created(txn: &[u8]) -> Option<u64> {
-    let time = i64::from_be_bytes(txn.get(20..28)?.try_into().ok()?);
-    u64::try_from(super::super::core::wall_ms() - time).ok()
+    u64::try_from(super::super::core::wall_ms() - txn_created(txn)?).ok()
+}
+
+/// The wall-clock ms in a serialized txn's header.
+fn txn_created(txn: &[u8]) -> Option<i64> {
+    Some(i64::from_be_bytes(txn.get(20..28)?.try_into().ok()?))
 }

@@ -97,6 +97,9 @@ pub struct Ensemble {
     pub(super) touches: HashMap<i64, i32>,
     /// Committed txns not applied yet, in zxid order.
     pub(super) committed: VecDeque<LoggedTxn>,
+    /// Appends handed to the sync stage and not yet durable: (command id,
+    /// the txn's creation time), for `proposal_ack_creation_latency`.
+    pub(super) appending: VecDeque<(u64, i64)>,
     /// The leader's SNAP stream just loaded, kept for the snapshot the
     /// machine saves right after (`actions.rs`).
     pub(super) loaded_snapshot: Option<(i64, bytes::Bytes)>,
@@ -157,6 +160,7 @@ impl Ensemble {
             touches: HashMap::new(),
             committed: VecDeque::new(),
             loaded_snapshot: None,
+            appending: VecDeque::new(),
             sync_replies: VecDeque::new(),
             ticks: 0,
             txnlog_sync: None,
