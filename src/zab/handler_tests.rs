@@ -708,3 +708,258 @@ fn leader_ignores_a_log_answer_for_a_learner_that_left() {
     n.on_sync_log(1, z(0, 7), None);
     assert_eq!(n.take_actions(), vec![]);
 }
+
+/// Leader 3 of voters {1, 2, 3} with observer 4 configured.
+fn leader_3_with_observer_4() -> Node {
+    let restored = Restored {
+        accepted_epoch: 1,
+        current_epoch: 1,
+        snapshot_zxid: Zxid::ZERO,
+        log: (1..=3).map(|c| txn(1, c)).collect(),
+    };
+    let mut cfg = ZabConfig::new(3, vec![1, 2, 3]);
+    cfg.observers = vec![4];
+    let mut n = Node::new(cfg, restored);
+    n.take_actions();
+    n.on_election(1, looking(3, z(1, 3), 1));
+    ticks(&mut n, 4);
+    assert_eq!(n.state(), ServerState::Leading);
+    n.take_actions();
+    n
+}
+
+fn learner_info(sid: Sid, observer: bool) -> QuorumPacket {
+    let (zxid, protocol_version) = (z(1, 0), PROTOCOL_VERSION);
+    if observer {
+        QuorumPacket::ObserverInfo {
+            zxid,
+            sid,
+            protocol_version,
+        }
+    } else {
+        QuorumPacket::FollowerInfo {
+            zxid,
+            sid,
+            protocol_version,
+        }
+    }
+}
+
+#[test]
+fn leader_syncs_an_observer_but_counts_it_in_no_quorum() {
+    let mut n = leader_3_with_observer_4();
+    // Epoch agreement: the observer and the leader are not a quorum.
+    n.on_quorum(4, learner_info(4, true));
+    assert_eq!(n.take_actions(), vec![]);
+    n.on_quorum(1, learner_info(1, false));
+    assert_eq!(
+        n.take_actions(),
+        vec![persist(1, PersistOp::AcceptedEpoch(2))]
+    );
+    n.persisted(1);
+    let info = QuorumPacket::LeaderInfo {
+        zxid: z(2, 0),
+        protocol_version: PROTOCOL_VERSION,
+    };
+    assert_eq!(n.take_actions(), vec![send(1, info.clone()), send(4, info)]);
+    // Epoch acks: the observer's does not make a quorum with the leader's.
+    let ack_epoch = |c| QuorumPacket::AckEpoch {
+        zxid: z(1, c),
+        current_epoch: 1,
+    };
+    n.on_quorum(4, ack_epoch(2));
+    assert_eq!(n.take_actions(), vec![]);
+    // The follower's does; both are synced the same way (4 lacks 1:3).
+    n.on_quorum(1, ack_epoch(3));
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(2, PersistOp::CurrentEpoch(2)),
+            send(1, QuorumPacket::Diff { zxid: z(1, 3) }),
+            send(1, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+            send(4, QuorumPacket::Diff { zxid: z(1, 3) }),
+            send(4, QuorumPacket::Proposal { txn: txn(1, 3) }),
+            send(4, QuorumPacket::Commit { zxid: z(1, 3) }),
+            send(4, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+    // NEWLEADER acks: the leader's own and the observer's are not a quorum.
+    n.persisted(2);
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(n.take_actions(), vec![]);
+    assert!(!n.is_broadcasting());
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::State {
+                state: ServerState::Leading,
+                epoch: 2,
+                broadcast: true
+            },
+            send(1, QuorumPacket::UpToDate),
+            send(4, QuorumPacket::UpToDate),
+        ]
+    );
+    // Broadcast: the observer gets no PROPOSAL, its ACK counts for nothing,
+    // and the commit reaches it as one INFORM.
+    assert_eq!(n.propose(Bytes::from("x")), Ok(Some(z(2, 1))));
+    let t = Txn {
+        zxid: z(2, 1),
+        data: Bytes::from("x"),
+    };
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(3, PersistOp::Append(t.clone())),
+            send(1, QuorumPacket::Proposal { txn: t.clone() }),
+        ]
+    );
+    n.persisted(3);
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 1) });
+    assert_eq!(n.take_actions(), vec![], "an observer's ACK is not a vote");
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 1) });
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::Apply(t.clone()),
+            send(1, QuorumPacket::Commit { zxid: z(2, 1) }),
+            send(4, QuorumPacket::Inform { txn: t }),
+        ]
+    );
+    assert_eq!(n.learners(), Some(vec![(1, true), (4, true)]));
+}
+
+#[test]
+fn leader_closes_learners_whose_role_is_not_the_configured_one() {
+    let mut n = leader_3_with_observer_4();
+    // A voter announcing itself as observer, an observer as follower, an unlisted sid.
+    for (sid, observer) in [(1, true), (4, false), (5, true), (5, false)] {
+        n.on_quorum(sid, learner_info(sid, observer));
+        assert_eq!(
+            n.take_actions(),
+            vec![Action::Disconnect { peer: sid }],
+            "sid {sid}, observer {observer}"
+        );
+    }
+    assert_eq!(n.learners(), Some(vec![]));
+}
+
+/// Leader 3 broadcasting in epoch 2 with follower 1 synced and observer 4 configured.
+fn leader_3_broadcasting_with_1_and_observer_4() -> Node {
+    let mut n = leader_3_with_observer_4();
+    n.on_quorum(1, learner_info(1, false));
+    n.persisted(1);
+    n.on_quorum(
+        1,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 0) });
+    n.persisted(2);
+    n.take_actions();
+    assert!(n.is_broadcasting());
+    n
+}
+
+#[test]
+fn an_observer_joining_during_broadcast_is_informed_of_commits_not_sent_proposals() {
+    let mut n = leader_3_broadcasting_with_1_and_observer_4();
+    assert_eq!(n.propose(Bytes::from("x")), Ok(Some(z(2, 1))));
+    let t = Txn {
+        zxid: z(2, 1),
+        data: Bytes::from("x"),
+    };
+    n.take_actions();
+    n.on_quorum(4, learner_info(4, true));
+    assert_eq!(
+        n.take_actions(),
+        vec![send(
+            4,
+            QuorumPacket::LeaderInfo {
+                zxid: z(2, 0),
+                protocol_version: PROTOCOL_VERSION,
+            }
+        )]
+    );
+    // Synced to the committed 1:3; outstanding 2:1 is not sent (a follower gets it).
+    n.on_quorum(
+        4,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            send(4, QuorumPacket::Diff { zxid: z(1, 3) }),
+            send(4, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+    // 2:1 commits before the observer acks NEWLEADER: its INFORM goes at once,
+    // as Java's leader sends it (a Java observer applies INFORMs during its sync).
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 1) });
+    n.persisted(3);
+    let out = n.take_actions();
+    assert_eq!(sent_to(&out, 4), [QuorumPacket::Inform { txn: t }]);
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(n.take_actions(), vec![send(4, QuorumPacket::UpToDate)]);
+    // Its forwarded writes are proposed like a follower's.
+    n.on_quorum(
+        4,
+        QuorumPacket::Request {
+            data: Bytes::from("w"),
+        },
+    );
+    let out = n.take_actions();
+    assert_eq!(
+        sent_to(&out, 1),
+        [QuorumPacket::Proposal {
+            txn: Txn {
+                zxid: z(2, 2),
+                data: Bytes::from("w"),
+            }
+        }]
+    );
+    assert_eq!(sent_to(&out, 4), []);
+}
+
+#[test]
+fn a_synced_observer_does_not_keep_the_leader_s_quorum() {
+    let mut n = leader_3_broadcasting_with_1_and_observer_4();
+    n.on_quorum(4, learner_info(4, true));
+    n.on_quorum(
+        4,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    n.take_actions();
+    // Follower 1 goes silent; observer 4 answers every ping. The leader still
+    // loses its quorum once 1 is past syncLimit (5 × 2000 ms = 200 ticks).
+    let mut pinged = false;
+    for _ in 0..300 {
+        n.tick();
+        for a in n.take_actions() {
+            if let Action::Send {
+                to: 4,
+                packet: QuorumPacket::Ping { zxid },
+            } = a
+            {
+                pinged = true;
+                n.on_quorum(4, QuorumPacket::Ping { zxid });
+            }
+        }
+        if n.state() == ServerState::Looking {
+            break;
+        }
+    }
+    assert!(pinged, "the observer is pinged like a follower");
+    assert_eq!(n.state(), ServerState::Looking);
+    assert_eq!(n.last_reason, "not sufficient followers synced");
+}

@@ -30,6 +30,13 @@ pub enum QuorumPacket {
         sid: Sid,
         protocol_version: i32,
     },
+    /// 16: an observer's FOLLOWERINFO, the same fields; the leader syncs it
+    /// like a follower but counts it in no quorum.
+    ObserverInfo {
+        zxid: Zxid,
+        sid: Sid,
+        protocol_version: i32,
+    },
     /// 17: zxid = newEpoch << 32; data = int32 protocol version.
     LeaderInfo { zxid: Zxid, protocol_version: i32 },
     /// 18: zxid = lastLoggedZxid; data = int32 currentEpoch, or -1 when the
@@ -51,6 +58,9 @@ pub enum QuorumPacket {
     Ack { zxid: Zxid },
     /// 4
     Commit { zxid: Zxid },
+    /// 8: a committed txn for an observer, in place of PROPOSAL + COMMIT
+    /// (`Leader.inform`): zxid and data as in the PROPOSAL.
+    Inform { txn: Txn },
     /// 5: leader → learner carries lastProposed; the learner echoes it (with
     /// session touches, which the shell adds).
     Ping { zxid: Zxid },
