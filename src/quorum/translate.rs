@@ -98,6 +98,26 @@ fn sid_to_wire(sid: u64) -> i64 {
     i64::try_from(sid).unwrap_or(i64::MAX)
 }
 
+/// A notification's leader: Java's `Long.MIN_VALUE` is a non-voter's vote for
+/// nobody ([`zab::message::NO_LEADER`]); any other negative id is refused.
+fn vote_to_wire(leader: u64) -> i64 {
+    if leader == zab::message::NO_LEADER {
+        i64::MIN
+    } else {
+        sid_to_wire(leader)
+    }
+}
+
+fn vote_from_wire(leader: i64) -> Result<u64, WireError> {
+    if leader == i64::MIN {
+        return Ok(zab::message::NO_LEADER);
+    }
+    u64::try_from(leader).map_err(|_| WireError::BadSid {
+        reading: "notification leader",
+        value: leader,
+    })
+}
+
 /// The wire form of a machine packet. `Snap` gives only the SNAP packet
 /// (the stream goes after it: `Peers::send_snapshot`); `Request` gives a
 /// REQUEST with no auth ids (use [`request_to_wire`] to attach the client's);
@@ -337,7 +357,7 @@ fn state_from_wire(s: PeerState) -> ServerState {
 pub fn notification_to_frame(n: &zab::Notification, ctx: &WireCtx) -> Vec<u8> {
     WireNotification::new(
         state_to_wire(n.state),
-        sid_to_wire(n.leader),
+        vote_to_wire(n.leader),
         n.zxid.0,
         n.election_epoch,
         n.peer_epoch,
@@ -350,10 +370,7 @@ pub fn notification_to_frame(n: &zab::Notification, ctx: &WireCtx) -> Vec<u8> {
 /// sender's config, if any, is not the machine's business and is dropped).
 pub fn notification_from_frame(bytes: &[u8]) -> Result<zab::Notification, WireError> {
     let n = WireNotification::decode(bytes)?;
-    let leader = u64::try_from(n.leader).map_err(|_| WireError::BadSid {
-        reading: "notification leader",
-        value: n.leader,
-    })?;
+    let leader = vote_from_wire(n.leader)?;
     Ok(zab::Notification {
         state: state_from_wire(n.state),
         leader,
@@ -809,6 +826,20 @@ mod tests {
             notification_from_frame(&negative.encode()),
             Err(WireError::BadSid { value: -1, .. })
         ));
+        // A looking observer's vote for nobody (Java 3.8's Observer: leader, zxid and
+        // peer epoch all Long.MIN_VALUE) is read, and written back the same.
+        let nobody = WireNotification::new(
+            PeerState::Looking,
+            i64::MIN,
+            i64::MIN,
+            3,
+            i64::MIN,
+            CONFIG.as_bytes().to_vec(),
+        );
+        let read = notification_from_frame(&nobody.encode()).unwrap();
+        assert_eq!(read.leader, zab::message::NO_LEADER);
+        assert_eq!((read.zxid, read.peer_epoch), (Zxid(i64::MIN), i64::MIN));
+        assert_eq!(notification_to_frame(&read, &ctx()), nobody.encode());
         assert!(matches!(
             notification_from_frame(&[0; 30]),
             Err(WireError::BadNotificationLength(30))

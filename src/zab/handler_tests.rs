@@ -963,3 +963,82 @@ fn a_synced_observer_does_not_keep_the_leader_s_quorum() {
     assert_eq!(n.state(), ServerState::Looking);
     assert_eq!(n.last_reason, "not sufficient followers synced");
 }
+
+/// What a Java observer sends while it looks for the leader: a vote for nobody.
+fn observer_looking(election_epoch: i64) -> Notification {
+    Notification {
+        state: ServerState::Looking,
+        leader: super::message::NO_LEADER,
+        zxid: Zxid(i64::MIN),
+        election_epoch,
+        peer_epoch: i64::MIN,
+    }
+}
+
+#[test]
+fn voters_answer_an_observer_s_notification_with_their_vote_and_never_count_it() {
+    // Looking: node 1 answers with its current vote (itself at start) and its round;
+    // the observer's vote is not looked at.
+    let mut cfg = ZabConfig::new(1, vec![1, 2, 3]);
+    cfg.observers = vec![4];
+    let restored = Restored {
+        accepted_epoch: 1,
+        current_epoch: 1,
+        snapshot_zxid: Zxid::ZERO,
+        log: (1..=3).map(|c| txn(1, c)).collect(),
+    };
+    let mut n = Node::new(cfg, restored);
+    n.take_actions();
+    n.on_election(4, observer_looking(1));
+    assert_eq!(
+        n.take_actions(),
+        vec![Action::Elect {
+            to: 4,
+            msg: Notification {
+                state: ServerState::Looking,
+                leader: 1,
+                zxid: z(1, 3),
+                election_epoch: 1,
+                peer_epoch: 1,
+            }
+        }]
+    );
+    // Its round goes on among the voters (re-sent notifications), decides nothing,
+    // and never sends the observer anything unasked.
+    let out = ticks(&mut n, 20);
+    assert!(
+        !out.iter()
+            .any(|a| matches!(a, Action::State { .. } | Action::Elect { to: 4, .. })),
+        "{out:?}"
+    );
+    assert_eq!(n.state(), ServerState::Looking);
+    // Nor is a voter's vote for nobody (or any non-voter) adopted, however new its zxid
+    // (lookForLeader takes only a voter's vote for a voter).
+    n.take_actions();
+    n.on_election(2, looking(super::message::NO_LEADER, z(9, 9), 1));
+    n.on_election(2, looking(4, z(9, 9), 1));
+    assert_eq!(n.take_actions(), vec![]);
+
+    // Leading: leader 3 answers with the vote it won, as LEADING, even to a
+    // notification that is not LOOKING.
+    let mut n = leader_3_with_observer_4();
+    let won = Notification {
+        state: ServerState::Leading,
+        leader: 3,
+        zxid: z(1, 3),
+        election_epoch: 1,
+        peer_epoch: 1,
+    };
+    n.on_election(4, observer_looking(1));
+    assert_eq!(
+        n.take_actions(),
+        vec![Action::Elect {
+            to: 4,
+            msg: won.clone()
+        }]
+    );
+    let mut observing = observer_looking(1);
+    observing.state = ServerState::Observing;
+    n.on_election(4, observing);
+    assert_eq!(n.take_actions(), vec![Action::Elect { to: 4, msg: won }]);
+}

@@ -18,6 +18,10 @@ pub struct Notification {
     pub peer_epoch: Epoch,
 }
 
+/// A vote for nobody: what a non-voter (an observer) proposes while it looks
+/// for the leader, Java's `Long.MIN_VALUE` (`FastLeaderElection.getInitId`).
+pub const NO_LEADER: Sid = u64::MAX;
+
 /// The version ZooKeeper 3.4+ learners and leaders announce (`0x10000`).
 pub const PROTOCOL_VERSION: i32 = 0x10000;
 
