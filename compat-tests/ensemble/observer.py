@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A Java 3.8.0 observer joining a 3-member ensemble (issue 8: OBSERVERINFO and INFORM).
+
+server.4 is `:observer` in every member's zoo.cfg and has peerType=observer in its own. The
+voters are FerroKeeper (or Java, to see the reference: --voters java); tickTime 200. The
+observer finds the leader through the voters' answers to its notifications, syncs by
+OBSERVERINFO and gets every commit as INFORM:
+  - srvr: the voters say leader/follower, server.4 says observer;
+  - a znode created through a voter is read on the observer after sync;
+  - a znode created through the observer (a forwarded REQUEST) is read on every voter, and
+    its data is the observer's;
+  - the leader's mntr counts it: zk_synced_observers 1, zk_synced_followers 2.
+Prints "N passed, M failed" last.
+
+    python3 compat-tests/ensemble/observer.py [--voters fk|java] [--fk-bin BIN] [--run-dir DIR]
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402
+import javazk  # noqa: E402  (cluster put compat-tests/lib on the path)
+from kazoo.client import KazooClient  # noqa: E402
+
+OBSERVER = 4
+
+
+def mntr(port):
+    text = javazk.four_letter(port, "mntr", timeout=10.0)
+    out = {}
+    for line in text.splitlines():
+        k, _, v = line.partition("\t")
+        out[k] = v
+    return out
+
+
+def client(port):
+    zk = KazooClient(hosts="127.0.0.1:%d" % port, timeout=10.0)
+    zk.start(timeout=30)
+    return zk
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--voters", choices=cluster.KINDS, default="fk")
+    ap.add_argument("--fk-bin", default=cluster.DEFAULT_FK_BIN)
+    ap.add_argument("--run-dir")
+    args = ap.parse_args()
+    run_dir = args.run_dir or tempfile.mkdtemp(prefix="observer.")
+    passed = failed = 0
+
+    def check(ok, what, detail=""):
+        nonlocal passed, failed
+        if ok:
+            passed += 1
+            print("ok   " + what, flush=True)
+        else:
+            failed += 1
+            print("FAIL %s%s" % (what, (": " + str(detail)) if detail else ""), flush=True)
+
+    kinds = [args.voters] * 3 + ["java"]
+    c = cluster.Cluster(kinds, run_dir, tick=200, fk_bin=args.fk_bin, observers={OBSERVER})
+    try:
+        with c.start():
+            try:
+                modes = c.wait_formed(timeout=60)
+            except cluster.ClusterError as e:
+                check(False, "the ensemble forms with server.4 observing", e)
+                return 1
+            check(modes.get(OBSERVER) == "observer", "server.4 says Mode: observer", modes)
+            leader = c.leader()
+            voters = [s for s in c.members if s != OBSERVER]
+            port = {s: c.members[s].client_port for s in c.members}
+            via_voter = client(port[voters[0]])
+            via_observer = client(port[OBSERVER])
+            try:
+                via_voter.create("/from-voter", b"v")
+                via_observer.sync("/from-voter")
+                got = via_observer.exists("/from-voter") and via_observer.get("/from-voter")[0]
+                check(got == b"v", "a voter's write is read on the observer", got)
+                via_observer.create("/from-observer", b"o")
+                for s in voters:
+                    zk = client(port[s])
+                    try:
+                        zk.sync("/from-observer")
+                        got = zk.exists("/from-observer") and zk.get("/from-observer")[0]
+                    finally:
+                        zk.stop()
+                        zk.close()
+                    check(got == b"o", "the observer's write is read on server.%d" % s, got)
+            finally:
+                for zk in (via_voter, via_observer):
+                    zk.stop()
+                    zk.close()
+            m = mntr(port[leader])
+            check(m.get("zk_synced_observers") == "1",
+                  "the leader's zk_synced_observers is 1", m.get("zk_synced_observers"))
+            check(m.get("zk_synced_followers") == "2",
+                  "the leader's zk_synced_followers is 2", m.get("zk_synced_followers"))
+    except Exception as e:  # a failure to set up is a failed check, with the logs
+        check(False, "the stage ran", "%r\n%s" % (e, c.log_tails()))
+    finally:
+        c.stop_all()
+        if failed == 0 and not args.run_dir:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        elif failed:
+            print("run dir kept: %s" % run_dir)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
