@@ -9,7 +9,10 @@ OBSERVERINFO and gets every commit as INFORM:
   - a znode created through a voter is read on the observer after sync;
   - a znode created through the observer (a forwarded REQUEST) is read on every voter, and
     its data is the observer's;
-  - the leader's mntr counts it: zk_synced_observers 1, zk_synced_followers 2.
+  - the leader's mntr counts it: zk_synced_observers 1, zk_synced_followers 2;
+  - kill -9 the leader: a new one is elected without the observer's vote, the observer finds
+    it (its notifications answered by voters that are looking, then settled) and syncs again:
+    a write through it is read on the new leader, and the new leader's write on it.
 Prints "N passed, M failed" last.
 
     python3 compat-tests/ensemble/observer.py [--voters fk|java] [--fk-bin BIN] [--run-dir DIR]
@@ -19,12 +22,14 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
 import javazk  # noqa: E402  (cluster put compat-tests/lib on the path)
 from kazoo.client import KazooClient  # noqa: E402
+from kazoo.exceptions import ConnectionLoss, SessionExpiredError  # noqa: E402
 
 OBSERVER = 4
 
@@ -42,6 +47,30 @@ def client(port):
     zk = KazooClient(hosts="127.0.0.1:%d" % port, timeout=10.0)
     zk.start(timeout=30)
     return zk
+
+
+def create_when_served(zk, path, data, timeout=30.0):
+    """Creates path, retrying while the server is between leaders (ConnectionLoss); the
+    server's own serving again is the event, and only polling shows it."""
+    deadline = time.monotonic() + timeout
+    for _ in range(10_000):  # bounded by the deadline
+        try:
+            return zk.create(path, data)
+        except (ConnectionLoss, SessionExpiredError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+    raise TimeoutError("create %s: no answer within %.0f s" % (path, timeout))
+
+
+def read_after_sync(port, path):
+    zk = client(port)
+    try:
+        zk.sync(path)
+        return zk.exists(path) and zk.get(path)[0]
+    finally:
+        zk.stop()
+        zk.close()
 
 
 def main():
@@ -101,6 +130,30 @@ def main():
                   "the leader's zk_synced_observers is 1", m.get("zk_synced_observers"))
             check(m.get("zk_synced_followers") == "2",
                   "the leader's zk_synced_followers is 2", m.get("zk_synced_followers"))
+
+            c.kill(leader)
+            try:
+                new_leader, _ = c.wait_leader(timeout=30, exclude=(leader,))
+            except cluster.ClusterError as e:
+                check(False, "a new leader after kill -9 of server.%d" % leader, e)
+                return 1
+            via_observer = client(port[OBSERVER])
+            try:
+                create_when_served(via_observer, "/after-failover", b"f")
+            finally:
+                via_observer.stop()
+                via_observer.close()
+            got = read_after_sync(port[new_leader], "/after-failover")
+            check(got == b"f", "after failover the observer's write is read on the new leader "
+                  "server.%d" % new_leader, got)
+            zk = client(port[new_leader])
+            try:
+                zk.create("/from-new-leader", b"n")
+            finally:
+                zk.stop()
+                zk.close()
+            got = read_after_sync(port[OBSERVER], "/from-new-leader")
+            check(got == b"n", "the new leader's write is read on the observer", got)
     except Exception as e:  # a failure to set up is a failed check, with the logs
         check(False, "the stage ran", "%r\n%s" % (e, c.log_tails()))
     finally:
