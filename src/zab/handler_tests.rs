@@ -1042,3 +1042,41 @@ fn voters_answer_an_observer_s_notification_with_their_vote_and_never_count_it()
     n.on_election(4, observing);
     assert_eq!(n.take_actions(), vec![Action::Elect { to: 4, msg: won }]);
 }
+
+#[test]
+fn a_silent_observer_is_dropped_after_sync_limit_and_the_leader_stays() {
+    let mut n = leader_3_broadcasting_with_1_and_observer_4();
+    n.on_quorum(4, learner_info(4, true));
+    n.on_quorum(
+        4,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    n.take_actions();
+    // Follower 1 answers every ping; observer 4 sends nothing. Past syncLimit
+    // (5 × 2000 ms = 200 ticks) it is closed; the leader keeps leading.
+    let mut dropped_at = None;
+    for t in 0..300 {
+        n.tick();
+        for a in n.take_actions() {
+            match a {
+                Action::Send {
+                    to: 1,
+                    packet: QuorumPacket::Ping { zxid },
+                } => n.on_quorum(1, QuorumPacket::Ping { zxid }),
+                Action::Disconnect { peer } => {
+                    assert_eq!(peer, 4, "only the observer is closed");
+                    dropped_at.get_or_insert(t);
+                }
+                _ => {}
+            }
+        }
+    }
+    let at = dropped_at.expect("the silent observer is closed");
+    assert!((200..=230).contains(&at), "closed at tick {at}");
+    assert_eq!(n.state(), ServerState::Leading);
+    assert_eq!(n.learners(), Some(vec![(1, true)]));
+}

@@ -611,6 +611,10 @@ impl Leader {
                     .is_some_and(|(_, at)| core.now - at > core.cfg.sync_ticks())
                 {
                     stale.push(*sid);
+                } else if h.observer && core.now > h.deadline {
+                    // An observer acks nothing, so only its silence shows it is gone:
+                    // Java's LearnerHandler read times out after syncLimit ticks.
+                    stale.push(*sid);
                 } else if h.forwarding {
                     core.send(
                         *sid,
