@@ -9,7 +9,8 @@ OBSERVERINFO and gets every commit as INFORM:
   - a znode created through a voter is read on the observer after sync;
   - a znode created through the observer (a forwarded REQUEST) is read on every voter, and
     its data is the observer's;
-  - the leader's mntr counts it: zk_synced_observers 1, zk_synced_followers 2;
+  - the leader's mntr counts it: zk_synced_observers 1, zk_synced_followers 2, also after
+    3 × syncLimit × tickTime of no writes (PINGs alone keep an observer's link alive);
   - kill -9 the leader: a new one is elected without the observer's vote, the observer finds
     it (its notifications answered by voters that are looking, then settled) and syncs again:
     a write through it is read on the new leader, and the new leader's write on it.
@@ -125,6 +126,8 @@ def main():
                 for zk in (via_voter, via_observer):
                     zk.stop()
                     zk.close()
+            # Idle for three times syncLimit: nothing happens, so there is no event to await.
+            time.sleep(3 * c.sync_limit * c.tick / 1000.0)
             m = mntr(port[leader])
             check(m.get("zk_synced_observers") == "1",
                   "the leader's zk_synced_observers is 1", m.get("zk_synced_observers"))
