@@ -238,7 +238,7 @@ timeout -k 10 170 "$PY" compat-tests/ensemble/txnlog_sync.py \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/txnlog-sync.log"
 count_line "$WORK/txnlog-sync.log"
 
-for voters in java fk; do
+for voters in java fk java,fk,fk; do
   stage "a Java 3.8.0 observer (server.4=…:observer) syncs from and writes through $voters voters (compat-tests/ensemble/observer.py)"
   timeout -k 10 170 "$PY" compat-tests/ensemble/observer.py --voters "$voters" \
     --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/observer-$voters.log"

@@ -16,7 +16,7 @@ OBSERVERINFO and gets every commit as INFORM:
     a write through it is read on the new leader, and the new leader's write on it.
 Prints "N passed, M failed" last.
 
-    python3 compat-tests/ensemble/observer.py [--voters fk|java] [--fk-bin BIN] [--run-dir DIR]
+    python3 compat-tests/ensemble/observer.py [--voters fk|java|K,K,K] [--fk-bin BIN] [--run-dir DIR]
 """
 import argparse
 import os
@@ -76,7 +76,8 @@ def read_after_sync(port, path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--voters", choices=cluster.KINDS, default="fk")
+    ap.add_argument("--voters", type=cluster.parse_kinds, default=["fk"],
+                    help="one kind for all three (fk, java) or three, e.g. java,fk,fk")
     ap.add_argument("--fk-bin", default=cluster.DEFAULT_FK_BIN)
     ap.add_argument("--run-dir")
     args = ap.parse_args()
@@ -92,7 +93,10 @@ def main():
             failed += 1
             print("FAIL %s%s" % (what, (": " + str(detail)) if detail else ""), flush=True)
 
-    kinds = [args.voters] * 3 + ["java"]
+    voters = args.voters * 3 if len(args.voters) == 1 else args.voters
+    if len(voters) != 3:
+        ap.error("--voters wants one kind or three, got %s" % ",".join(args.voters))
+    kinds = voters + ["java"]
     c = cluster.Cluster(kinds, run_dir, tick=200, fk_bin=args.fk_bin, observers={OBSERVER})
     try:
         with c.start():
