@@ -28,6 +28,7 @@
 #    ports' bytes against a live Java ensemble (compat-tests/quorum-wire); 3-member Java
 #    ensemble, FerroKeeper ensembles, mixed ones and a rolling Java->FerroKeeper replacement
 #    under kill -9 and SIGSTOP with a linearizability check (compat-tests/ensemble);
+#    a Java observer of Java and of FerroKeeper voters (compat-tests/ensemble/observer.py);
 #    network partitions of the leader and of a follower, each member in its own network
 #    namespace, FerroKeeper and Java (compat-tests/ensemble/test_partition.py);
 #    migration of one dataDir Java -> FerroKeeper -> Java and back, and kill -9
@@ -236,6 +237,13 @@ stage "a follower older than the committed window: DIFF from the txn log or SNAP
 timeout -k 10 170 "$PY" compat-tests/ensemble/txnlog_sync.py \
   --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/txnlog-sync.log"
 count_line "$WORK/txnlog-sync.log"
+
+for voters in java fk java,fk,fk; do
+  stage "a Java 3.8.0 observer (server.4=…:observer) syncs from and writes through $voters voters (compat-tests/ensemble/observer.py)"
+  timeout -k 10 170 "$PY" compat-tests/ensemble/observer.py --voters "$voters" \
+    --fk-bin "$REPO/target/release/ferrokeeper" 2>&1 | tee "$WORK/observer-$voters.log"
+  count_line "$WORK/observer-$voters.log"
+done
 
 # Network partitions (compat-tests/ensemble/test_partition.py): every member in its own
 # network namespace (veth into a bridge), partitions made with iptables inside the cut-off

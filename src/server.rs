@@ -427,7 +427,8 @@ async fn join_ensemble(
     };
     info!(
         myid = m.my_sid,
-        voters = m.hosts.len(),
+        voters = m.voter_ids().len(),
+        observers = m.observers.len(),
         zxid = format_args!("0x{last_zxid:x}"),
         accepted_epoch = accepted,
         current_epoch = current,
@@ -462,7 +463,7 @@ async fn join_ensemble(
         config: m.quorum.clone(),
         init_limit: u32::try_from(m.init_limit).unwrap_or(u32::MAX),
         sync_limit: u32::try_from(m.sync_limit).unwrap_or(u32::MAX),
-        quorum_addrs: m.voters.iter().map(|(sid, a)| (*sid, a.quorum)).collect(),
+        quorum_addrs: m.members.iter().map(|(sid, a)| (*sid, a.quorum)).collect(),
     };
     let to_core = pipeline.core_sender();
     pipeline.core.set_ensemble(txnlog_sync(

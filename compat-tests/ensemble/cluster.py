@@ -95,13 +95,16 @@ class Member:
 class Cluster:
     def __init__(self, kinds, run_dir, tick=200, fk_bin=DEFAULT_FK_BIN, java_heap="128m",
                  java_log_level="info", extra_cfg=None, java_props=None, fk_env=None,
-                 network=None):
+                 network=None, observers=()):
         for k in kinds:
             if k not in KINDS:
                 raise ValueError("member kind %r is not one of %s" % (k, ", ".join(KINDS)))
         if len(kinds) < 1:
             raise ValueError("no members")
         self.kinds = list(kinds)
+        # Members listed server.N=…:observer (their own zoo.cfg also says peerType=observer):
+        # they sync and serve but vote in no quorum; srvr says Mode: observer.
+        self.observers = set(observers)
         self.run_dir = os.path.abspath(run_dir)
         self.tick = int(tick)
         self.init_limit = 10
@@ -114,9 +117,10 @@ class Cluster:
         # netns mode: each member on its own address, in its own namespace (netns.py).
         self.network = network
         hosts = {sid: network.host(sid) if network else "127.0.0.1" for sid in sids}
-        if network:
-            for sid, (_, q, e) in self.ports.items():
-                cfg["server.%d" % sid] = "%s:%d:%d" % (hosts[sid], q, e)
+        for sid, (_, q, e) in self.ports.items():
+            if network or sid in self.observers:
+                role = ":observer" if sid in self.observers else ""
+                cfg["server.%d" % sid] = "%s:%d:%d%s" % (hosts[sid], q, e, role)
         self.members = {}
         self.fk_bin = fk_bin
         self.java_heap = java_heap
@@ -134,7 +138,9 @@ class Cluster:
         self.fk_env = dict(fk_env or {})
         for sid, kind in zip(sids, kinds):
             d = os.path.join(self.run_dir, "m%d" % sid)
-            own = dict(cfg, clientPortAddress=hosts[sid]) if network else cfg
+            own = dict(cfg, clientPortAddress=hosts[sid]) if network else dict(cfg)
+            if sid in self.observers:
+                own["peerType"] = "observer"
             javazk.write_quorum_member(d, sid, self.ports, own)
             self.members[sid] = Member(sid, kind, d, self.ports[sid], self._process(sid, kind, d),
                                        host=hosts[sid])
@@ -271,16 +277,17 @@ class Cluster:
                            % (timeout, what, self.modes(), self.log_tails()))
 
     def wait_formed(self, timeout=60.0):
-        """Until every running, unpaused member answers srvr with Mode leader or follower and
-        exactly one says leader. Returns {sid: mode}."""
+        """Until every running, unpaused voter answers srvr with Mode leader or follower,
+        exactly one says leader, and every observer says observer. Returns {sid: mode}."""
         def probe():
             modes = self.modes()
             alone = [s for s, v in modes.items() if v == "standalone"]
             if alone:
                 raise ClusterError("server.%s runs standalone, not as an ensemble member\n%s"
                                    % (alone, self.log_tails()))
-            if modes and all(v in ("leader", "follower") for v in modes.values()) and \
-                    list(modes.values()).count("leader") == 1:
+            roles_ok = all(v == "observer" if s in self.observers else v in ("leader", "follower")
+                           for s, v in modes.items())
+            if modes and roles_ok and list(modes.values()).count("leader") == 1:
                 return modes
             return None
         return self._poll("the ensemble to form", probe, timeout)
@@ -288,7 +295,7 @@ class Cluster:
     def wait_leader(self, timeout=30.0, exclude=()):
         """Until one member not in `exclude` says leader and a quorum of the members says
         leader or follower; returns (sid, time it was seen)."""
-        quorum = len(self.members) // 2 + 1
+        quorum = (len(self.members) - len(self.observers)) // 2 + 1
 
         def probe():
             modes = self.modes()

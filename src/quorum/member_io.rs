@@ -100,13 +100,15 @@ pub async fn start(
     let election_listener = TcpListener::bind(bind(me.election)).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("election port {}: {e}", me.election))
     })?;
-    // The other voters as zoo.cfg names them, at the addresses resolved at
-    // start; each dial looks the name up again. Our own address stays as
-    // resolved at start: it is what we bound.
+    // The other members (voters and observers) as zoo.cfg names them, at the
+    // addresses resolved at start; each dial looks the name up again. Our own
+    // address stays as resolved at start: it is what we bound. Observers are
+    // here so that their election connections and OBSERVERINFO are taken; the
+    // machine decides what each sid may do.
     let resolver: Arc<dyn Resolver> = Arc::new(SystemResolver);
     let others = |port_name: &'static str, f: fn(&PeerAddrs) -> SocketAddr| {
         let named = s
-            .voters
+            .members
             .iter()
             .filter(|(sid, _)| **sid != s.my_sid)
             .filter_map(|(sid, a)| Some((*sid, s.hosts.get(sid)?.host.clone(), f(a))));

@@ -1,13 +1,14 @@
 //! What a member needs from zoo.cfg to join its ensemble: its id, the
-//! voters' quorum and election addresses, and the timing.
+//! members' (voters' and observers') quorum and election addresses, and the
+//! timing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::config::quorum::{LearnerType, QuorumAddress};
 use crate::config::ServerConfig;
 
-/// One voter's two ports, resolved.
+/// One member's two ports, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddrs {
     /// Learners connect here to the leader (the `2888` of `server.N`).
@@ -19,12 +20,15 @@ pub struct PeerAddrs {
 #[derive(Debug, Clone)]
 pub struct MemberSettings {
     pub my_sid: u64,
-    /// Every voter as zoo.cfg names it, this server included.
+    /// Every member (voter or observer) as zoo.cfg names it, this server included.
     pub hosts: BTreeMap<u64, QuorumAddress>,
-    /// Every voter's resolved ports: empty until [`Self::resolve`] (a start
+    /// The members listed `:observer`: they sync from the leader and get its
+    /// commits but vote in no quorum.
+    pub observers: BTreeSet<u64>,
+    /// Every member's resolved ports: empty until [`Self::resolve`] (a start
     /// resolves them; `--check-config` does not, as Java's config parsing
     /// keeps names that do not resolve yet).
-    pub voters: BTreeMap<u64, PeerAddrs>,
+    pub members: BTreeMap<u64, PeerAddrs>,
     pub tick_time_ms: u64,
     pub init_limit: u64,
     pub sync_limit: u64,
@@ -44,8 +48,8 @@ pub struct MemberSettings {
 
 impl MemberSettings {
     /// `None` for a standalone configuration. An ensemble this server cannot
-    /// take part in (observers, hierarchical quorums, unresolvable hosts)
-    /// is refused with the key and line named.
+    /// take part in (as an observer itself, hierarchical quorums) is refused
+    /// with the key and line named.
     pub fn from_config(cfg: &ServerConfig) -> Result<Option<MemberSettings>, String> {
         if !cfg.is_quorum() {
             return Ok(None);
@@ -60,12 +64,17 @@ impl MemberSettings {
             ));
         }
         let mut hosts = BTreeMap::new();
+        let mut observers = BTreeSet::new();
         for s in cfg.quorum.servers.values() {
             if s.learner_type == LearnerType::Observer {
-                return Err(format!(
-                    "{}: line {}: server.{} is an observer; observers are not supported yet",
-                    cfg.source, s.line, s.id
-                ));
+                if s.id == my_sid {
+                    return Err(format!(
+                        "{}: line {}: server.{} (this server) is an observer; FerroKeeper \
+                         leads and follows observers but cannot observe yet",
+                        cfg.source, s.line, s.id
+                    ));
+                }
+                observers.insert(s.id);
             }
             let addr = s.addresses.first().ok_or_else(|| {
                 format!(
@@ -86,7 +95,8 @@ impl MemberSettings {
         Ok(Some(MemberSettings {
             my_sid,
             hosts,
-            voters: BTreeMap::new(),
+            observers,
+            members: BTreeMap::new(),
             tick_time_ms: u64::from(cfg.tick_time_ms.max(1)),
             init_limit: u64::try_from(cfg.init_limit.max(1)).unwrap_or(1),
             sync_limit: u64::try_from(cfg.sync_limit.max(1)).unwrap_or(1),
@@ -99,24 +109,34 @@ impl MemberSettings {
         }))
     }
 
-    /// Resolves every voter's host, or says which one does not resolve.
+    /// Resolves every member's host, or says which one does not resolve.
     pub fn resolve(&mut self) -> Result<(), String> {
-        let mut voters = BTreeMap::new();
+        let mut members = BTreeMap::new();
         for (sid, a) in &self.hosts {
-            voters.insert(*sid, resolve(a).map_err(|e| format!("server.{sid}: {e}"))?);
+            members.insert(*sid, resolve(a).map_err(|e| format!("server.{sid}: {e}"))?);
         }
-        self.voters = voters;
+        self.members = members;
         Ok(())
     }
 
     pub fn me(&self) -> Option<PeerAddrs> {
-        self.voters.get(&self.my_sid).copied()
+        self.members.get(&self.my_sid).copied()
+    }
+
+    /// The voting members, this server included.
+    pub fn voter_ids(&self) -> Vec<u64> {
+        self.hosts
+            .keys()
+            .copied()
+            .filter(|sid| !self.observers.contains(sid))
+            .collect()
     }
 
     /// The machine's configuration: ZooKeeper's timeouts in ticks of 50 ms
     /// (a tenth of the smallest tickTime one would run, 500 ms, or less).
     pub fn zab_config(&self) -> crate::zab::ZabConfig {
-        let mut z = crate::zab::ZabConfig::new(self.my_sid, self.hosts.keys().copied().collect());
+        let mut z = crate::zab::ZabConfig::new(self.my_sid, self.voter_ids());
+        z.observers = self.observers.iter().copied().collect();
         z.tick_time_ms = self.tick_time_ms;
         z.tick_interval_ms = (self.tick_time_ms / 10).clamp(1, 50);
         z.finalize_wait_ms = finalize_wait_ms(self.tick_time_ms);
@@ -156,7 +176,46 @@ fn resolve(a: &QuorumAddress) -> Result<PeerAddrs, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::finalize_wait_ms;
+    use super::{finalize_wait_ms, MemberSettings};
+    use crate::config::ServerConfig;
+
+    /// zoo.cfg of voters 1-3 and observer 4, read by server `myid`.
+    fn settings_of(myid: u64) -> Result<Option<MemberSettings>, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "fk-settings-{}-observer-{myid}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("myid"), format!("{myid}\n")).unwrap();
+        let text = format!(
+            "dataDir={}\ninitLimit=5\nsyncLimit=2\nclientPort=2181\n\
+             server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n\
+             server.3=127.0.0.1:2890:3890\nserver.4=127.0.0.1:2891:3891:observer\n",
+            dir.display()
+        );
+        let cfg = ServerConfig::from_str(&text, "zoo.cfg").unwrap();
+        let settings = MemberSettings::from_config(&cfg);
+        let _ = std::fs::remove_dir_all(&dir);
+        settings
+    }
+
+    #[test]
+    fn a_voter_knows_the_observers_and_votes_without_them() {
+        let m = settings_of(2).unwrap().unwrap();
+        assert_eq!(m.hosts.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(m.voter_ids(), [1, 2, 3]);
+        let z = m.zab_config();
+        assert_eq!((z.voters, z.observers), (vec![1, 2, 3], vec![4]));
+    }
+
+    #[test]
+    fn an_observer_is_refused_with_its_line() {
+        let e = settings_of(4).unwrap_err();
+        assert!(
+            e.starts_with("zoo.cfg: line 8: server.4 (this server) is an observer"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn finalize_wait_is_java_s_at_the_usual_tick_and_shorter_below_it() {

@@ -14,13 +14,13 @@
 //!
 //! | packet | zxid | data |
 //! |---|---|---|
-//! | FOLLOWERINFO | acceptedEpoch << 32 | LearnerInfo(sid, protocol, config version) |
+//! | FOLLOWERINFO / OBSERVERINFO | acceptedEpoch << 32 | LearnerInfo(sid, protocol, config version) |
 //! | LEADERINFO | newEpoch << 32 | int32 protocol version |
 //! | ACKEPOCH | last logged zxid | int32 current epoch or -1 |
 //! | DIFF / TRUNC / SNAP | as the machine says | null |
 //! | NEWLEADER | newEpoch << 32 | config text (`QuorumMaj.toString()`) |
 //! | UPTODATE | -1 | null |
-//! | PROPOSAL | txn zxid | txn bytes |
+//! | PROPOSAL / INFORM | txn zxid | txn bytes |
 //! | ACK / COMMIT | zxid | null |
 //! | PING (leader → learner) | last proposed | null |
 //! | PING (learner → leader) | echoed | touches, never null ([`ping_to_wire`]) |
@@ -87,7 +87,7 @@ pub enum Inbound {
     /// SNAP: the serialized database follows on the stream, unframed
     /// ([`super::peers`] delivers it whole as `PeerEvent::Snapshot`).
     Snap { zxid: Zxid },
-    /// A known type nothing here handles yet (OBSERVERINFO, INFORM,
+    /// A known type nothing here handles yet (reconfig's
     /// COMMITANDACTIVATE, INFORMANDACTIVATE).
     Other(PacketType),
     /// A type no ZooKeeper defines; Java logs it and carries on.
@@ -98,6 +98,26 @@ fn sid_to_wire(sid: u64) -> i64 {
     i64::try_from(sid).unwrap_or(i64::MAX)
 }
 
+/// A notification's leader: Java's `Long.MIN_VALUE` is a non-voter's vote for
+/// nobody ([`zab::message::NO_LEADER`]); any other negative id is refused.
+fn vote_to_wire(leader: u64) -> i64 {
+    if leader == zab::message::NO_LEADER {
+        i64::MIN
+    } else {
+        sid_to_wire(leader)
+    }
+}
+
+fn vote_from_wire(leader: i64) -> Result<u64, WireError> {
+    if leader == i64::MIN {
+        return Ok(zab::message::NO_LEADER);
+    }
+    u64::try_from(leader).map_err(|_| WireError::BadSid {
+        reading: "notification leader",
+        value: leader,
+    })
+}
+
 /// The wire form of a machine packet. `Snap` gives only the SNAP packet
 /// (the stream goes after it: `Peers::send_snapshot`); `Request` gives a
 /// REQUEST with no auth ids (use [`request_to_wire`] to attach the client's);
@@ -105,23 +125,25 @@ fn sid_to_wire(sid: u64) -> i64 {
 /// [`ping_to_wire`]; Java's leader cannot read a null one).
 pub fn packet_to_wire(p: &zab::QuorumPacket, ctx: &WireCtx) -> QuorumPacket {
     use zab::QuorumPacket as Z;
+    let learner_info = |kind, zxid: &Zxid, sid: &u64, protocol_version: &i32| {
+        let info = LearnerInfo {
+            serverid: sid_to_wire(*sid),
+            protocol_version: *protocol_version,
+            config_version: ctx.config_version,
+        };
+        packet(kind, zxid.0, Some(jute::to_bytes(&info)))
+    };
     match p {
         Z::FollowerInfo {
             zxid,
             sid,
             protocol_version,
-        } => {
-            let info = LearnerInfo {
-                serverid: sid_to_wire(*sid),
-                protocol_version: *protocol_version,
-                config_version: ctx.config_version,
-            };
-            packet(
-                PacketType::FollowerInfo,
-                zxid.0,
-                Some(jute::to_bytes(&info)),
-            )
-        }
+        } => learner_info(PacketType::FollowerInfo, zxid, sid, protocol_version),
+        Z::ObserverInfo {
+            zxid,
+            sid,
+            protocol_version,
+        } => learner_info(PacketType::ObserverInfo, zxid, sid, protocol_version),
         Z::LeaderInfo {
             zxid,
             protocol_version,
@@ -150,6 +172,7 @@ pub fn packet_to_wire(p: &zab::QuorumPacket, ctx: &WireCtx) -> QuorumPacket {
         Z::Proposal { txn } => packet(PacketType::Proposal, txn.zxid.0, Some(txn.data.to_vec())),
         Z::Ack { zxid } => packet(PacketType::Ack, zxid.0, None),
         Z::Commit { zxid } => packet(PacketType::Commit, zxid.0, None),
+        Z::Inform { txn } => packet(PacketType::Inform, txn.zxid.0, Some(txn.data.to_vec())),
         Z::Ping { zxid } => packet(PacketType::Ping, zxid.0, None),
         Z::Sync { zxid } => packet(PacketType::Sync, zxid.0, None),
         Z::Request { data } => packet(PacketType::Request, -1, Some(data.to_vec())),
@@ -220,19 +243,32 @@ pub fn packet_from_wire(p: &QuorumPacket, side: Side) -> Result<Inbound, WireErr
     let data = p.data.as_deref();
     let z = |packet| Ok(Inbound::Zab(packet));
     match kind {
-        PacketType::FollowerInfo => {
+        PacketType::FollowerInfo | PacketType::ObserverInfo => {
+            let observer = kind == PacketType::ObserverInfo;
             let info = LearnerInfoFields::decode(data);
             let sid = info.sid.unwrap_or(-1);
             let sid = u64::try_from(sid).map_err(|_| WireError::BadSid {
-                reading: "FOLLOWERINFO LearnerInfo",
+                reading: if observer {
+                    "OBSERVERINFO LearnerInfo"
+                } else {
+                    "FOLLOWERINFO LearnerInfo"
+                },
                 value: sid,
             })?;
             // LearnerHandler's default for learners that send only a sid.
             let protocol_version = info.protocol_version.unwrap_or(0x1);
-            z(Z::FollowerInfo {
-                zxid,
-                sid,
-                protocol_version,
+            z(if observer {
+                Z::ObserverInfo {
+                    zxid,
+                    sid,
+                    protocol_version,
+                }
+            } else {
+                Z::FollowerInfo {
+                    zxid,
+                    sid,
+                    protocol_version,
+                }
             })
         }
         PacketType::LeaderInfo => z(Z::LeaderInfo {
@@ -256,6 +292,12 @@ pub fn packet_from_wire(p: &QuorumPacket, side: Side) -> Result<Inbound, WireErr
         }),
         PacketType::Ack => z(Z::Ack { zxid }),
         PacketType::Commit => z(Z::Commit { zxid }),
+        PacketType::Inform => z(Z::Inform {
+            txn: Txn {
+                zxid,
+                data: Bytes::copy_from_slice(data.unwrap_or_default()),
+            },
+        }),
         PacketType::Sync => z(Z::Sync { zxid }),
         PacketType::Ping => match side {
             Side::Learner => z(Z::Ping { zxid }),
@@ -278,10 +320,7 @@ pub fn packet_from_wire(p: &QuorumPacket, side: Side) -> Result<Inbound, WireErr
             req: ForwardedRequest::decode(data)?,
             auth: p.authinfo.clone(),
         }),
-        PacketType::ObserverInfo
-        | PacketType::Inform
-        | PacketType::CommitAndActivate
-        | PacketType::InformAndActivate => Ok(Inbound::Other(kind)),
+        PacketType::CommitAndActivate | PacketType::InformAndActivate => Ok(Inbound::Other(kind)),
     }
 }
 
@@ -318,7 +357,7 @@ fn state_from_wire(s: PeerState) -> ServerState {
 pub fn notification_to_frame(n: &zab::Notification, ctx: &WireCtx) -> Vec<u8> {
     WireNotification::new(
         state_to_wire(n.state),
-        sid_to_wire(n.leader),
+        vote_to_wire(n.leader),
         n.zxid.0,
         n.election_epoch,
         n.peer_epoch,
@@ -331,10 +370,7 @@ pub fn notification_to_frame(n: &zab::Notification, ctx: &WireCtx) -> Vec<u8> {
 /// sender's config, if any, is not the machine's business and is dropped).
 pub fn notification_from_frame(bytes: &[u8]) -> Result<zab::Notification, WireError> {
     let n = WireNotification::decode(bytes)?;
-    let leader = u64::try_from(n.leader).map_err(|_| WireError::BadSid {
-        reading: "notification leader",
-        value: n.leader,
-    })?;
+    let leader = vote_from_wire(n.leader)?;
     Ok(zab::Notification {
         state: state_from_wire(n.state),
         leader,
@@ -377,6 +413,11 @@ mod tests {
                 sid: 3,
                 protocol_version: zab::message::PROTOCOL_VERSION,
             },
+            Z::ObserverInfo {
+                zxid: Zxid::new(1, 0),
+                sid: 4,
+                protocol_version: zab::message::PROTOCOL_VERSION,
+            },
             Z::LeaderInfo {
                 zxid: Zxid::new(2, 0),
                 protocol_version: zab::message::PROTOCOL_VERSION,
@@ -409,6 +450,12 @@ mod tests {
             },
             Z::Ack { zxid: z },
             Z::Commit { zxid: z },
+            Z::Inform {
+                txn: Txn {
+                    zxid: z,
+                    data: Bytes::from_static(b"header+record+digest"),
+                },
+            },
             Z::Ping { zxid: z },
             Z::Sync { zxid: Zxid::ZERO },
             Z::Request {
@@ -439,9 +486,11 @@ mod tests {
             // Whoever receives it: learners get leader packets and vice versa; both
             // sides agree on everything except PING and REVALIDATE.
             let side = match p {
-                Z::FollowerInfo { .. } | Z::AckEpoch { .. } | Z::Ack { .. } | Z::Request { .. } => {
-                    Side::Leader
-                }
+                Z::FollowerInfo { .. }
+                | Z::ObserverInfo { .. }
+                | Z::AckEpoch { .. }
+                | Z::Ack { .. }
+                | Z::Request { .. } => Side::Leader,
                 _ => Side::Learner,
             };
             let back = packet_from_wire(&wire, side).unwrap();
@@ -646,6 +695,50 @@ mod tests {
         assert_eq!(&reply[16..25], &[3, 0, 0, 0xde, 0xad, 0, 0, 1, 1]);
     }
 
+    /// OBSERVERINFO and INFORM as Java 3.8 builds them (`Learner.registerWithLeader`
+    /// with `Leader.OBSERVERINFO`; `Leader.inform`: the proposal's zxid and data).
+    #[test]
+    fn observer_packets_in_javas_layout() {
+        use zab::QuorumPacket as Z;
+        // → OBSERVERINFO zxid acceptedEpoch<<32, LearnerInfo(4, 0x10000, config version).
+        let info = encode_quorum_packet(&packet_to_wire(
+            &Z::ObserverInfo {
+                zxid: Zxid::new(2, 0),
+                sid: 4,
+                protocol_version: 0x10000,
+            },
+            &ctx(),
+        ));
+        let mut want = vec![0, 0, 0, 16, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 20];
+        want.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+        want.extend_from_slice(&[0xff; 4]);
+        assert_eq!(info, want);
+        // An observer's LearnerInfo without a usable sid is refused as FOLLOWERINFO's is.
+        let p = packet(PacketType::ObserverInfo, 0, Some(vec![0; 7]));
+        assert!(matches!(
+            packet_from_wire_at_leader(&p),
+            Err(WireError::BadSid {
+                reading: "OBSERVERINFO LearnerInfo",
+                ..
+            })
+        ));
+        // ← INFORM: type 8, the txn's zxid, the PROPOSAL's bytes.
+        let txn = Txn {
+            zxid: Zxid::new(2, 5),
+            data: Bytes::from_static(b"hdr+txn+digest"),
+        };
+        let inform = packet_to_wire(&Z::Inform { txn: txn.clone() }, &ctx());
+        let proposal = packet_to_wire(&Z::Proposal { txn }, &ctx());
+        assert_eq!(inform.type_, 8);
+        assert_eq!((inform.zxid, &inform.data), (proposal.zxid, &proposal.data));
+        let bytes = encode_quorum_packet(&inform);
+        assert_eq!(
+            &bytes[..16],
+            &[0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 14]
+        );
+        assert_eq!(&bytes[16..30], b"hdr+txn+digest");
+    }
+
     #[test]
     fn refusals_and_leniency() {
         // FOLLOWERINFO without a usable sid.
@@ -678,12 +771,7 @@ mod tests {
             packet_from_wire_at_learner(&packet(PacketType::Revalidate, -1, Some(vec![0; 8])))
                 .is_err()
         );
-        for kind in [
-            PacketType::ObserverInfo,
-            PacketType::Inform,
-            PacketType::CommitAndActivate,
-            PacketType::InformAndActivate,
-        ] {
+        for kind in [PacketType::CommitAndActivate, PacketType::InformAndActivate] {
             assert_eq!(
                 packet_from_wire_at_leader(&packet(kind, 0, None)).unwrap(),
                 Inbound::Other(kind)
@@ -738,6 +826,20 @@ mod tests {
             notification_from_frame(&negative.encode()),
             Err(WireError::BadSid { value: -1, .. })
         ));
+        // A looking observer's vote for nobody (Java 3.8's Observer: leader, zxid and
+        // peer epoch all Long.MIN_VALUE) is read, and written back the same.
+        let nobody = WireNotification::new(
+            PeerState::Looking,
+            i64::MIN,
+            i64::MIN,
+            3,
+            i64::MIN,
+            CONFIG.as_bytes().to_vec(),
+        );
+        let read = notification_from_frame(&nobody.encode()).unwrap();
+        assert_eq!(read.leader, zab::message::NO_LEADER);
+        assert_eq!((read.zxid, read.peer_epoch), (Zxid(i64::MIN), i64::MIN));
+        assert_eq!(notification_to_frame(&read, &ctx()), nobody.encode());
         assert!(matches!(
             notification_from_frame(&[0; 30]),
             Err(WireError::BadNotificationLength(30))

@@ -140,7 +140,9 @@ impl Election {
     }
 
     pub fn on_notification(&mut self, core: &mut Core, from: Sid, n: &Notification) -> Outcome {
-        if !core.cfg.is_voter(from) {
+        // lookForLeader: only a voter's vote for a voter counts (an observer's vote
+        // for nobody, NO_LEADER, never does).
+        if !core.cfg.is_voter(from) || !core.cfg.is_voter(n.leader) {
             return Outcome::Continue;
         }
         // A LOOKING peer behind us learns our round at once (WorkerReceiver).

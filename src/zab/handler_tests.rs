@@ -708,3 +708,375 @@ fn leader_ignores_a_log_answer_for_a_learner_that_left() {
     n.on_sync_log(1, z(0, 7), None);
     assert_eq!(n.take_actions(), vec![]);
 }
+
+/// Leader 3 of voters {1, 2, 3} with observer 4 configured.
+fn leader_3_with_observer_4() -> Node {
+    let restored = Restored {
+        accepted_epoch: 1,
+        current_epoch: 1,
+        snapshot_zxid: Zxid::ZERO,
+        log: (1..=3).map(|c| txn(1, c)).collect(),
+    };
+    let mut cfg = ZabConfig::new(3, vec![1, 2, 3]);
+    cfg.observers = vec![4];
+    let mut n = Node::new(cfg, restored);
+    n.take_actions();
+    n.on_election(1, looking(3, z(1, 3), 1));
+    ticks(&mut n, 4);
+    assert_eq!(n.state(), ServerState::Leading);
+    n.take_actions();
+    n
+}
+
+fn learner_info(sid: Sid, observer: bool) -> QuorumPacket {
+    let (zxid, protocol_version) = (z(1, 0), PROTOCOL_VERSION);
+    if observer {
+        QuorumPacket::ObserverInfo {
+            zxid,
+            sid,
+            protocol_version,
+        }
+    } else {
+        QuorumPacket::FollowerInfo {
+            zxid,
+            sid,
+            protocol_version,
+        }
+    }
+}
+
+#[test]
+fn leader_syncs_an_observer_but_counts_it_in_no_quorum() {
+    let mut n = leader_3_with_observer_4();
+    // Epoch agreement: the observer and the leader are not a quorum.
+    n.on_quorum(4, learner_info(4, true));
+    assert_eq!(n.take_actions(), vec![]);
+    n.on_quorum(1, learner_info(1, false));
+    assert_eq!(
+        n.take_actions(),
+        vec![persist(1, PersistOp::AcceptedEpoch(2))]
+    );
+    n.persisted(1);
+    let info = QuorumPacket::LeaderInfo {
+        zxid: z(2, 0),
+        protocol_version: PROTOCOL_VERSION,
+    };
+    assert_eq!(n.take_actions(), vec![send(1, info.clone()), send(4, info)]);
+    // Epoch acks: the observer's does not make a quorum with the leader's.
+    let ack_epoch = |c| QuorumPacket::AckEpoch {
+        zxid: z(1, c),
+        current_epoch: 1,
+    };
+    n.on_quorum(4, ack_epoch(2));
+    assert_eq!(n.take_actions(), vec![]);
+    // The follower's does; both are synced the same way (4 lacks 1:3).
+    n.on_quorum(1, ack_epoch(3));
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(2, PersistOp::CurrentEpoch(2)),
+            send(1, QuorumPacket::Diff { zxid: z(1, 3) }),
+            send(1, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+            send(4, QuorumPacket::Diff { zxid: z(1, 3) }),
+            send(4, QuorumPacket::Proposal { txn: txn(1, 3) }),
+            send(4, QuorumPacket::Commit { zxid: z(1, 3) }),
+            send(4, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+    // NEWLEADER acks: the leader's own and the observer's are not a quorum.
+    n.persisted(2);
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(n.take_actions(), vec![]);
+    assert!(!n.is_broadcasting());
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::State {
+                state: ServerState::Leading,
+                epoch: 2,
+                broadcast: true
+            },
+            send(1, QuorumPacket::UpToDate),
+            send(4, QuorumPacket::UpToDate),
+        ]
+    );
+    // Broadcast: the observer gets no PROPOSAL, its ACK counts for nothing,
+    // and the commit reaches it as one INFORM.
+    assert_eq!(n.propose(Bytes::from("x")), Ok(Some(z(2, 1))));
+    let t = Txn {
+        zxid: z(2, 1),
+        data: Bytes::from("x"),
+    };
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            persist(3, PersistOp::Append(t.clone())),
+            send(1, QuorumPacket::Proposal { txn: t.clone() }),
+        ]
+    );
+    n.persisted(3);
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 1) });
+    assert_eq!(n.take_actions(), vec![], "an observer's ACK is not a vote");
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 1) });
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            Action::Apply(t.clone()),
+            send(1, QuorumPacket::Commit { zxid: z(2, 1) }),
+            send(4, QuorumPacket::Inform { txn: t }),
+        ]
+    );
+    assert_eq!(n.learners(), Some(vec![(1, true), (4, true)]));
+}
+
+#[test]
+fn leader_closes_learners_whose_role_is_not_the_configured_one() {
+    let mut n = leader_3_with_observer_4();
+    // A voter announcing itself as observer, an observer as follower, an unlisted sid.
+    for (sid, observer) in [(1, true), (4, false), (5, true), (5, false)] {
+        n.on_quorum(sid, learner_info(sid, observer));
+        assert_eq!(
+            n.take_actions(),
+            vec![Action::Disconnect { peer: sid }],
+            "sid {sid}, observer {observer}"
+        );
+    }
+    assert_eq!(n.learners(), Some(vec![]));
+}
+
+/// Leader 3 broadcasting in epoch 2 with follower 1 synced and observer 4 configured.
+fn leader_3_broadcasting_with_1_and_observer_4() -> Node {
+    let mut n = leader_3_with_observer_4();
+    n.on_quorum(1, learner_info(1, false));
+    n.persisted(1);
+    n.on_quorum(
+        1,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 0) });
+    n.persisted(2);
+    n.take_actions();
+    assert!(n.is_broadcasting());
+    n
+}
+
+#[test]
+fn an_observer_joining_during_broadcast_is_informed_of_commits_not_sent_proposals() {
+    let mut n = leader_3_broadcasting_with_1_and_observer_4();
+    assert_eq!(n.propose(Bytes::from("x")), Ok(Some(z(2, 1))));
+    let t = Txn {
+        zxid: z(2, 1),
+        data: Bytes::from("x"),
+    };
+    n.take_actions();
+    n.on_quorum(4, learner_info(4, true));
+    assert_eq!(
+        n.take_actions(),
+        vec![send(
+            4,
+            QuorumPacket::LeaderInfo {
+                zxid: z(2, 0),
+                protocol_version: PROTOCOL_VERSION,
+            }
+        )]
+    );
+    // Synced to the committed 1:3; outstanding 2:1 is not sent (a follower gets it).
+    n.on_quorum(
+        4,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    assert_eq!(
+        n.take_actions(),
+        vec![
+            send(4, QuorumPacket::Diff { zxid: z(1, 3) }),
+            send(4, QuorumPacket::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+    // 2:1 commits before the observer acks NEWLEADER: its INFORM goes at once,
+    // as Java's leader sends it (a Java observer applies INFORMs during its sync).
+    n.on_quorum(1, QuorumPacket::Ack { zxid: z(2, 1) });
+    n.persisted(3);
+    let out = n.take_actions();
+    assert_eq!(sent_to(&out, 4), [QuorumPacket::Inform { txn: t }]);
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    assert_eq!(n.take_actions(), vec![send(4, QuorumPacket::UpToDate)]);
+    // Its forwarded writes are proposed like a follower's.
+    n.on_quorum(
+        4,
+        QuorumPacket::Request {
+            data: Bytes::from("w"),
+        },
+    );
+    let out = n.take_actions();
+    assert_eq!(
+        sent_to(&out, 1),
+        [QuorumPacket::Proposal {
+            txn: Txn {
+                zxid: z(2, 2),
+                data: Bytes::from("w"),
+            }
+        }]
+    );
+    assert_eq!(sent_to(&out, 4), []);
+}
+
+#[test]
+fn a_synced_observer_does_not_keep_the_leader_s_quorum() {
+    let mut n = leader_3_broadcasting_with_1_and_observer_4();
+    n.on_quorum(4, learner_info(4, true));
+    n.on_quorum(
+        4,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    n.take_actions();
+    // Follower 1 goes silent; observer 4 answers every ping. The leader still
+    // loses its quorum once 1 is past syncLimit (5 × 2000 ms = 200 ticks).
+    let mut pinged = false;
+    for _ in 0..300 {
+        n.tick();
+        for a in n.take_actions() {
+            if let Action::Send {
+                to: 4,
+                packet: QuorumPacket::Ping { zxid },
+            } = a
+            {
+                pinged = true;
+                n.on_quorum(4, QuorumPacket::Ping { zxid });
+            }
+        }
+        if n.state() == ServerState::Looking {
+            break;
+        }
+    }
+    assert!(pinged, "the observer is pinged like a follower");
+    assert_eq!(n.state(), ServerState::Looking);
+    assert_eq!(n.last_reason, "not sufficient followers synced");
+}
+
+/// What a Java observer sends while it looks for the leader: a vote for nobody.
+fn observer_looking(election_epoch: i64) -> Notification {
+    Notification {
+        state: ServerState::Looking,
+        leader: super::message::NO_LEADER,
+        zxid: Zxid(i64::MIN),
+        election_epoch,
+        peer_epoch: i64::MIN,
+    }
+}
+
+#[test]
+fn voters_answer_an_observer_s_notification_with_their_vote_and_never_count_it() {
+    // Looking: node 1 answers with its current vote (itself at start) and its round;
+    // the observer's vote is not looked at.
+    let mut cfg = ZabConfig::new(1, vec![1, 2, 3]);
+    cfg.observers = vec![4];
+    let restored = Restored {
+        accepted_epoch: 1,
+        current_epoch: 1,
+        snapshot_zxid: Zxid::ZERO,
+        log: (1..=3).map(|c| txn(1, c)).collect(),
+    };
+    let mut n = Node::new(cfg, restored);
+    n.take_actions();
+    n.on_election(4, observer_looking(1));
+    assert_eq!(
+        n.take_actions(),
+        vec![Action::Elect {
+            to: 4,
+            msg: Notification {
+                state: ServerState::Looking,
+                leader: 1,
+                zxid: z(1, 3),
+                election_epoch: 1,
+                peer_epoch: 1,
+            }
+        }]
+    );
+    // Its round goes on among the voters (re-sent notifications), decides nothing,
+    // and never sends the observer anything unasked.
+    let out = ticks(&mut n, 20);
+    assert!(
+        !out.iter()
+            .any(|a| matches!(a, Action::State { .. } | Action::Elect { to: 4, .. })),
+        "{out:?}"
+    );
+    assert_eq!(n.state(), ServerState::Looking);
+    // Nor is a voter's vote for nobody (or any non-voter) adopted, however new its zxid
+    // (lookForLeader takes only a voter's vote for a voter).
+    n.take_actions();
+    n.on_election(2, looking(super::message::NO_LEADER, z(9, 9), 1));
+    n.on_election(2, looking(4, z(9, 9), 1));
+    assert_eq!(n.take_actions(), vec![]);
+
+    // Leading: leader 3 answers with the vote it won, as LEADING, even to a
+    // notification that is not LOOKING.
+    let mut n = leader_3_with_observer_4();
+    let won = Notification {
+        state: ServerState::Leading,
+        leader: 3,
+        zxid: z(1, 3),
+        election_epoch: 1,
+        peer_epoch: 1,
+    };
+    n.on_election(4, observer_looking(1));
+    assert_eq!(
+        n.take_actions(),
+        vec![Action::Elect {
+            to: 4,
+            msg: won.clone()
+        }]
+    );
+    let mut observing = observer_looking(1);
+    observing.state = ServerState::Observing;
+    n.on_election(4, observing);
+    assert_eq!(n.take_actions(), vec![Action::Elect { to: 4, msg: won }]);
+}
+
+#[test]
+fn a_silent_observer_is_dropped_after_sync_limit_and_the_leader_stays() {
+    let mut n = leader_3_broadcasting_with_1_and_observer_4();
+    n.on_quorum(4, learner_info(4, true));
+    n.on_quorum(
+        4,
+        QuorumPacket::AckEpoch {
+            zxid: z(1, 3),
+            current_epoch: 1,
+        },
+    );
+    n.on_quorum(4, QuorumPacket::Ack { zxid: z(2, 0) });
+    n.take_actions();
+    // Follower 1 answers every ping; observer 4 sends nothing. Past syncLimit
+    // (5 × 2000 ms = 200 ticks) it is closed; the leader keeps leading.
+    let mut dropped_at = None;
+    for t in 0..300 {
+        n.tick();
+        for a in n.take_actions() {
+            match a {
+                Action::Send {
+                    to: 1,
+                    packet: QuorumPacket::Ping { zxid },
+                } => n.on_quorum(1, QuorumPacket::Ping { zxid }),
+                Action::Disconnect { peer } => {
+                    assert_eq!(peer, 4, "only the observer is closed");
+                    dropped_at.get_or_insert(t);
+                }
+                _ => {}
+            }
+        }
+    }
+    let at = dropped_at.expect("the silent observer is closed");
+    assert!((200..=230).contains(&at), "closed at tick {at}");
+    assert_eq!(n.state(), ServerState::Leading);
+    assert_eq!(n.learners(), Some(vec![(1, true)]));
+}

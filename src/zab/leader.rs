@@ -2,6 +2,13 @@
 //! (epoch agreement), sync (DIFF/TRUNC/SNAP then NEWLEADER), and broadcast
 //! (pipelined proposals, commit in zxid order on a quorum of ACKs that
 //! includes the leader's own once its log write is durable).
+//!
+//! Observers (`LearnerType.OBSERVER`, OBSERVERINFO) go through the same
+//! handshake and sync but count in no quorum: not in the epoch agreement,
+//! the epoch acks, the NEWLEADER acks or the synced-quorum check. After their
+//! sync they get no PROPOSALs, only each commit as one INFORM
+//! (`Leader.startForwarding` queues outstanding proposals for participants
+//! only; `Leader.commit` informs the observers).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -46,8 +53,11 @@ struct Handler {
     peer_last: Zxid,
     /// `tickOfNextAckDeadline`, in machine ticks.
     deadline: u64,
-    /// Gets PROPOSAL/COMMIT broadcasts (`forwardingFollowers`).
+    /// Gets PROPOSAL/COMMIT broadcasts (`forwardingFollowers`), or INFORMs
+    /// if an observer (`observingLearners`).
     forwarding: bool,
+    /// Came with OBSERVERINFO: never counted, informed instead of proposed to.
+    observer: bool,
     /// Proposals sent and not yet acked, with their send tick (`SyncLimitCheck`).
     unacked: VecDeque<(Zxid, u64)>,
     /// COMMITs (and SYNCs) due to a learner between its NEWLEADER and its UPTODATE, sent
@@ -296,7 +306,13 @@ impl Leader {
                 core.send(sid, QuorumPacket::Commit { zxid: z });
             }
         }
-        let pending: Vec<Txn> = core.log.unapplied_after(reaches).cloned().collect();
+        // Outstanding proposals go to participants only; an observer gets
+        // each as INFORM when it commits.
+        let pending: Vec<Txn> = if h.observer {
+            Vec::new()
+        } else {
+            core.log.unapplied_after(reaches).cloned().collect()
+        };
         for txn in pending {
             h.unacked.push_back((txn.zxid, core.now));
             core.send(sid, QuorumPacket::Proposal { txn });
@@ -388,8 +404,14 @@ impl Leader {
     }
 
     pub fn on_packet(&mut self, core: &mut Core, from: Sid, packet: QuorumPacket) -> Next {
-        if let QuorumPacket::FollowerInfo { zxid, .. } = packet {
-            return self.on_follower_info(core, from, zxid);
+        match packet {
+            QuorumPacket::FollowerInfo { zxid, .. } => {
+                return self.on_learner_info(core, from, zxid, false)
+            }
+            QuorumPacket::ObserverInfo { zxid, .. } => {
+                return self.on_learner_info(core, from, zxid, true)
+            }
+            _ => {}
         }
         let newleader_zxid = self.newleader_zxid();
         let phase = self.phase;
@@ -417,7 +439,9 @@ impl Leader {
                         self.drop_handler(core, from);
                         return Next::Stay;
                     }
-                    self.epoch_acks.insert(from);
+                    if !h.observer {
+                        self.epoch_acks.insert(from);
+                    }
                 }
                 if self.phase >= Phase::NewLeaderAck {
                     self.sync_learner(core, from, OnDisk::NotRead);
@@ -432,7 +456,7 @@ impl Leader {
                     Self::up_to_date(core, from, h);
                 } else {
                     h.state = HandlerState::AwaitStartup;
-                    if zxid == newleader_zxid {
+                    if zxid == newleader_zxid && !h.observer {
                         self.newleader_acks.insert(from);
                     }
                     self.check_newleader_quorum(core);
@@ -452,8 +476,19 @@ impl Leader {
         Next::Stay
     }
 
-    fn on_follower_info(&mut self, core: &mut Core, from: Sid, zxid: Zxid) -> Next {
-        if !core.cfg.is_voter(from) {
+    /// FOLLOWERINFO from a voter or OBSERVERINFO from an observer; any other
+    /// sender is closed (Java would take an unlisted sid, or a voter's
+    /// OBSERVERINFO, as the kind of learner it claims to be; here only the
+    /// configuration decides who may vote or observe). An observer's
+    /// acceptedEpoch still raises the new epoch (`getEpochToPropose` raises it
+    /// for every learner and counts only participants).
+    fn on_learner_info(&mut self, core: &mut Core, from: Sid, zxid: Zxid, observer: bool) -> Next {
+        let listed = if observer {
+            core.cfg.is_observer(from)
+        } else {
+            core.cfg.is_voter(from)
+        };
+        if !listed {
             core.emit(Action::Disconnect { peer: from });
             return Next::Stay;
         }
@@ -462,12 +497,15 @@ impl Leader {
             peer_last: Zxid::ZERO,
             deadline: core.now + core.cfg.init_ticks() + core.cfg.sync_ticks(),
             forwarding: false,
+            observer,
             unacked: VecDeque::new(),
             held: Vec::new(),
             syncs: VecDeque::new(),
         };
         if self.phase == Phase::Discovery {
-            self.connecting.insert(from);
+            if !observer {
+                self.connecting.insert(from);
+            }
             if zxid.epoch() >= self.epoch {
                 self.epoch = zxid.epoch() + 1;
             }
@@ -512,9 +550,13 @@ impl Leader {
                 break;
             };
             core.log.mark_applied(zxid);
-            core.apply(txn);
+            core.apply(txn.clone());
             for (sid, h) in self.handlers.iter_mut() {
-                if h.forwarding {
+                if h.forwarding && h.observer {
+                    // At once, before UPTODATE too: a Java observer applies an INFORM
+                    // during its sync (`Learner.syncWithLeader`), as Java's leader sends it.
+                    core.send(*sid, QuorumPacket::Inform { txn: txn.clone() });
+                } else if h.forwarding {
                     h.deliver(core, *sid, QuorumPacket::Commit { zxid });
                 }
                 while h.syncs.front().is_some_and(|z| *z <= zxid) {
@@ -545,7 +587,7 @@ impl Leader {
         core.after_durable(Deferred::LeaderLogged(zxid));
         self.outstanding.insert(zxid, BTreeSet::new());
         for (sid, h) in self.handlers.iter_mut() {
-            if h.forwarding {
+            if h.forwarding && !h.observer {
                 h.unacked.push_back((zxid, core.now));
                 core.send(*sid, QuorumPacket::Proposal { txn: txn.clone() });
             }
@@ -568,6 +610,10 @@ impl Leader {
                     .front()
                     .is_some_and(|(_, at)| core.now - at > core.cfg.sync_ticks())
                 {
+                    stale.push(*sid);
+                } else if h.observer && core.now > h.deadline {
+                    // An observer acks nothing, so only its silence shows it is gone:
+                    // Java's LearnerHandler read times out after syncLimit ticks.
                     stale.push(*sid);
                 } else if h.forwarding {
                     core.send(

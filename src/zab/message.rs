@@ -18,6 +18,10 @@ pub struct Notification {
     pub peer_epoch: Epoch,
 }
 
+/// A vote for nobody: what a non-voter (an observer) proposes while it looks
+/// for the leader, Java's `Long.MIN_VALUE` (`FastLeaderElection.getInitId`).
+pub const NO_LEADER: Sid = u64::MAX;
+
 /// The version ZooKeeper 3.4+ learners and leaders announce (`0x10000`).
 pub const PROTOCOL_VERSION: i32 = 0x10000;
 
@@ -26,6 +30,13 @@ pub const PROTOCOL_VERSION: i32 = 0x10000;
 pub enum QuorumPacket {
     /// 11: zxid = acceptedEpoch << 32; data = LearnerInfo(sid, protocolVersion, configVersion).
     FollowerInfo {
+        zxid: Zxid,
+        sid: Sid,
+        protocol_version: i32,
+    },
+    /// 16: an observer's FOLLOWERINFO, the same fields; the leader syncs it
+    /// like a follower but counts it in no quorum.
+    ObserverInfo {
         zxid: Zxid,
         sid: Sid,
         protocol_version: i32,
@@ -51,6 +62,9 @@ pub enum QuorumPacket {
     Ack { zxid: Zxid },
     /// 4
     Commit { zxid: Zxid },
+    /// 8: a committed txn for an observer, in place of PROPOSAL + COMMIT
+    /// (`Leader.inform`): zxid and data as in the PROPOSAL.
+    Inform { txn: Txn },
     /// 5: leader → learner carries lastProposed; the learner echoes it (with
     /// session touches, which the shell adds).
     Ping { zxid: Zxid },

@@ -276,6 +276,19 @@ impl Node {
     }
 
     pub fn on_election(&mut self, from: Sid, n: Notification) {
+        if self.core.cfg.is_observer(from) {
+            // WorkerReceiver: a non-voter (an observer finding its leader) gets our
+            // current vote and state at once, whatever its state and ours, and is
+            // never counted. Its LOOKING vote is for nobody (Long.MIN_VALUE).
+            let election_epoch = match &self.role {
+                Role::Looking(e) => e.logical_clock,
+                _ => self.core.vote.election_epoch,
+            };
+            let mut msg = self.core.vote.notification(self.state());
+            msg.election_epoch = election_epoch;
+            self.core.emit(Action::Elect { to: from, msg });
+            return;
+        }
         let next = match &mut self.role {
             Role::Looking(e) => match e.on_notification(&mut self.core, from, &n) {
                 Outcome::Decided(v) => return self.finish_election(v),

@@ -69,8 +69,11 @@ pub enum ServerState {
 #[derive(Clone, Debug)]
 pub struct ZabConfig {
     pub my_sid: Sid,
-    /// Voting members, including `my_sid`. Observers are not modelled yet.
+    /// Voting members, including `my_sid`.
     pub voters: Vec<Sid>,
+    /// Observers (`server.N=…:observer`): learners that sync and get every
+    /// commit as INFORM but count in no quorum (`Leader.isParticipant`).
+    pub observers: Vec<Sid>,
     /// How often the host calls `tick()`, in ms.
     pub tick_interval_ms: u64,
     /// ZooKeeper's `tickTime` (default 3000 ms in ZooKeeperServer, 2000 in the sample zoo.cfg).
@@ -95,6 +98,7 @@ impl ZabConfig {
         ZabConfig {
             my_sid,
             voters,
+            observers: Vec::new(),
             tick_interval_ms: 50,
             tick_time_ms: 2000,
             init_limit: 10,
@@ -124,6 +128,9 @@ impl ZabConfig {
     }
     pub fn is_voter(&self, sid: Sid) -> bool {
         self.voters.contains(&sid)
+    }
+    pub fn is_observer(&self, sid: Sid) -> bool {
+        self.observers.contains(&sid)
     }
     /// Majority of the voters (`QuorumMaj.containsQuorum`: more than half).
     pub fn is_quorum(&self, n: usize) -> bool {

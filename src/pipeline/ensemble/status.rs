@@ -32,7 +32,9 @@ impl Core {
                     Some(LearnerStatus {
                         sid,
                         addr,
-                        observer: false,
+                        observer: m.view.config.servers.get(&sid).is_some_and(|s| {
+                            s.learner_type == crate::config::quorum::LearnerType::Observer
+                        }),
                         synced,
                         queued_packets: crate::pipeline::SummaryView::empty(false),
                         queued_packet_time_ms: crate::pipeline::SummaryView::empty(true),

@@ -7,8 +7,9 @@
 //!   start means a member that may lead owns its port from the beginning;
 //!   a FOLLOWERINFO reaching a member that does not lead is the member's to
 //!   refuse with [`Peers::disconnect`]). A learner's first packet must be
-//!   FOLLOWERINFO naming a voter of our config (within `handshake_timeout`);
-//!   anything else, OBSERVERINFO included, is closed with one log line. A
+//!   FOLLOWERINFO or OBSERVERINFO naming another member of our config (within
+//!   `handshake_timeout`; whether that sid may follow or observe is the
+//!   machine's to check); anything else is closed with one log line. A
 //!   second connection from the same sid replaces the first, as a new
 //!   `LearnerHandler` does: the events say `Disconnected` for the old one,
 //!   then the new FOLLOWERINFO.
@@ -56,7 +57,7 @@ pub struct PeerSettings {
     /// Where learners reach us; bound at start. `None` for a member that
     /// never leads.
     pub quorum_listen: Option<SocketAddr>,
-    /// Quorum addresses of the other voters. Learners with other sids are
+    /// Quorum addresses of the other members (voters and observers). Learners with other sids are
     /// refused; `connect_leader` dials these, looking the name up again
     /// before each try.
     pub peers: PeerAddresses,
@@ -511,16 +512,10 @@ async fn admit_learner(inner: Arc<Inner>, mut stream: TcpStream, from: SocketAdd
         }
     };
     match PacketType::from_wire(first.type_) {
-        Some(PacketType::FollowerInfo) => {}
-        Some(PacketType::ObserverInfo) => {
-            tracing::warn!(
-                "closing quorum connection from {from}: OBSERVERINFO, and observers are not supported yet"
-            );
-            return;
-        }
+        Some(PacketType::FollowerInfo | PacketType::ObserverInfo) => {}
         _ => {
             tracing::warn!(
-                "closing quorum connection from {from}: the first packet is {}, not FOLLOWERINFO",
+                "closing quorum connection from {from}: the first packet is {}, not FOLLOWERINFO or OBSERVERINFO",
                 describe_packet(&first)
             );
             return;
@@ -532,7 +527,8 @@ async fn admit_learner(inner: Arc<Inner>, mut stream: TcpStream, from: SocketAdd
         .filter(|sid| s.peers.contains(*sid) && *sid != s.my_sid)
     else {
         tracing::warn!(
-            "closing quorum connection from {from}: FOLLOWERINFO names sid {}, not another voter of our config",
+            "closing quorum connection from {from}: {} names sid {}, not another member of our config",
+            describe_packet(&first),
             named.map_or_else(|| "(none)".to_owned(), |sid| sid.to_string())
         );
         return;

@@ -326,8 +326,10 @@ async fn bad_learners_lose_only_their_own_connection() {
         &encode_quorum_packet(&packet(PacketType::FollowerInfo, 0, None)),
     )
     .await;
-    // An observer, and a first packet that is not FOLLOWERINFO.
-    let observer = packet(PacketType::ObserverInfo, 0, Some(learner_info_bytes(3, 0)));
+    // An observer not in our config, and a first packet that is not FOLLOWERINFO or
+    // OBSERVERINFO. (A listed sid's OBSERVERINFO goes through: the machine checks
+    // that the sid is an observer.)
+    let observer = packet(PacketType::ObserverInfo, 0, Some(learner_info_bytes(77, 0)));
     refused(&leader, &encode_quorum_packet(&observer)).await;
     refused(
         &leader,

@@ -140,6 +140,8 @@ pub enum LogSync {
 pub fn packet_kind(p: &QuorumPacket) -> &'static str {
     match p {
         QuorumPacket::FollowerInfo { .. } => "FOLLOWERINFO",
+        QuorumPacket::ObserverInfo { .. } => "OBSERVERINFO",
+        QuorumPacket::Inform { .. } => "INFORM",
         QuorumPacket::LeaderInfo { .. } => "LEADERINFO",
         QuorumPacket::AckEpoch { .. } => "ACKEPOCH",
         QuorumPacket::Diff { .. } => "DIFF",
