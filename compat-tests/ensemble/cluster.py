@@ -32,6 +32,7 @@ CLI:
 import argparse
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -449,3 +450,37 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def run_scripted(kinds_list, prefix, tick, fk_bin, scenario, expected):
+    """For each ensemble kind list: start a fresh cluster, run scenario(c) -> (lines, notes),
+    print both, and pass it when the lines equal `expected` (Java 3.8.0's observed behaviour).
+    A failed run keeps its run dir. Prints "N passed, M failed" last; returns the exit code."""
+    passed = failed = 0
+    for kinds in kinds_list:
+        run = tempfile.mkdtemp(prefix=prefix)
+        c = Cluster(parse_kinds(kinds), run, tick=tick, fk_bin=fk_bin)
+        ok = False
+        try:
+            c.start()
+            got, notes = scenario(c)
+            for line in list(got) + list(notes):
+                print("  [%s] %s" % (kinds, line))
+            ok = got == expected
+            if not ok:
+                print("  [%s] differs from Java 3.8.0's observed behaviour:\n    %s"
+                      % (kinds, "\n    ".join(expected)))
+        except (ClusterError, RuntimeError, OSError) as e:
+            print("  [%s] error: %s" % (kinds, e))
+            print(c.log_tails())
+        finally:
+            c.stop_all()
+        print("%s %s" % ("ok  " if ok else "FAIL", kinds), flush=True)
+        if ok:
+            passed += 1
+            shutil.rmtree(run, ignore_errors=True)
+        else:
+            failed += 1
+            print("  run dir kept: %s" % run)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1

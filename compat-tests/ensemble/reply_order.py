@@ -26,10 +26,8 @@ import argparse
 import os
 import re
 import select
-import shutil
 import struct
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -127,7 +125,9 @@ def scenario(c):
         waits.append(waited)
         # The paused members rejoin (or the ensemble re-forms) before the next member.
         c.wait_formed(60)
-    return out, waits
+    note = "B's read answered after %s s (leader, follower)" % ", ".join(
+        "-" if w is None else "%.3f" % w for w in waits)
+    return out, [note]
 
 
 EXPECTED = [
@@ -149,36 +149,7 @@ def main():
     ap.add_argument("--kinds", nargs="+", default=["java,java,java", "fk,fk,fk"])
     ap.add_argument("--fk-bin", default=cluster.DEFAULT_FK_BIN)
     a = ap.parse_args()
-    passed = failed = 0
-    for kinds in a.kinds:
-        run = tempfile.mkdtemp(prefix="reply-order.")
-        c = cluster.Cluster(cluster.parse_kinds(kinds), run, tick=1000, fk_bin=a.fk_bin)
-        ok = False
-        try:
-            c.start()
-            got, waits = scenario(c)
-            for line in got:
-                print("  [%s] %s" % (kinds, line))
-            print("  [%s] B's read answered after %s s (leader, follower)"
-                  % (kinds, ", ".join("-" if w is None else "%.3f" % w for w in waits)))
-            ok = got == EXPECTED
-            if not ok:
-                print("  [%s] differs from Java 3.8.0's observed behaviour:\n    %s"
-                      % (kinds, "\n    ".join(EXPECTED)))
-        except (cluster.ClusterError, RuntimeError, OSError) as e:
-            print("  [%s] error: %s" % (kinds, e))
-            print(c.log_tails())
-        finally:
-            c.stop_all()
-        print("%s %s" % ("ok  " if ok else "FAIL", kinds), flush=True)
-        if ok:
-            passed += 1
-            shutil.rmtree(run, ignore_errors=True)
-        else:
-            failed += 1
-            print("  run dir kept: %s" % run)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return cluster.run_scripted(a.kinds, 'reply-order.', 1000, a.fk_bin, scenario, EXPECTED)
 
 
 if __name__ == "__main__":

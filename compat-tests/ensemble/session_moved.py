@@ -25,10 +25,8 @@ the behaviour described above (the reference is checked, not assumed). Prints
 
 import argparse
 import os
-import shutil
 import struct
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -82,7 +80,7 @@ def scenario(c):
     out.append("read on F2: %s, version %s" % (r, version))
     for s in (on_f1, on_leader, on_f2):
         s.close()
-    return out
+    return out, []
 
 
 EXPECTED = [
@@ -101,34 +99,7 @@ def main():
     ap.add_argument("--kinds", nargs="+", default=["java,java,java", "fk,fk,fk"])
     ap.add_argument("--fk-bin", default=cluster.DEFAULT_FK_BIN)
     a = ap.parse_args()
-    passed = failed = 0
-    for kinds in a.kinds:
-        run = tempfile.mkdtemp(prefix="session-moved.")
-        c = cluster.Cluster(cluster.parse_kinds(kinds), run, tick=200, fk_bin=a.fk_bin)
-        ok = False
-        try:
-            c.start()
-            got = scenario(c)
-            for line in got:
-                print("  [%s] %s" % (kinds, line))
-            ok = got == EXPECTED
-            if not ok:
-                print("  [%s] differs from Java 3.8.0's observed behaviour:\n    %s"
-                      % (kinds, "\n    ".join(EXPECTED)))
-        except (cluster.ClusterError, RuntimeError, OSError) as e:
-            print("  [%s] error: %s" % (kinds, e))
-            print(c.log_tails())
-        finally:
-            c.stop_all()
-        print("%s %s" % ("ok  " if ok else "FAIL", kinds), flush=True)
-        if ok:
-            passed += 1
-            shutil.rmtree(run, ignore_errors=True)
-        else:
-            failed += 1
-            print("  run dir kept: %s" % run)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return cluster.run_scripted(a.kinds, 'session-moved.', 200, a.fk_bin, scenario, EXPECTED)
 
 
 if __name__ == "__main__":

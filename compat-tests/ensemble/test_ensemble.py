@@ -45,6 +45,7 @@ sys.path.insert(0, HERE)
 import cluster as clusterlib  # noqa: E402
 import history as hist  # noqa: E402
 import linearizability  # noqa: E402
+from tally import Tally  # noqa: E402 (compat-tests/lib, on the path cluster set)
 
 INIT = b"init"
 # What a client of a member that was killed, stopped or deposed may see. Anything else (NoNode,
@@ -63,20 +64,6 @@ SETTLE_OPS = 150
 class Abort(Exception):
     """A wait the rest of the stage depends on failed (already counted): stop the phases."""
 
-
-class Tally:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)) if detail else ""), flush=True)
-        return ok
 
 
 def run_checker_unit_tests(tally):

@@ -30,6 +30,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
+from tally import Tally  # noqa: E402 (compat-tests/lib, on the path cluster set)
 from kazoo.client import KazooClient  # noqa: E402
 from quorum_counters import mntr  # noqa: E402
 
@@ -42,20 +43,6 @@ MARKERS = {"DIFF": "Use txnlog and committedLog for peer sid: 1",
 # What Java 3.8.0 leaders chose for the two gaps (the reference).
 JAVA_CHOICES = ("DIFF", "SNAP")
 
-
-class Tally:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)) if detail else ""), flush=True)
-        return ok
 
 
 def client(address):
